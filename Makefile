@@ -1,0 +1,52 @@
+# PasarKota — the two commands: `make up` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+# The first interpreter that actually runs and is >= 3.11 (pyenv shims may exist for versions not installed).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install up up-detached down status test test-fast lint typecheck contracts bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@[ -n "$(PYTHON)" ] || { echo "PasarKota needs Python >= 3.11 on PATH (python3.11, python3.12, ...)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PasarKota needs Python >= 3.11 (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## The whole platform with the demo cities, in the foreground (Ctrl-C stops it).
+up: install
+	$(BIN)/pasarkota up
+
+up-detached: install
+	$(BIN)/pasarkota up --detach
+
+down: install
+	$(BIN)/pasarkota down
+
+status: install
+	$(BIN)/pasarkota status
+
+## The full suite: lint, contracts, unit, contract and integration tests on a real Kafka and Postgres.
+test: install lint typecheck
+	$(BIN)/pasarkota contracts check
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: install
+	$(BIN)/python -m pytest -q tests/unit tests/contract
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy shared deploy
+
+contracts: install
+	$(BIN)/pasarkota contracts export
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Local runtime: real Apache Kafka and PostgreSQL started as processes on this machine."""

@@ -1,0 +1,144 @@
+"""Provisioning of shared infrastructure: the database, one schema + login role per service, the topics.
+
+Idempotent: safe on every `pasarkota up`, in the test session and as a Kubernetes Job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+
+DATA_SERVICES = ("catalog", "orders", "payments", "learning")
+TOPIC_PLAN = Path(__file__).resolve().parent / "topics.toml"
+DATABASE_NAME = os.environ.get("PASARKOTA_DATABASE_NAME", "pasarkota")
+
+
+def role_of(service: str) -> str:
+    return f"pk_{service}"
+
+
+def role_password(service: str) -> str:
+    """From ``PASARKOTA_DB_PASSWORD_<SERVICE>``; a development default otherwise."""
+    return os.environ.get(f"PASARKOTA_DB_PASSWORD_{service.upper()}", f"pk-{service}-dev")
+
+
+def with_credentials(admin_url: str, user: str, password: str, database: str) -> str:
+    parts = urlsplit(admin_url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{quote(user)}:{quote(password)}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, f"/{database}", parts.query, ""))
+
+
+def service_database_url(admin_url: str, service: str) -> str:
+    return with_credentials(admin_url, role_of(service), role_password(service), DATABASE_NAME)
+
+
+def _admin_on(admin_url: str, database: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+
+
+async def provision_database(admin_url: str, services: tuple[str, ...] = DATA_SERVICES) -> None:
+    """Create the database, and for each service its login role owning a schema of the same name.
+
+    A service's role gets no rights on other schemas (nor on ``public``), so it cannot read or write
+    another service's tables.
+    """
+    conn = await asyncpg.connect(admin_url)
+    try:
+        if not await conn.fetchval("SELECT true FROM pg_database WHERE datname = $1", DATABASE_NAME):
+            await conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(_admin_on(admin_url, DATABASE_NAME))
+    try:
+        await conn.execute(f'REVOKE ALL ON DATABASE "{DATABASE_NAME}" FROM PUBLIC')
+        await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        for service in services:
+            role = role_of(service)
+            password = role_password(service).replace("'", "''")
+            exists = await conn.fetchval("SELECT true FROM pg_roles WHERE rolname = $1", role)
+            verb = "ALTER" if exists else "CREATE"
+            await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB NOCREATEROLE")
+            await conn.execute(f'GRANT CONNECT ON DATABASE "{DATABASE_NAME}" TO {role}')
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION {role}")
+            await conn.execute(f"ALTER SCHEMA {service} OWNER TO {role}")
+            await conn.execute(f"REVOKE ALL ON SCHEMA {service} FROM PUBLIC")
+            await conn.execute(f"ALTER ROLE {role} SET search_path = {service}")
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class PlannedTopic:
+    name: str
+    partitions: int
+    retention_hours: int
+
+
+def load_topic_plan(path: Path = TOPIC_PLAN) -> list[PlannedTopic]:
+    data = tomllib.loads(path.read_text())
+    default_retention = int(data.get("defaults", {}).get("retention_hours", 168))
+    return [PlannedTopic(t["name"], int(t["partitions"]), int(t.get("retention_hours", default_retention)))
+            for t in data["topic"]]
+
+
+def replication_factor() -> int:
+    """``PASARKOTA_TOPIC_REPLICATION_FACTOR``: 1 on a laptop; 3 on a managed multi-broker cluster."""
+    return int(os.environ.get("PASARKOTA_TOPIC_REPLICATION_FACTOR", "1"))
+
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+async def ensure_topics(bootstrap: str, topics: list[PlannedTopic] | None = None) -> list[str]:
+    """Create missing topics and grow partition counts to the plan; returns the names created.
+
+    Waits until the broker's metadata shows every planned topic, so consumers can subscribe at once.
+    """
+    topics = load_topic_plan() if topics is None else topics
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="pasarkota-provision")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t.name not in existing]
+        created: list[str] = []
+        if missing:
+            response = await admin.create_topics([
+                NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication_factor(),
+                         topic_configs={"retention.ms": str(t.retention_hours * 3600 * 1000)})
+                for t in missing
+            ])
+            for topic_error in response.topic_errors:
+                name, code = topic_error[0], topic_error[1]
+                if code == 0:
+                    created.append(name)
+                elif code != TOPIC_ALREADY_EXISTS:
+                    message = topic_error[2] if len(topic_error) > 2 else ""
+                    raise RuntimeError(f"Kafka refused to create topic {name}: error {code} {message}")
+        counts = await _partition_counts(admin, [t.name for t in topics])
+        grow = {t.name: NewPartitions(t.partitions) for t in topics
+                if t.name in existing and 0 < counts.get(t.name, 0) < t.partitions}
+        if grow:
+            await admin.create_partitions(grow)
+            counts = await _partition_counts(admin, [t.name for t in topics])
+        for _ in range(100):
+            if all(counts.get(t.name, 0) >= t.partitions for t in topics):
+                break
+            await asyncio.sleep(0.1)
+            counts = await _partition_counts(admin, [t.name for t in topics])
+        return sorted(created)
+    finally:
+        await admin.close()
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    described = await admin.describe_topics(names)
+    return {d["topic"]: len(d["partitions"]) for d in described if d.get("error_code", 0) == 0}

@@ -1,0 +1,271 @@
+"""The whole local platform: Kafka, Postgres and every service as processes, supervised.
+
+State lives in ``$PASARKOTA_HOME`` (default ``<repo>/.pasarkota``): data dirs, logs, pid files and
+``stack.json`` describing what runs where. ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` make the stack use
+existing servers instead of starting its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from deploy.local.errors import RuntimeProblem
+from deploy.local.kafka import KafkaBroker
+from deploy.local.postgres import LocalPostgres
+from deploy.local.procs import read_pid, require_free_port, spawn, stop_pid
+from deploy.provision import DATA_SERVICES, ensure_topics, provision_database, service_database_url
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    name: str
+    default_port: int
+    uses_database: bool = True
+
+    @property
+    def port(self) -> int:
+        return _int_env(f"PASARKOTA_{self.name.upper()}_PORT", self.default_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+SERVICES = (
+    ServiceDef("catalog", 8101),
+    ServiceDef("orders", 8102),
+    ServiceDef("payments", 8103),
+    ServiceDef("learning", 8104),
+    ServiceDef("portal", 8100, uses_database=False),
+)
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RuntimeProblem(f"{name}={raw!r} is not a port number; set it to an integer like {default}") from None
+
+
+def home() -> Path:
+    return Path(os.environ.get("PASARKOTA_HOME", REPO / ".pasarkota")).resolve()
+
+
+def state_file() -> Path:
+    return home() / "stack.json"
+
+
+def read_state() -> dict[str, Any]:
+    try:
+        return dict(json.loads(state_file().read_text()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def write_state(state: dict[str, Any]) -> None:
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    tmp = state_file().with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(state_file())
+
+
+def jwt_secret() -> str:
+    """The stack's signing secret: ``PASARKOTA_JWT_SECRET`` or a random one kept in the state dir."""
+    if os.environ.get("PASARKOTA_JWT_SECRET"):
+        return os.environ["PASARKOTA_JWT_SECRET"]
+    path = home() / "secrets" / "jwt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def local_kafka() -> KafkaBroker:
+    return KafkaBroker(home() / "kafka", port=_int_env("PASARKOTA_KAFKA_PORT", 19092),
+                       controller_port=_int_env("PASARKOTA_KAFKA_CONTROLLER_PORT", 19093))
+
+
+def local_postgres() -> LocalPostgres:
+    return LocalPostgres(home() / "postgres", port=_int_env("PASARKOTA_POSTGRES_PORT", 15432))
+
+
+def log_path(component: str) -> Path:
+    if component == "kafka":
+        return local_kafka().log_file
+    if component == "postgres":
+        return local_postgres().log_file
+    return home() / "logs" / f"{component}.log"
+
+
+def service_env(svc: ServiceDef, bootstrap: str, admin_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "PASARKOTA_SERVICE": svc.name,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "PASARKOTA_HTTP_PORT": str(svc.port),
+        "PASARKOTA_JWT_SECRET": jwt_secret(),
+        "PASARKOTA_LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    })
+    if svc.uses_database:
+        env["PASARKOTA_DATABASE_URL"] = service_database_url(admin_url, svc.name)
+    for other in SERVICES:
+        env.setdefault(f"PASARKOTA_{other.name.upper()}_URL", other.url)
+    return env
+
+
+def start_service(svc: ServiceDef, bootstrap: str, admin_url: str) -> int:
+    pid_file = home() / "run" / f"{svc.name}.pid"
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    running = read_pid(pid_file)
+    if running:
+        return running
+    require_free_port(svc.port, f"the {svc.name} service", f"PASARKOTA_{svc.name.upper()}_PORT")
+    exe = str(Path(sys.executable).with_name("pasarkota"))
+    argv = [exe, "serve", svc.name] if Path(exe).exists() else [sys.executable, "-m", "deploy.cli", "serve", svc.name]
+    proc = spawn(argv, log_path(svc.name), pid_file, env=service_env(svc, bootstrap, admin_url), cwd=REPO)
+    return proc.pid
+
+
+def ready(svc: ServiceDef, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{svc.url}/readyz", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def bring_up(progress: Any = print) -> dict[str, Any]:
+    """Start (or adopt) every component and wait until all are ready. Returns the stack state."""
+    home().mkdir(parents=True, exist_ok=True)
+    state = read_state()
+    started = time.monotonic()
+    if os.environ.get("DATABASE_URL"):
+        admin_url = os.environ["DATABASE_URL"]
+        state["postgres"] = {"admin_url": admin_url, "local": False}
+    else:
+        pg = local_postgres()
+        progress(f"  postgres   starting on 127.0.0.1:{pg.port} ...")
+        pg.start()
+        admin_url = pg.admin_url
+        state["postgres"] = {"admin_url": admin_url, "local": True, "port": pg.port}
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        state["kafka"] = {"bootstrap": bootstrap, "local": False}
+    else:
+        kafka = local_kafka()
+        progress(f"  kafka      starting on {kafka.bootstrap} ...")
+        kafka.start()
+        bootstrap = kafka.bootstrap
+        state["kafka"] = {"bootstrap": bootstrap, "local": True}
+    write_state(state)
+    progress("  provisioning database roles/schemas and topics ...")
+    asyncio.run(_provision(admin_url, bootstrap))
+    for svc in SERVICES:
+        start_service(svc, bootstrap, admin_url)
+    state["services"] = {s.name: {"url": s.url} for s in SERVICES}
+    write_state(state)
+    deadline = time.monotonic() + 120
+    pending = list(SERVICES)
+    while pending and time.monotonic() < deadline:
+        pending = [s for s in pending if not ready(s)]
+        for s in pending:
+            if not read_pid(home() / "run" / f"{s.name}.pid"):
+                raise RuntimeProblem(f"the {s.name} service exited while starting; see `pasarkota logs {s.name}`")
+        if pending:
+            time.sleep(0.3)
+    if pending:
+        names = ", ".join(s.name for s in pending)
+        raise RuntimeProblem(f"not ready after 120s: {names}; see `pasarkota logs <name>`")
+    state["up_seconds"] = round(time.monotonic() - started, 1)
+    write_state(state)
+    return state
+
+
+async def _provision(admin_url: str, bootstrap: str) -> None:
+    await provision_database(admin_url, DATA_SERVICES)
+    await ensure_topics(bootstrap)
+
+
+def bring_down(progress: Any = print) -> None:
+    """Stop every service, then Kafka and Postgres if this stack started them. Leaves no stray process."""
+    state = read_state()
+    sup = read_pid(home() / "run" / "supervisor.pid")
+    if sup and sup != os.getpid():
+        os.kill(sup, signal.SIGTERM)
+        for _ in range(100):
+            if not read_pid(home() / "run" / "supervisor.pid"):
+                break
+            time.sleep(0.2)
+    for svc in SERVICES:
+        pid_file = home() / "run" / f"{svc.name}.pid"
+        pid = read_pid(pid_file)
+        if pid:
+            progress(f"  stopping {svc.name}")
+            stop_pid(pid)
+        pid_file.unlink(missing_ok=True)
+    if state.get("kafka", {}).get("local", True):
+        kafka = local_kafka()
+        if kafka.running_pid():
+            progress("  stopping kafka")
+        kafka.stop()
+    if state.get("postgres", {}).get("local", True):
+        pg = local_postgres()
+        if pg.is_running():
+            progress("  stopping postgres")
+        pg.stop()
+
+
+def _tcp(hostport: str) -> bool:
+    host, _, port = hostport.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+async def _pg_ok(url: str) -> bool:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url, timeout=2)
+    except Exception:
+        return False
+    try:
+        return bool(await conn.fetchval("SELECT true"))
+    finally:
+        await conn.close()
+
+
+def status() -> list[dict[str, Any]]:
+    state = read_state()
+    bootstrap = state.get("kafka", {}).get("bootstrap") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") \
+        or local_kafka().bootstrap
+    admin_url = state.get("postgres", {}).get("admin_url") or os.environ.get("DATABASE_URL") \
+        or local_postgres().admin_url
+    components = [
+        {"name": "kafka", "healthy": _tcp(bootstrap), "url": f"kafka://{bootstrap}"},
+        {"name": "postgres", "healthy": asyncio.run(_pg_ok(admin_url)),
+         "url": admin_url.split("@")[-1].join(["postgresql://", ""])},
+    ]
+    for svc in SERVICES:
+        components.append({"name": svc.name, "healthy": ready(svc), "url": svc.url})
+    return components

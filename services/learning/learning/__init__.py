@@ -1,0 +1,1 @@
+"""Learning service: programmes, sessions, enrolment with waitlist, attendance, certificates, funnel."""

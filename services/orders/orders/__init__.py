@@ -1,0 +1,1 @@
+"""Orders service: checkout, the order process manager (saga), vendor preparation and pickup."""

@@ -1,0 +1,1 @@
+"""Payments service: QRIS payment intents, acquirer webhook, refunds, reconciliation."""

@@ -1,0 +1,97 @@
+"""Events the catalog service emits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.envelope import EventPayload, event
+from shared.events.common import LineRef, OrderLine, RejectedLine, Rupiah
+
+VENDOR = "catalog.vendor.v1"
+PRODUCT = "catalog.product.v1"
+RESERVATION = "catalog.reservation.v1"
+
+
+@event("VendorActivated", 1, VENDOR, key="vendor_id")
+class VendorActivated(EventPayload):
+    vendor_id: str
+    market_id: str
+    name: str
+    participant_id: str | None = None
+
+
+@event("VendorSuspended", 1, VENDOR, key="vendor_id")
+class VendorSuspended(EventPayload):
+    vendor_id: str
+    reason: str
+
+
+@event("VendorDraftOpened", 1, VENDOR, key="vendor_id")
+class VendorDraftOpened(EventPayload):
+    vendor_id: str
+    participant_id: str
+    owner_name: str
+
+
+@event("VendorTrainedBadgeGranted", 1, VENDOR, key="vendor_id")
+class VendorTrainedBadgeGranted(EventPayload):
+    vendor_id: str
+    certificate_code: str
+    participant_id: str
+
+
+@event("ProductListed", 1, PRODUCT, key="product_id")
+class ProductListed(EventPayload):
+    product_id: str
+    vendor_id: str
+    market_id: str
+    name: str
+    category: str
+    unit: str
+    price: Rupiah
+    min_per_order: int = 1
+    max_per_order: int | None = None
+
+
+@event("PriceChanged", 1, PRODUCT, key="product_id")
+class PriceChanged(EventPayload):
+    product_id: str
+    old_price: Rupiah
+    new_price: Rupiah
+
+
+@event("StockAdjusted", 1, PRODUCT, key="product_id")
+class StockAdjusted(EventPayload):
+    product_id: str
+    stock: int | None
+    available: bool
+
+
+@event("ProductDelisted", 1, PRODUCT, key="product_id")
+class ProductDelisted(EventPayload):
+    product_id: str
+
+
+@event("StockReserved", 1, RESERVATION, key="order_id")
+class StockReserved(EventPayload):
+    order_id: str
+    lines: list[OrderLine]
+    expires_at: datetime
+
+
+@event("StockRejected", 1, RESERVATION, key="order_id")
+class StockRejected(EventPayload):
+    order_id: str
+    rejected: list[RejectedLine]
+
+
+@event("StockCommitted", 1, RESERVATION, key="order_id")
+class StockCommitted(EventPayload):
+    order_id: str
+    lines: list[LineRef]
+
+
+@event("StockReleased", 1, RESERVATION, key="order_id")
+class StockReleased(EventPayload):
+    order_id: str
+    reason: str

@@ -1,0 +1,54 @@
+"""Events the learning service emits, keyed by enrolment id."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from shared.envelope import EventPayload, event
+from shared.events.common import ParticipantGroup, ProgrammeStyle
+
+ENROLMENT = "learning.enrolment.v1"
+
+
+class _EnrolmentEvent(EventPayload):
+    enrolment_id: str
+    participant_id: str
+    programme_id: str
+    session_id: str | None = None
+
+
+@event("EnrolmentBooked", 1, ENROLMENT, key="enrolment_id")
+class EnrolmentBooked(_EnrolmentEvent):
+    pass
+
+
+@event("EnrolmentWaitlisted", 1, ENROLMENT, key="enrolment_id")
+class EnrolmentWaitlisted(_EnrolmentEvent):
+    position: int
+
+
+@event("EnrolmentPromoted", 1, ENROLMENT, key="enrolment_id")
+class EnrolmentPromoted(_EnrolmentEvent):
+    pass
+
+
+@event("EnrolmentCancelled", 1, ENROLMENT, key="enrolment_id")
+class EnrolmentCancelled(_EnrolmentEvent):
+    pass
+
+
+@event("AttendanceRecorded", 1, ENROLMENT, key="enrolment_id")
+class AttendanceRecorded(_EnrolmentEvent):
+    pass
+
+
+@event("CertificateIssued", 1, ENROLMENT, key="enrolment_id")
+class CertificateIssued(_EnrolmentEvent):
+    certificate_code: str
+    participant_name: str
+    participant_group: ParticipantGroup
+    programme_style: ProgrammeStyle
+    programme_title: str
+    rw: str | None = None
+    vendor_id: str | None = None
+    issued_on: date

@@ -1,0 +1,70 @@
+"""Events the orders service (the owner of the buying process) emits."""
+
+from __future__ import annotations
+
+from shared.envelope import EventPayload, event
+from shared.events.common import Fulfilment, OrderLine, Rupiah
+
+ORDER = "orders.order.v1"
+
+
+@event("OrderPlaced", 1, ORDER, key="order_id")
+class OrderPlaced(EventPayload):
+    order_id: str
+    buyer_id: str
+    market_id: str
+    lines: list[OrderLine]
+    subtotal: Rupiah
+    delivery_fee: Rupiah = 0
+    total: Rupiah
+    fulfilment: Fulfilment
+    rw_hub_id: str | None = None
+
+
+@event("OrderPaymentRequested", 1, ORDER, key="order_id")
+class OrderPaymentRequested(EventPayload):
+    """Stock is reserved: orders asks payments for a QRIS intent of ``amount``."""
+
+    order_id: str
+    buyer_id: str
+    amount: Rupiah
+    vendor_amounts: dict[str, Rupiah]
+
+
+@event("OrderPaid", 1, ORDER, key="order_id")
+class OrderPaid(EventPayload):
+    order_id: str
+    payment_id: str
+    amount: Rupiah
+
+
+@event("OrderReady", 1, ORDER, key="order_id")
+class OrderReady(EventPayload):
+    order_id: str
+
+
+@event("OrderCompleted", 1, ORDER, key="order_id")
+class OrderCompleted(EventPayload):
+    order_id: str
+    buyer_id: str
+    vendor_ids: list[str]
+    total: Rupiah
+
+
+@event("OrderCancelled", 1, ORDER, key="order_id")
+class OrderCancelled(EventPayload):
+    order_id: str
+    reason: str
+    paid: bool = False
+
+
+@event("OrderPaymentExpired", 1, ORDER, key="order_id")
+class OrderPaymentExpired(EventPayload):
+    order_id: str
+
+
+@event("RefundRequested", 1, ORDER, key="order_id")
+class RefundRequested(EventPayload):
+    order_id: str
+    amount: Rupiah
+    reason: str

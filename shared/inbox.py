@@ -1,0 +1,20 @@
+"""The inbox: a consumer applies each event once, recorded in the same transaction as its effect."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.envelope import Envelope
+
+
+async def claim(conn: asyncpg.Connection, consumer: str, envelope: Envelope) -> bool:
+    """Record ``envelope`` as processed by ``consumer``; False when it already was (a duplicate).
+
+    Call inside the transaction that applies the effect: if that transaction rolls back, so does the claim.
+    """
+    inserted = await conn.fetchval(
+        "INSERT INTO inbox(consumer, event_id, event_type) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        consumer, envelope.event_id, envelope.event_type,
+    )
+    return bool(inserted)

@@ -1,0 +1,21 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_PUBLISHED = Counter("pasarkota_events_published_total", "Events relayed from the outbox to Kafka",
+                           ["service", "topic"])
+EVENTS_CONSUMED = Counter("pasarkota_events_consumed_total", "Events applied by a consumer",
+                          ["service", "consumer", "event_type"])
+EVENTS_DUPLICATE = Counter("pasarkota_events_duplicate_total", "Events skipped because the inbox had them",
+                           ["service", "consumer"])
+EVENTS_FAILED = Counter("pasarkota_events_failed_total", "Handler attempts that raised",
+                        ["service", "consumer", "event_type"])
+EVENTS_DEAD_LETTERED = Counter("pasarkota_events_dead_lettered_total", "Messages sent to a dead-letter topic",
+                               ["service", "consumer", "topic"])
+OUTBOX_LAG = Gauge("pasarkota_outbox_lag_events", "Outbox rows not yet confirmed by Kafka", ["service"])
+OUTBOX_OLDEST_AGE = Gauge("pasarkota_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox row",
+                          ["service"])
+HTTP_REQUESTS = Histogram("pasarkota_http_request_seconds", "HTTP request duration",
+                          ["service", "method", "route", "status"])

@@ -1,0 +1,112 @@
+"""`pasarkota up/status/down` as a user runs them: its own Kafka and Postgres, every service healthy."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import psutil
+import pytest
+
+from deploy.local.procs import free_port
+
+pytestmark = pytest.mark.integration
+PASARKOTA = [sys.executable, "-m", "deploy.cli"]
+
+
+@pytest.fixture(scope="module")
+def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("stack")
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    env["PASARKOTA_HOME"] = str(home)
+    for name in ("KAFKA", "KAFKA_CONTROLLER", "POSTGRES", "CATALOG", "ORDERS", "PAYMENTS", "LEARNING", "PORTAL"):
+        env[f"PASARKOTA_{name}_PORT"] = str(free_port())
+    yield env
+    subprocess.run([*PASARKOTA, "down"], env=env, capture_output=True, timeout=120)
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PASARKOTA, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def components(env: dict[str, str]) -> dict[str, bool]:
+    out = cli(env, "status", "--json")
+    return {c["name"]: c["healthy"] for c in json.loads(out.stdout)["components"]}
+
+
+def stack_pids(home: Path) -> list[int]:
+    pids = []
+    for pid_file in [*(home / "run").glob("*.pid"), home / "kafka" / "kafka.pid",
+                     home / "postgres" / "pgdata" / "postmaster.pid"]:
+        if pid_file.exists():
+            pids.append(int(pid_file.read_text().split()[0]))
+    return pids
+
+
+def test_up_status_token_restart_and_down(stack_env: dict[str, str]) -> None:
+    up = cli(stack_env, "up", "--detach")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "portal at http://127.0.0.1:" + stack_env["PASARKOTA_PORTAL_PORT"] in up.stdout
+
+    health = components(stack_env)
+    assert health == {name: True for name in
+                      ("kafka", "postgres", "catalog", "orders", "payments", "learning", "portal")}
+
+    token = cli(stack_env, "token", "--city", "cimahi", "--role", "vendor", "--vendor", "v-1").stdout.strip()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert (claims["city"], claims["roles"], claims["vendor_id"]) == ("cimahi", ["vendor"], "v-1")
+    refused = cli(stack_env, "token", "--city", "cimahi", "--role", "vendor")
+    assert refused.returncode == 2 and "--vendor" in refused.stderr
+
+    # A service that crashes is restarted by the supervisor.
+    home = Path(stack_env["PASARKOTA_HOME"])
+    catalog_pid = int((home / "run" / "catalog.pid").read_text())
+    os.kill(catalog_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        pid_file = home / "run" / "catalog.pid"
+        if pid_file.exists() and int(pid_file.read_text()) != catalog_pid and components(stack_env)["catalog"]:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("catalog was not restarted")
+
+    ready = httpx.get(f"http://127.0.0.1:{stack_env['PASARKOTA_PAYMENTS_PORT']}/readyz").json()
+    assert ready["checks"] == {"postgres": True, "kafka": True, "outbox_relay": True}
+
+    pids = stack_pids(home)
+    assert len(pids) >= 8  # supervisor, five services, kafka, postgres
+    down = cli(stack_env, "down")
+    assert down.returncode == 0, down.stderr
+    assert [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE] == []
+    assert not any(components(stack_env).values())
+
+
+def test_a_port_in_use_is_named_with_the_fix(stack_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        env = dict(stack_env, PASARKOTA_POSTGRES_PORT=str(busy.getsockname()[1]))
+        out = cli(env, "up", "--detach")
+    assert out.returncode != 0
+    assert "already in use" in out.stderr and "PASARKOTA_POSTGRES_PORT" in out.stderr
+    cli(env, "down")
+
+
+def test_missing_java_is_explained(stack_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(stack_env, PATH=str(tmp_path), JAVA_HOME=str(tmp_path / "nojdk"))
+    env["PASARKOTA_HOME"] = str(tmp_path / "home")
+    out = subprocess.run([*PASARKOTA, "up"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "Java 17" in out.stderr and "JAVA_HOME" in out.stderr
+    subprocess.run([*PASARKOTA, "down"], env=env, capture_output=True, timeout=120)
