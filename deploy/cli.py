@@ -228,7 +228,22 @@ def build_parser() -> argparse.ArgumentParser:
     con = sub.add_parser("contracts", help="export or check the event JSON Schemas")
     con.add_argument("action", choices=["export", "check"])
     con.set_defaults(func=cmd_contracts)
+    _register_service_commands(sub)
     return parser
+
+
+def _register_service_commands(sub: Any) -> None:
+    """Services add their own commands (``pasarkota demo``, ``pay``, ``bench``) in ``<service>/cli.py``."""
+    import importlib
+
+    for service in ("catalog", "orders", "payments", "learning", "portal"):
+        try:
+            module = importlib.import_module(f"{service}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{service}.cli":
+                raise
+            continue
+        module.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

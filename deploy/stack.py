@@ -123,6 +123,7 @@ def service_env(svc: ServiceDef, bootstrap: str, admin_url: str) -> dict[str, st
         "PASARKOTA_HTTP_PORT": str(svc.port),
         "PASARKOTA_JWT_SECRET": jwt_secret(),
         "PASARKOTA_LOG_FORMAT": "json",
+        "PASARKOTA_DEMO": os.environ.get("PASARKOTA_DEMO", "1"),
         "PYTHONUNBUFFERED": "1",
     })
     if svc.uses_database:

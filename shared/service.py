@@ -42,6 +42,7 @@ class ServiceKernel:
         self._tasks: list[asyncio.Task[Any]] = []
         self.workers: list[Callable[[ServiceKernel], Awaitable[None]]] = []
         self.on_started: list[Callable[[ServiceKernel], Awaitable[None]]] = []
+        self.seeders: list[Callable[[ServiceKernel], Awaitable[None]]] = []
         s = self.settings
         self.bus = EventBus(name, s.kafka_bootstrap_servers, max_attempts=s.consumer_max_attempts,
                             backoff_ms=s.consumer_retry_backoff_ms)
@@ -57,6 +58,11 @@ class ServiceKernel:
     def worker(self, fn: Callable[[ServiceKernel], Awaitable[None]]) -> Callable[[ServiceKernel], Awaitable[None]]:
         """Register a background loop (e.g. a deadline worker) run for the life of the process."""
         self.workers.append(fn)
+        return fn
+
+    def seeder(self, fn: Callable[[ServiceKernel], Awaitable[None]]) -> Callable[[ServiceKernel], Awaitable[None]]:
+        """Register an idempotent demo-data seeder, run at start when ``PASARKOTA_DEMO=1``."""
+        self.seeders.append(fn)
         return fn
 
     def db(self) -> asyncpg.Pool:
@@ -82,6 +88,9 @@ class ServiceKernel:
             await self.bus.start(self.pool)
         for fn in self.workers:
             self._tasks.append(asyncio.create_task(_forever(self, fn), name=f"{self.name}-{fn.__name__}"))
+        if s.demo:
+            for seed in self.seeders:
+                await seed(self)
         for hook in self.on_started:
             await hook(self)
         log.info("service started")

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     outbox_idle_poll_ms: int = 500
     consumer_max_attempts: int = 3
     consumer_retry_backoff_ms: int = 200
+    demo: bool = Field(False, description="seed the demo cities' data at start (idempotent); set by `pasarkota up`")
     fault_inject: str = Field("", description="test-only crash points, e.g. 'relay:after_publish'")
 
     @model_validator(mode="after")

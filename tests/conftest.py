@@ -100,3 +100,126 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"{what} did not happen (last value: {last!r})")
+
+
+# --------------------------------------------------------------------------------------------------------
+# The whole platform: every service as its own process (`pasarkota serve <svc>`) on the session's Kafka and
+# Postgres, with the demo cities seeded. For end-to-end tests that cross process boundaries.
+# --------------------------------------------------------------------------------------------------------
+
+TEST_JWT_SECRET = "pasarkota-test-secret-0123456789abcdef"
+
+
+class Platform:
+    """Running services with helpers to reach, authenticate against, kill and restart them."""
+
+    def __init__(self, infra: Infra, home: Path) -> None:
+        from deploy.local.procs import free_port as _free_port
+
+        self.infra = infra
+        self.home = home
+        self.ports = {name: _free_port() for name in ("catalog", "orders", "payments", "learning", "portal")}
+        self.procs: dict[str, Any] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self, service: str) -> dict[str, str]:
+        from deploy.provision import service_database_url
+
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update({
+            "PASARKOTA_SERVICE": service, "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
+            "PASARKOTA_HTTP_PORT": str(self.ports[service]), "PASARKOTA_JWT_SECRET": TEST_JWT_SECRET,
+            "PASARKOTA_LOG_FORMAT": "json", "PASARKOTA_DEMO": "1", "PASARKOTA_ENV": "test",
+            "PYTHONUNBUFFERED": "1",
+        })
+        if service != "portal":
+            env["PASARKOTA_DATABASE_URL"] = service_database_url(self.infra.admin_url, service)
+        for other in self.ports:
+            env[f"PASARKOTA_{other.upper()}_URL"] = self.url(other)
+        return env
+
+    def start(self, service: str) -> None:
+        import subprocess
+        import sys
+
+        log = open(self.home / f"{service}.log", "ab")  # noqa: SIM115 - kept open for the child's life
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", "serve", service], env=self.env(service),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, services: list[str] | None = None, timeout: float = 120.0) -> None:
+        import httpx
+
+        pending = list(services or self.ports)
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for name in list(pending):
+                if self.procs[name].poll() is not None:
+                    raise AssertionError(f"{name} exited: " + self.log_tail(name))
+                try:
+                    if httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200:
+                        pending.remove(name)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+        if pending:
+            raise AssertionError(f"not ready: {pending}; " + "; ".join(self.log_tail(n) for n in pending))
+
+    def kill(self, service: str) -> None:
+        """SIGKILL, as a crash would: no graceful shutdown, no flush."""
+        import signal
+
+        proc = self.procs[service]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def restart(self, service: str) -> None:
+        self.start(service)
+        self.wait_ready([service])
+
+    def stop_all(self) -> None:
+        import signal
+
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except Exception:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def log_tail(self, service: str, lines: int = 15) -> str:
+        path = self.home / f"{service}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def token(self, city: str, role: str, *, sub: str | None = None, vendor_id: str | None = None,
+              market_id: str | None = None) -> str:
+        from shared.auth import mint_token
+
+        return mint_token(TEST_JWT_SECRET, sub=sub or f"test-{role}-{city}", city=city, roles=[role],
+                          vendor_id=vendor_id, market_id=market_id)
+
+    def headers(self, city: str, role: str, **kw: Any) -> dict[str, str]:
+        return {"Authorization": "Bearer " + self.token(city, role, **kw)}
+
+
+@pytest.fixture(scope="session")
+def platform(infra: Infra) -> Iterator[Platform]:
+    home = infra.workdir / "platform"
+    home.mkdir(exist_ok=True)
+    plat = Platform(infra, home)
+    try:
+        for name in plat.ports:
+            plat.start(name)
+        plat.wait_ready()
+        yield plat
+    finally:
+        plat.stop_all()
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name in plat.ports:
+            src = home / f"{name}.log"
+            if src.exists():
+                shutil.copy(src, ARTIFACTS / f"{name}.log")

@@ -10,6 +10,29 @@ from shared.events.common import LineRef, OrderLine, RejectedLine, Rupiah
 VENDOR = "catalog.vendor.v1"
 PRODUCT = "catalog.product.v1"
 RESERVATION = "catalog.reservation.v1"
+MARKET = "catalog.market.v1"
+
+
+@event("MarketOpened", 1, MARKET, key="market_id")
+class MarketOpened(EventPayload):
+    """A market (or its details) as the other services should know it; re-emitted on changes."""
+
+    market_id: str
+    name: str
+    kelurahan: str | None = None
+    active: bool = True
+
+
+@event("RwHubRegistered", 1, MARKET, key="rw_hub_id")
+class RwHubRegistered(EventPayload):
+    """An RW internet hub (pickup point and training venue); re-emitted on changes."""
+
+    rw_hub_id: str
+    name: str
+    kelurahan: str
+    rw: str
+    address: str
+    active: bool = True
 
 
 @event("VendorActivated", 1, VENDOR, key="vendor_id")
@@ -51,6 +74,22 @@ class ProductListed(EventPayload):
     price: Rupiah
     min_per_order: int = 1
     max_per_order: int | None = None
+
+
+@event("ProductUpdated", 1, PRODUCT, key="product_id")
+class ProductUpdated(EventPayload):
+    """A full snapshot after an edit (name, unit, limits, activation), so projections never drift."""
+
+    product_id: str
+    vendor_id: str
+    market_id: str
+    name: str
+    category: str
+    unit: str
+    price: Rupiah
+    min_per_order: int = 1
+    max_per_order: int | None = None
+    active: bool = True
 
 
 @event("PriceChanged", 1, PRODUCT, key="product_id")

@@ -50,5 +50,7 @@ class CertificateIssued(_EnrolmentEvent):
     programme_style: ProgrammeStyle
     programme_title: str
     rw: str | None = None
+    kelurahan: str | None = None
+    participant_phone: str | None = None
     vendor_id: str | None = None
     issued_on: date
