@@ -144,7 +144,7 @@ class Platform:
         import subprocess
         import sys
 
-        log = open(self.home / f"{service}.log", "ab")  # noqa: SIM115 - kept open for the child's life
+        log = open(self.home / f"{service}.log", "ab")
         self.procs[service] = subprocess.Popen(
             [sys.executable, "-m", "deploy.cli", "serve", service], env=self.env(service),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
