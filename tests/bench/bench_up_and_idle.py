@@ -24,11 +24,13 @@ REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "bench-results" / "up_and_idle.json"
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, others: set[int]) -> float:
+    """RSS of a component with its own helper processes (e.g. Postgres backends), not other components."""
     proc = psutil.Process(pid)
     total = proc.memory_info().rss
     for child in proc.children(recursive=True):
-        total += child.memory_info().rss
+        if child.pid not in others and not (others & {p.pid for p in child.parents()} - {pid}):
+            total += child.memory_info().rss
     return round(total / 2**20, 1)
 
 
@@ -51,7 +53,8 @@ def main() -> None:
         pids = {p.stem: int(p.read_text().split()[0]) for p in (home / "run").glob("*.pid")}
         pids["kafka"] = int((home / "kafka" / "kafka.pid").read_text())
         pids["postgres"] = int((home / "postgres" / "pgdata" / "postmaster.pid").read_text().split()[0])
-        memory = {name: rss_mib(pid) for name, pid in sorted(pids.items())}
+        components = set(pids.values())
+        memory = {name: rss_mib(pid, components - {pid}) for name, pid in sorted(pids.items())}
     finally:
         subprocess.run([*cli, "down"], env=env, capture_output=True)
     result = {
