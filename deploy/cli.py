@@ -46,7 +46,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         exe = str(Path(sys.executable).with_name("pasarkota"))
         argv = [exe, "up"] if Path(exe).exists() else [sys.executable, "-m", "deploy.cli", "up"]
         proc = spawn(argv, stack.home() / "logs" / "supervisor.log", run / "supervisor.pid")
-        print("starting PasarKota in the background (log: .pasarkota/logs/supervisor.log) ...")
+        print(f"starting PasarKota in the background (log: {stack.home() / 'logs' / 'supervisor.log'}) ...")
         while True:
             time.sleep(0.5)
             if proc.poll() is not None:
@@ -150,12 +150,31 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def load_settings() -> Any:
+    """The service settings, or one clear line per wrong variable (exit 2)."""
+    from pydantic import ValidationError
 
     from shared.settings import get_settings
 
-    settings = get_settings()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            var = "KAFKA_BOOTSTRAP_SERVERS" if field == "kafka_bootstrap_servers" else f"PASARKOTA_{field.upper()}"
+            lines.append(f"{var}: {err['msg']}" if field else err["msg"])
+        raise RuntimeProblem("invalid configuration: " + "; ".join(lines) + " (see docs/configuration.md)") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    if args.service != "portal" and not settings.database_url:
+        raise RuntimeProblem(
+            "PASARKOTA_DATABASE_URL is not set: the service's own role URL, e.g. "
+            f"postgresql://pk_{args.service}:<password>@127.0.0.1:15432/pasarkota (`pasarkota up` sets it)")
     port = args.port or settings.http_port
     uvicorn.run(f"{args.service}.app:app", host=settings.http_host, port=port, log_config=None,
                 access_log=False, lifespan="on", timeout_graceful_shutdown=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -110,3 +111,21 @@ def test_missing_java_is_explained(stack_env: dict[str, str], tmp_path: Path) ->
     assert out.returncode != 0
     assert "Java 17" in out.stderr and "JAVA_HOME" in out.stderr
     subprocess.run([*PASARKOTA, "down"], env=env, capture_output=True, timeout=120)
+
+
+def test_up_after_a_crash_of_everything_recovers(stack_env: dict[str, str]) -> None:
+    """A power cut: every process SIGKILLed, pid files and Postgres' postmaster.pid left behind."""
+    env = dict(stack_env, PASARKOTA_DEMO="0")
+    assert cli(env, "up", "--detach").returncode == 0
+    home = Path(env["PASARKOTA_HOME"])
+    pids = stack_pids(home)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)], timeout=30)
+    assert (home / "run" / "catalog.pid").exists() and (home / "postgres" / "pgdata" / "postmaster.pid").exists()
+
+    again = cli(env, "up", "--detach")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert all(components(env).values())
+    assert cli(env, "down").returncode == 0
