@@ -7,6 +7,8 @@ Every consumer here uses ``AckPolicy.NACK_ON_ERROR``, deliberately:
 * a handler that keeps failing is retried in-process with backoff (``consumer_max_attempts``), then the
   message goes to ``<topic>.dlq`` with the error in headers and the partition moves on;
 * a message that cannot be decoded goes to the DLQ at once;
+* a polled batch is applied in one transaction with one offset commit (cheap bursts); if anything in it fails,
+  the batch is rolled back and applied one message at a time with the rules above;
 * only if even the DLQ publish fails (Kafka unavailable) do we nack, so the message is read again later
   rather than lost.
 """
@@ -76,12 +78,18 @@ class PoolHolder:
         return self.pool
 
 
-async def _tolerant_parser(record: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+def _sanitise(record: Any) -> Any:
     # Header values that are not UTF-8 must not crash the parser (that would nack-loop the partition).
     headers = [(k, v if _is_utf8(v) else repr(v).encode()) for k, v in (record.headers or ())]
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        record = dataclasses.replace(record, headers=headers)
-    return await original(record)
+        return dataclasses.replace(record, headers=headers)
+    return record
+
+
+async def _tolerant_parser(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    if isinstance(message, tuple):
+        return await original(tuple(_sanitise(r) for r in message))
+    return await original(_sanitise(message))
 
 
 def _is_utf8(value: bytes | None) -> bool:
@@ -92,8 +100,15 @@ def _is_utf8(value: bytes | None) -> bool:
     return True
 
 
-async def _raw_decoder(msg: Any, _original: Any) -> bytes:
-    return bytes(msg.body)
+async def _raw_decoder(msg: Any, _original: Any) -> list[bytes]:
+    return [r.value or b"" for r in msg.raw_message]
+
+
+def _headers(record: Any) -> dict[str, str]:
+    out = {}
+    for k, v in record.headers or ():
+        out[k] = v.decode() if _is_utf8(v) else repr(v)
+    return out
 
 
 class EventConsumer:
@@ -108,9 +123,10 @@ class EventConsumer:
         subscriber = bus.broker.subscriber(
             *topics, group_id=self.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest", parser=_tolerant_parser, decoder=_raw_decoder,
+            batch=True, max_records=bus.batch_size, batch_timeout_ms=100,
             title=f"{bus.service}:{name}",
         )
-        subscriber(self._on_message)
+        subscriber(self._on_batch)
 
     def on(self, model: type[P]) -> Callable[[Callable[[EventContext, P], Awaitable[None]]], Any]:
         """Register the handler for one event type (and version) of the model."""
@@ -122,16 +138,60 @@ class EventConsumer:
 
         return register
 
-    async def _on_message(self, body: bytes, msg: KafkaMessage) -> None:
-        record = msg.raw_message
-        try:
-            envelope, payload = decode(body)
-        except DecodeError as exc:
-            await self._dead_letter(msg, body, exc, attempts=0)
+    async def _on_batch(self, bodies: list[bytes], msg: KafkaMessage) -> None:
+        """Apply a polled batch in one transaction; on any failure fall back to one message at a time.
+
+        One transaction (and one offset commit) per batch is what makes bursts cheap; the per-message path keeps
+        the semantics exact: retries, then the dead-letter topic, and the inbox making every repeat a no-op.
+        """
+        records = list(msg.raw_message)
+        work: list[tuple[Any, Envelope, EventPayload | None, Handler]] = []
+        for record in records:
+            body = record.value or b""
+            try:
+                envelope, payload = decode(body)
+            except DecodeError as exc:
+                await self._dead_letter(record, body, exc, attempts=0)
+                continue
+            handler = self.handlers.get((envelope.event_type, envelope.event_version))
+            if handler is not None:  # events of other types are another consumer's business
+                work.append((record, envelope, payload, handler))
+        if not work:
             return
-        handler = self.handlers.get((envelope.event_type, envelope.event_version))
-        if handler is None:
-            return  # another consumer's business; committing past it is correct
+        if len(work) > 1:
+            try:
+                applied = await self._apply_batch(work)
+            except Exception as exc:
+                log.info("batch failed; applying one by one", size=len(work), error=repr(exc))
+            else:
+                for (_r, envelope, _p, _h), was_applied in zip(work, applied, strict=True):
+                    self._count(envelope, was_applied)
+                return
+        for record, envelope, payload, handler in work:
+            await self._process_one(record, envelope, payload, handler)
+
+    async def _apply_batch(self, work: list[tuple[Any, Envelope, EventPayload | None, Handler]]) -> list[bool]:
+        pool = self.bus.pools.get()
+        applied = []
+        async with pool.acquire() as conn, conn.transaction():
+            for _record, envelope, payload, handler in work:
+                if not await claim(conn, self.group_id, envelope):
+                    applied.append(False)
+                    continue
+                with bound_contextvars(city=envelope.city, correlation_id=envelope.correlation_id,
+                                       event_id=str(envelope.event_id), event_type=envelope.event_type):
+                    await handler(EventContext(conn, envelope, self.name), payload)
+                applied.append(True)
+        return applied
+
+    def _count(self, envelope: Envelope, applied: bool) -> None:
+        if applied:
+            EVENTS_CONSUMED.labels(self.bus.service, self.name, envelope.event_type).inc()
+        else:
+            EVENTS_DUPLICATE.labels(self.bus.service, self.name).inc()
+
+    async def _process_one(self, record: Any, envelope: Envelope, payload: EventPayload | None,
+                           handler: Handler) -> None:
         with bound_contextvars(city=envelope.city, correlation_id=envelope.correlation_id,
                                event_id=str(envelope.event_id), event_type=envelope.event_type,
                                consumer=self.name):
@@ -143,16 +203,13 @@ class EventConsumer:
                 except Exception as exc:  # a handler bug or a transient outage
                     EVENTS_FAILED.labels(self.bus.service, self.name, envelope.event_type).inc()
                     if attempts >= self.bus.max_attempts:
-                        await self._dead_letter(msg, body, exc, attempts)
+                        await self._dead_letter(record, record.value or b"", exc, attempts)
                         return
-                    log.warning("handler failed; retrying", attempt=attempts, error=repr(exc),
-                                topic=getattr(record, "topic", None))
+                    log.warning("handler failed; retrying", attempt=attempts, error=repr(exc), topic=record.topic)
                     await asyncio.sleep(self.bus.backoff * 2 ** (attempts - 1))
                     continue
-                if applied:
-                    EVENTS_CONSUMED.labels(self.bus.service, self.name, envelope.event_type).inc()
-                else:
-                    EVENTS_DUPLICATE.labels(self.bus.service, self.name).inc()
+                self._count(envelope, applied)
+                if not applied:
                     log.info("duplicate event skipped")
                 return
 
@@ -164,10 +221,9 @@ class EventConsumer:
             await handler(EventContext(conn, envelope, self.name), payload)
             return True
 
-    async def _dead_letter(self, msg: Any, body: bytes, exc: BaseException, attempts: int) -> None:
-        record = msg.raw_message
+    async def _dead_letter(self, record: Any, body: bytes, exc: BaseException, attempts: int) -> None:
         topic = record.topic
-        headers = dict(msg.headers or {})
+        headers = _headers(record)
         headers.update({
             "x-dlq-consumer": self.group_id,
             "x-dlq-source-topic": topic,
@@ -189,8 +245,10 @@ class EventConsumer:
 class EventBus:
     """The service's FastStream Kafka broker plus its consumers."""
 
-    def __init__(self, service: str, bootstrap: str, *, max_attempts: int = 3, backoff_ms: int = 200) -> None:
+    def __init__(self, service: str, bootstrap: str, *, max_attempts: int = 3, backoff_ms: int = 200,
+                 batch_size: int = 500) -> None:
         self.service = service
+        self.batch_size = batch_size
         self.broker = KafkaBroker(bootstrap, acks="all", enable_idempotence=True, client_id=service,
                                   logger=None)
         self.pools = PoolHolder()
