@@ -21,6 +21,7 @@ class MarketOpened(EventPayload):
     name: str
     kelurahan: str | None = None
     active: bool = True
+    address: str | None = None
 
 
 @event("RwHubRegistered", 1, MARKET, key="rw_hub_id")
@@ -33,6 +34,7 @@ class RwHubRegistered(EventPayload):
     rw: str
     address: str
     active: bool = True
+    bandwidth_mbps: int | None = None
 
 
 @event("VendorActivated", 1, VENDOR, key="vendor_id")
@@ -74,6 +76,10 @@ class ProductListed(EventPayload):
     price: Rupiah
     min_per_order: int = 1
     max_per_order: int | None = None
+    stock: int | None = None
+    available: bool = True
+    photo_url: str | None = None
+    vendor_name: str | None = None
 
 
 @event("ProductUpdated", 1, PRODUCT, key="product_id")
@@ -90,6 +96,10 @@ class ProductUpdated(EventPayload):
     min_per_order: int = 1
     max_per_order: int | None = None
     active: bool = True
+    stock: int | None = None
+    available: bool = True
+    photo_url: str | None = None
+    vendor_name: str | None = None
 
 
 @event("PriceChanged", 1, PRODUCT, key="product_id")
@@ -132,5 +142,10 @@ class StockCommitted(EventPayload):
 
 @event("StockReleased", 1, RESERVATION, key="order_id")
 class StockReleased(EventPayload):
+    """A held reservation given back (cancelled, payment expired, deadline passed), or a committed one
+    restocked after a paid order was cancelled (``restocked`` true)."""
+
     order_id: str
     reason: str
+    lines: list[LineRef] | None = None
+    restocked: bool = False

@@ -68,3 +68,17 @@ class RefundRequested(EventPayload):
     order_id: str
     amount: Rupiah
     reason: str
+
+
+@event("OrderLineRejected", 1, ORDER, key="order_id")
+class OrderLineRejected(EventPayload):
+    """A vendor cannot supply one line of a paid order: its amount is refunded (RefundRequested follows) and
+    catalog may put the line's quantity back on sale."""
+
+    order_id: str
+    line_id: str
+    product_id: str
+    vendor_id: str
+    quantity: int
+    amount: Rupiah
+    reason: str

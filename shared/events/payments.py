@@ -17,6 +17,7 @@ class PaymentRequested(EventPayload):
     amount: Rupiah
     qris: str
     expires_at: datetime
+    merchant_name: str | None = None
 
 
 @event("PaymentSucceeded", 1, PAYMENT, key="order_id")
@@ -36,10 +37,17 @@ class PaymentExpired(EventPayload):
 
 @event("PaymentRefunded", 1, PAYMENT, key="order_id")
 class PaymentRefunded(EventPayload):
+    """Money went back to the payer. ``reason``: ``requested`` / ``order_cancelled`` (a refund of the order's
+    payment) or ``late_payment`` / ``duplicate_payment`` (an extra payment returned; the order's own payment,
+    if any, stands)."""
+
     payment_id: str
     order_id: str
     amount: Rupiah
     reason: str
+    refund_id: str | None = None
+    refunded_total: Rupiah | None = None
+    payment_status: str | None = None
 
 
 @event("PaymentAmountMismatch", 1, PAYMENT, key="order_id")
@@ -48,3 +56,12 @@ class PaymentAmountMismatch(EventPayload):
     order_id: str
     expected: Rupiah
     notified: Rupiah
+
+
+@event("PaymentFailed", 1, PAYMENT, key="order_id")
+class PaymentFailed(EventPayload):
+    """No QRIS could be issued for the order (e.g. amount 0 or above the Rp 10.000.000 QRIS cap)."""
+
+    payment_id: str
+    order_id: str
+    reason: str

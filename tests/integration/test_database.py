@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from deploy.provision import DATA_SERVICES, provision_database, service_database_url
-from shared.db import MigrationError, migrate
+from shared.db import SHARED_MIGRATIONS, MigrationError, migrate
 from tests.conftest import Infra
 from tests.integration.probe import new_schema
 
@@ -73,7 +73,8 @@ async def test_migrations_rerun_change_nothing_and_edited_files_are_refused(infr
     conn = await asyncpg.connect(dsn)
     try:
         first = await migrate(conn, schema, tmp_path)
-        assert first == ["shared/0001_messaging.sql", "001_things.sql"]
+        kernel = sorted(f"shared/{p.name}" for p in SHARED_MIGRATIONS.glob("*.sql"))
+        assert first == [*kernel, "001_things.sql"]
         shape = await _shape(conn, schema)
         recorded = await conn.fetch("SELECT name, checksum, applied_at FROM schema_migrations ORDER BY name")
 
@@ -100,6 +101,6 @@ async def test_a_failing_migration_leaves_nothing_half_applied(infra: Infra, tmp
             await migrate(conn, schema, tmp_path)
         assert await conn.fetchval("SELECT to_regclass($1)", f"{schema}.half") is None
         names = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")]
-        assert names == ["shared/0001_messaging.sql"]
+        assert names == sorted(f"shared/{p.name}" for p in SHARED_MIGRATIONS.glob("*.sql"))
     finally:
         await conn.close()

@@ -2,7 +2,17 @@
 
 from pathlib import Path
 
+from orders import grace, stream
+from orders.http import router
 from shared.service import ServiceKernel
 
 kernel = ServiceKernel("orders", Path(__file__).resolve().parent / "migrations")
-app = kernel.http_app(title="PasarKota orders")
+stream.register(kernel.bus)
+
+
+@kernel.worker
+async def stuck_order_grace(k: ServiceKernel) -> None:
+    await grace.grace_worker(k)
+
+
+app = kernel.http_app(router, title="PasarKota orders")

@@ -1,0 +1,195 @@
+"""The catalog's rules: units, categories, vendor lifecycle, stock reservation planning. Pure, no IO."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+UNITS: tuple[str, ...] = (
+    "kg", "ons", "gram", "liter", "ml", "ikat", "bungkus", "pcs", "buah", "sisir", "papan", "karung", "porsi",
+    "butir", "ekor", "potong", "pack", "lusin", "botol", "kaleng", "renteng", "toples", "kotak", "lembar",
+)
+CATEGORIES: tuple[str, ...] = (
+    "sayur", "buah", "bumbu", "daging", "ikan", "sembako", "kue", "kerajinan", "makanan", "minuman", "lainnya",
+)
+STALL_KINDS: tuple[str, ...] = ("blok", "los", "kios")
+MIN_PRICE = 1
+MAX_PRICE = 10_000_000  # QRIS caps one transaction at Rp 10.000.000
+MAX_STOCK = 1_000_000
+MAX_PER_ORDER = 10_000
+RESERVATION_GRACE_MINUTES = 5  # beyond the city's payment expiry, so payments' own expiry always comes first
+
+VENDOR_STATUSES = ("draft", "pending", "active", "suspended")
+
+
+class TransitionError(ValueError):
+    """An action that the vendor's current status does not allow."""
+
+
+# action → {current status: next status}. Re-applying an action on its target status is a no-op.
+VENDOR_TRANSITIONS: dict[str, dict[str, str]] = {
+    "verify": {"draft": "pending", "pending": "pending"},
+    "activate": {"pending": "active", "suspended": "active", "active": "active"},
+    "suspend": {"pending": "suspended", "active": "suspended", "suspended": "suspended"},
+}
+
+
+def vendor_transition(status: str, action: str) -> str:
+    """The status after ``action``, or TransitionError (e.g. activating a draft that was never verified)."""
+    nxt = VENDOR_TRANSITIONS.get(action, {}).get(status)
+    if nxt is None:
+        raise TransitionError(f"cannot {action} a vendor in status {status}")
+    return nxt
+
+
+# ---- stock reservations ------------------------------------------------------------------------------
+
+REJECT_NOT_FOUND = "not_found"
+REJECT_INACTIVE = "inactive"
+REJECT_VENDOR_INACTIVE = "vendor_inactive"
+REJECT_WRONG_MARKET = "wrong_market"
+REJECT_WRONG_VENDOR = "wrong_vendor"
+REJECT_SOLD_OUT = "sold_out"
+REJECT_INSUFFICIENT = "insufficient_stock"
+REJECT_BELOW_MIN = "below_min_per_order"
+REJECT_ABOVE_MAX = "above_max_per_order"
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    """What reservation needs to know about one product (read under a row lock)."""
+
+    product_id: str
+    city: str
+    market_id: str
+    vendor_id: str
+    active: bool
+    available: bool
+    stock: int | None  # None: not counted, the `available` switch decides
+    min_per_order: int = 1
+    max_per_order: int | None = None
+    vendor_active: bool = True
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product_id: str
+    vendor_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Take:
+    product_id: str
+    quantity: int
+    tracked: bool  # stock decremented (and to be given back on release)
+
+
+@dataclass
+class ReservationPlan:
+    takes: list[Take] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (product_id, reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and bool(self.takes)
+
+
+def merge_lines(lines: Iterable[LineRequest]) -> list[LineRequest]:
+    """One request per product (quantities summed), in product-id order — the lock order."""
+    merged: dict[str, LineRequest] = {}
+    for line in lines:
+        prev = merged.get(line.product_id)
+        merged[line.product_id] = (line if prev is None else
+                                   LineRequest(line.product_id, prev.vendor_id, prev.quantity + line.quantity))
+    return [merged[k] for k in sorted(merged)]
+
+
+def plan_reservation(lines: Iterable[LineRequest], products: dict[str, ProductStock], *, city: str,
+                     market_id: str) -> ReservationPlan:
+    """All-or-nothing: every line reservable → takes for all; otherwise the failing lines with reasons."""
+    plan = ReservationPlan()
+    for line in merge_lines(lines):
+        p = products.get(line.product_id)
+        reason: str | None = None
+        if p is None or p.city != city:
+            reason = REJECT_NOT_FOUND
+        elif not p.active:
+            reason = REJECT_INACTIVE
+        elif not p.vendor_active:
+            reason = REJECT_VENDOR_INACTIVE
+        elif p.market_id != market_id:
+            reason = REJECT_WRONG_MARKET
+        elif p.vendor_id != line.vendor_id:
+            reason = REJECT_WRONG_VENDOR
+        elif line.quantity < p.min_per_order:
+            reason = REJECT_BELOW_MIN
+        elif p.max_per_order is not None and line.quantity > p.max_per_order:
+            reason = REJECT_ABOVE_MAX
+        elif not p.available or p.stock == 0:
+            reason = REJECT_SOLD_OUT
+        elif p.stock is not None and p.stock < line.quantity:
+            reason = REJECT_INSUFFICIENT
+        if reason:
+            plan.rejected.append((line.product_id, reason))
+        else:
+            plan.takes.append(Take(line.product_id, line.quantity, tracked=p is not None and p.stock is not None))
+    if plan.rejected:
+        plan.takes.clear()
+    return plan
+
+
+def reservation_deadline(now: datetime, payment_expiry_minutes: int) -> datetime:
+    """When a held reservation is released if the order was neither paid nor cancelled."""
+    return now + timedelta(minutes=payment_expiry_minutes + RESERVATION_GRACE_MINUTES)
+
+
+# ---- reservation lifecycle: order event → (from statuses, to status) ----------------------------------
+
+def reservation_after(status: str, order_event: str, *, paid: bool = False) -> str | None:
+    """The reservation's next status for an order event, or None when the event changes nothing here.
+
+    ``OrderPaid``: held → committed. ``OrderPaymentExpired``: held → released. ``OrderCancelled``:
+    held → released, committed → restocked (quantities go back on the shelf).
+    """
+    if order_event == "OrderPaid":
+        return "committed" if status == "held" else None
+    if order_event == "OrderPaymentExpired" or order_event == "expired":
+        return "released" if status == "held" else None
+    if order_event == "OrderCancelled":
+        if status == "held":
+            return "released"
+        if status == "committed":
+            return "restocked"
+    return None
+
+
+# ---- days and prices ----------------------------------------------------------------------------------
+
+def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day, in UTC."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(tz).date()
+
+
+def price_change(today: int | None, yesterday: int | None) -> tuple[int | None, float | None, str]:
+    """(change in rupiah, change in percent, trend naik/turun/tetap/baru) for the daily price list."""
+    if today is None:
+        return None, None, "tidak_ada"
+    if yesterday is None:
+        return None, None, "baru"
+    diff = today - yesterday
+    pct = round(diff * 100 / yesterday, 1) if yesterday else None
+    return diff, pct, "naik" if diff > 0 else "turun" if diff < 0 else "tetap"
+
+
+def is_available(stock: int | None, available: bool, active: bool = True) -> bool:
+    """Whether a buyer can order it now."""
+    return active and available and (stock is None or stock > 0)

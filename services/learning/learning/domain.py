@@ -1,0 +1,273 @@
+"""The learning domain: plain Python, no IO.
+
+- enrolment: a seat while the session has capacity, otherwise a place on the waitlist; a cancelled seat
+  goes to the first on the waitlist (exactly once, decided under the session's lock by the caller);
+- the enrolment state machine (booked / waitlisted / cancelled / attended / no_show), every move guarded;
+- the rotating check-in code: HMAC(session secret, minute) → 6 digits, the current and previous minute valid;
+- completion: every required session attended → one certificate with a short unguessable code;
+- the funnel: enrolled → attended → certified → became a vendor → first sale → sold again within 30 days.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+Status = Literal["booked", "waitlisted", "cancelled", "attended", "no_show"]
+GROUPS = ("pkk", "pelaku_usaha", "pengurus_rw", "karang_taruna", "lpm", "umum")
+STYLES = ("in_person", "webinar", "hybrid")
+
+CHECK_IN_OPENS_BEFORE = timedelta(minutes=15)
+CODE_PERIOD_SECONDS = 60
+REPEAT_SALE_WINDOW = timedelta(days=30)
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: read aloud or typed from paper without mistakes. 25 symbols ^ 10 ≈ 2^46.
+CERTIFICATE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+CERTIFICATE_CODE_LENGTH = 10
+
+
+class DomainError(Exception):
+    """A rule of the domain said no. ``status`` is the HTTP status the entrypoint should answer with."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------- enrolment
+
+def seat_or_waitlist(capacity: int, booked: int) -> Status:
+    """Where a new enrolment goes, given the seats already taken (booked or attended)."""
+    return "booked" if booked < capacity else "waitlisted"
+
+
+def to_promote(capacity: int, seats_taken: int, waitlist: list[str]) -> list[str]:
+    """The waitlisted enrolments (given in arrival order) that take the free seats: the head of the queue."""
+    return waitlist[:max(0, capacity - seats_taken)]
+
+
+_TRANSITIONS: dict[str, set[str]] = {
+    "booked": {"cancelled", "attended", "no_show"},
+    "waitlisted": {"booked", "cancelled"},
+    "no_show": {"attended"},       # the trainer corrects a mistake
+    "attended": set(),
+    "cancelled": set(),
+}
+
+
+def can_move(current: str, target: str) -> bool:
+    return target in _TRANSITIONS.get(current, set())
+
+
+def require_move(current: str, target: str) -> None:
+    if not can_move(current, target):
+        raise DomainError(409, "invalid-enrolment-transition",
+                          f"Pendaftaran berstatus '{current}' tidak dapat menjadi '{target}'. / "
+                          f"An enrolment that is '{current}' cannot become '{target}'.")
+
+
+def ensure_enrolment_open(starts_at: datetime, now: datetime) -> None:
+    if now >= starts_at:
+        raise DomainError(409, "session-started",
+                          "Sesi ini sudah dimulai atau sudah lewat. / This session has already started or is over.")
+
+
+def ensure_cancellable(status: str, starts_at: datetime, now: datetime) -> None:
+    if status not in ("booked", "waitlisted"):
+        raise DomainError(409, "not-cancellable",
+                          f"Pendaftaran berstatus '{status}' tidak dapat dibatalkan. / "
+                          f"An enrolment that is '{status}' cannot be cancelled.")
+    if now >= starts_at:
+        raise DomainError(409, "session-started",
+                          "Sesi sudah dimulai; pembatalan tidak lagi bisa. / "
+                          "The session has started; too late to cancel.")
+
+
+# ----------------------------------------------------------------------------------------- check-in code
+
+def check_in_window(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    return starts_at - CHECK_IN_OPENS_BEFORE, ends_at
+
+
+def is_check_in_open(starts_at: datetime, ends_at: datetime, now: datetime) -> bool:
+    opens, closes = check_in_window(starts_at, ends_at)
+    return opens <= now <= closes
+
+
+def _minute(now: datetime) -> int:
+    return int(now.timestamp()) // CODE_PERIOD_SECONDS
+
+
+def check_in_code_for_minute(secret: str, minute: int) -> str:
+    digest = hmac.new(secret.encode(), str(minute).encode(), hashlib.sha256).digest()
+    # Dynamic truncation as in HOTP (RFC 4226): 31 bits from an offset chosen by the last nibble.
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset:offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def check_in_code(secret: str, now: datetime) -> str:
+    """The code shown by the trainer at ``now``; it changes every minute."""
+    return check_in_code_for_minute(secret, _minute(now))
+
+
+def code_valid_until(now: datetime) -> datetime:
+    """When the code shown at ``now`` stops being the current one (it is still accepted one minute more)."""
+    start = _minute(now) * CODE_PERIOD_SECONDS
+    return datetime.fromtimestamp(start + CODE_PERIOD_SECONDS, tz=now.tzinfo)
+
+
+def verify_check_in_code(secret: str, code: str, now: datetime) -> bool:
+    """True for the current minute's code or the previous one (a participant typing across the minute)."""
+    code = (code or "").strip()
+    if not re.fullmatch(r"\d{6}", code):
+        return False
+    minute = _minute(now)
+    return any(hmac.compare_digest(code, check_in_code_for_minute(secret, m)) for m in (minute, minute - 1))
+
+
+def new_session_secret() -> str:
+    return secrets.token_hex(32)
+
+
+# ------------------------------------------------------------------------------------------- completion
+
+def certificate_code() -> str:
+    return "".join(secrets.choice(CERTIFICATE_ALPHABET) for _ in range(CERTIFICATE_CODE_LENGTH))
+
+
+def normalise_certificate_code(raw: str) -> str:
+    return re.sub(r"[\s-]", "", raw or "").upper()
+
+
+def required_sessions(sessions: Iterable[tuple[str, bool]]) -> set[str]:
+    """The sessions a programme needs attended: those flagged required, or all of them when none is."""
+    sessions = list(sessions)
+    flagged = {sid for sid, required in sessions if required}
+    return flagged or {sid for sid, _ in sessions}
+
+
+def has_completed(sessions: Iterable[tuple[str, bool]], attended: Iterable[str]) -> bool:
+    needed = required_sessions(sessions)
+    return bool(needed) and needed <= set(attended)
+
+
+# ------------------------------------------------------------------------------------------ participant
+
+def normalise_phone(raw: str) -> str | None:
+    """Indonesian mobile numbers as ``08…``; None when it is not one."""
+    digits = re.sub(r"[\s\-().]", "", raw or "")
+    if digits.startswith("+62"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("62"):
+        digits = "0" + digits[2:]
+    return digits if re.fullmatch(r"08\d{7,12}", digits) else None
+
+
+def normalise_rw(raw: str | None) -> str | None:
+    """``"RW 5"``, ``"rw05"``, ``"5"`` → ``"05"``; other text is kept as typed (trimmed)."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(?i)(?:rw\s*\.?\s*)?0*(\d{1,3})", text)
+    return f"{int(match.group(1)):02d}" if match else text
+
+
+# ----------------------------------------------------------------------------------------------- funnel
+
+FUNNEL_STEPS = ("enrolled", "attended", "certified", "became_vendor", "first_sale", "repeat_sale_30d")
+
+
+@dataclass(frozen=True)
+class ParticipantFacts:
+    """What the funnel knows of one participant in one programme style."""
+
+    participant_id: str
+    style: str
+    group: str
+    rw: str | None
+    kelurahan: str | None
+    enrolled: bool
+    attended: bool
+    certified: bool
+    became_vendor: bool
+    sales: tuple[datetime, ...] = ()
+
+
+def sold_again_within(sales: Iterable[datetime], window: timedelta = REPEAT_SALE_WINDOW) -> bool:
+    """A second completed sale no later than ``window`` after the first one."""
+    ordered = sorted(sales)
+    return len(ordered) >= 2 and ordered[1] - ordered[0] <= window
+
+
+@dataclass
+class FunnelCounts:
+    enrolled: int = 0
+    attended: int = 0
+    certified: int = 0
+    became_vendor: int = 0
+    first_sale: int = 0
+    repeat_sale_30d: int = 0
+    _seen: dict[str, dict[str, bool]] = field(default_factory=dict, repr=False)
+
+    def add(self, facts: ParticipantFacts) -> None:
+        """Count a participant once per step, OR-ing the facts of their several styles."""
+        merged = self._seen.setdefault(facts.participant_id, dict.fromkeys(FUNNEL_STEPS, False))
+        merged["enrolled"] |= facts.enrolled
+        merged["attended"] |= facts.attended
+        merged["certified"] |= facts.certified
+        merged["became_vendor"] |= facts.became_vendor
+        merged["first_sale"] |= bool(facts.sales)
+        merged["repeat_sale_30d"] |= sold_again_within(facts.sales)
+
+    def as_dict(self) -> dict[str, int]:
+        return {step: sum(1 for m in self._seen.values() if m[step]) for step in FUNNEL_STEPS}
+
+
+def funnel(rows: Iterable[ParticipantFacts]) -> dict[str, object]:
+    """The funnel per programme style, per participant group, per RW (with kelurahan), and in total."""
+    by_style: dict[str, FunnelCounts] = {}
+    by_group: dict[str, FunnelCounts] = {}
+    by_rw: dict[tuple[str, str], FunnelCounts] = {}
+    total = FunnelCounts()
+    for r in rows:
+        by_style.setdefault(r.style, FunnelCounts()).add(r)
+        by_group.setdefault(r.group, FunnelCounts()).add(r)
+        by_rw.setdefault((r.kelurahan or "", r.rw or ""), FunnelCounts()).add(r)
+        total.add(r)
+    return {
+        "steps": list(FUNNEL_STEPS),
+        "total": total.as_dict(),
+        "by_style": [{"style": k, **v.as_dict()} for k, v in sorted(by_style.items())],
+        "by_group": [{"group": k, **v.as_dict()} for k, v in sorted(by_group.items())],
+        "by_rw": [{"kelurahan": k[0] or None, "rw": k[1] or None, **v.as_dict()} for k, v in sorted(by_rw.items())],
+    }
+
+
+def funnel_csv_rows(report: dict[str, object]) -> list[list[str]]:
+    """Rows of the CSV download: dimension, key, then one column per step."""
+    rows: list[list[str]] = [["dimension", "key", *FUNNEL_STEPS]]
+
+    def line(dimension: str, key: str, counts: dict[str, object]) -> list[str]:
+        return [dimension, key, *(str(counts[s]) for s in FUNNEL_STEPS)]
+
+    total = report["total"]
+    assert isinstance(total, dict)
+    rows.append(line("total", "all", total))
+    for dimension, keyf in (("style", lambda d: d["style"]), ("group", lambda d: d["group"]),
+                            ("rw", lambda d: f"{d['kelurahan'] or ''} RW {d['rw'] or '-'}".strip())):
+        entries = report[f"by_{dimension}"]
+        assert isinstance(entries, list)
+        for entry in entries:
+            rows.append(line(dimension, keyf(entry), entry))
+    return rows

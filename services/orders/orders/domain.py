@@ -1,0 +1,524 @@
+"""The Order aggregate: a guarded state machine. Plain Python: no IO, no framework.
+
+Every method either changes the order (bumping ``version`` once and returning the events to emit) or, for
+an event that is valid but does not apply in the current state (a duplicate, an out-of-order delivery),
+changes nothing and returns no events. Commands a person gives (cancel, accept, prepare, pickup) that are
+not allowed in the current state raise :class:`OrderConflict` (HTTP 409).
+
+    placed ─StockReserved→ stock_reserved ─PaymentRequested→ awaiting_payment ─PaymentSucceeded→ paid
+      │                        │                               │
+      └StockRejected→ rejected └──────PaymentExpired───────────┴→ payment_expired
+    placed|stock_reserved|awaiting_payment ─buyer cancel→ cancelled
+    paid ─vendor accepts/prepares→ preparing ─all lines prepared→ ready (pickup code) ─code→ completed
+    paid|preparing (nothing prepared) ─buyer cancel / every line rejected→ refund_requested ─PaymentRefunded→ refunded
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from shared.envelope import EventPayload
+from shared.events.common import OrderLine as WireLine
+from shared.events.orders import (
+    OrderCancelled,
+    OrderCompleted,
+    OrderLineRejected,
+    OrderPaid,
+    OrderPaymentExpired,
+    OrderPaymentRequested,
+    OrderPlaced,
+    OrderReady,
+    RefundRequested,
+)
+
+MAX_PICKUP_ATTEMPTS = 5
+MAX_LINES = 50
+MAX_QUANTITY = 1000
+
+
+class Status(StrEnum):
+    PLACED = "placed"
+    STOCK_RESERVED = "stock_reserved"
+    REJECTED = "rejected"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    PREPARING = "preparing"
+    READY = "ready"
+    COMPLETED = "completed"
+    PAYMENT_EXPIRED = "payment_expired"
+    CANCELLED = "cancelled"
+    REFUND_REQUESTED = "refund_requested"
+    REFUNDED = "refunded"
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.PLACED: "Menunggu Konfirmasi",
+    Status.STOCK_RESERVED: "Menyiapkan Pembayaran",
+    Status.REJECTED: "Dibatalkan",
+    Status.AWAITING_PAYMENT: "Menunggu Pembayaran",
+    Status.PAID: "Dibayar",
+    Status.PREPARING: "Dikemas",
+    Status.READY: "Siap Diambil",
+    Status.COMPLETED: "Selesai",
+    Status.PAYMENT_EXPIRED: "Waktu Pembayaran Habis",
+    Status.CANCELLED: "Dibatalkan",
+    Status.REFUND_REQUESTED: "Pengembalian Dana Diproses",
+    Status.REFUNDED: "Dana Dikembalikan",
+}
+
+# States in which nothing more happens to the order (except recording a refund that payments made).
+TERMINAL = frozenset({Status.REJECTED, Status.COMPLETED, Status.PAYMENT_EXPIRED, Status.CANCELLED,
+                      Status.REFUNDED})
+# PaymentRefunded reasons for money that was not the order's own payment (payments returns it by itself)
+EXTRA_PAYMENT_REFUNDS = frozenset({"late_payment", "duplicate_payment"})
+UNPAID_OPEN = frozenset({Status.PLACED, Status.STOCK_RESERVED, Status.AWAITING_PAYMENT})
+VENDOR_WORK = frozenset({Status.PAID, Status.PREPARING})
+
+
+class LineStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PREPARED = "prepared"
+
+
+LINE_LABELS: dict[LineStatus, str] = {
+    LineStatus.PENDING: "Menunggu Pedagang",
+    LineStatus.ACCEPTED: "Diterima Pedagang",
+    LineStatus.REJECTED: "Ditolak Pedagang",
+    LineStatus.PREPARED: "Sudah Dikemas",
+}
+
+
+def status_label(status: Status | str, fulfilment: str = "pickup_stall") -> str:
+    status = Status(status)
+    if status is Status.READY and fulfilment == "delivery":
+        return "Siap Dikirim"
+    return STATUS_LABELS[status]
+
+
+class OrderConflict(Exception):
+    """A command not allowed in the order's current state (HTTP 409)."""
+
+    def __init__(self, detail: str, code: str = "order-state-conflict") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+class CheckoutRejected(Exception):
+    """The cart cannot become an order (HTTP 4xx); nothing is created."""
+
+    def __init__(self, status: int, detail: str, code: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code
+
+
+# ------------------------------------------------------------------------------------------- checkout
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """What orders knows about a product, from catalog's events."""
+
+    product_id: str
+    city: str
+    vendor_id: str
+    market_id: str
+    name: str
+    unit: str
+    price: int
+    min_per_order: int = 1
+    max_per_order: int | None = None
+    sellable: bool = True  # active, available, not delisted, vendor not suspended
+
+
+@dataclass(frozen=True)
+class HubView:
+    rw_hub_id: str
+    city: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class CartItem:
+    product_id: str
+    quantity: int
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    type: str  # pickup_stall | pickup_rw_hub | delivery
+    rw_hub_id: str | None = None
+    address: str | None = None
+
+
+@dataclass
+class Line:
+    line_id: str
+    product_id: str
+    vendor_id: str
+    name: str
+    unit: str
+    quantity: int
+    unit_price: int
+    note: str | None = None
+    status: LineStatus = LineStatus.PENDING
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_price
+
+    def wire(self) -> WireLine:
+        return WireLine(product_id=self.product_id, vendor_id=self.vendor_id, quantity=self.quantity,
+                        unit_price=self.unit_price)
+
+
+def plan_lines(city: str, market_id: str, items: list[CartItem], products: dict[str, ProductView],
+               fulfilment: Fulfilment, hub: HubView | None, market_known: bool) -> list[Line]:
+    """Validate a cart against orders' projections; the lines with catalog's prices, or CheckoutRejected."""
+    if not items:
+        raise CheckoutRejected(422, "Keranjang kosong. / The cart is empty.", "empty-cart")
+    if len(items) > MAX_LINES:
+        raise CheckoutRejected(422, f"Maksimal {MAX_LINES} barang per pesanan. / At most {MAX_LINES} lines.",
+                               "too-many-lines")
+    if not market_known:
+        raise CheckoutRejected(422, "Pasar tidak dikenal di kota ini. / Unknown market in this city.",
+                               "unknown-market")
+    if fulfilment.type == "pickup_rw_hub":
+        if not fulfilment.rw_hub_id:
+            raise CheckoutRejected(422, "Pilih RW tempat pengambilan. / rw_hub_id is required.", "rw-hub-required")
+        if hub is None or hub.city != city or not hub.active:
+            raise CheckoutRejected(422, "RW hub tidak ditemukan di kota ini. / Unknown RW hub in this city.",
+                                   "unknown-rw-hub")
+    if fulfilment.type == "delivery" and not (fulfilment.address or "").strip():
+        raise CheckoutRejected(422, "Alamat pengiriman wajib diisi. / A delivery address is required.",
+                               "address-required")
+    seen: set[str] = set()
+    lines: list[Line] = []
+    for n, item in enumerate(items, start=1):
+        if item.product_id in seen:
+            raise CheckoutRejected(422, "Produk yang sama muncul dua kali; gabungkan jumlahnya. / "
+                                        f"Product {item.product_id} appears twice.", "duplicate-product")
+        seen.add(item.product_id)
+        product = products.get(item.product_id)
+        if product is None or product.city != city:
+            raise CheckoutRejected(422, f"Produk {item.product_id} tidak ditemukan. / Unknown product.",
+                                   "unknown-product")
+        if product.market_id != market_id:
+            raise CheckoutRejected(422, f"Produk '{product.name}' dari pasar lain. / "
+                                        "The product belongs to another market.", "product-other-market")
+        if not product.sellable:
+            raise CheckoutRejected(422, f"Produk '{product.name}' sedang tidak dijual. / "
+                                        "The product is not available.", "product-unavailable")
+        upper = min(product.max_per_order or MAX_QUANTITY, MAX_QUANTITY)
+        if item.quantity < max(product.min_per_order, 1) or item.quantity > upper:
+            raise CheckoutRejected(422, f"Jumlah '{product.name}' harus {max(product.min_per_order, 1)}–{upper}. "
+                                        f"/ Quantity must be between {product.min_per_order} and {upper}.",
+                                   "quantity-out-of-range")
+        lines.append(Line(line_id=f"L{n}", product_id=product.product_id, vendor_id=product.vendor_id,
+                          name=product.name, unit=product.unit, quantity=item.quantity,
+                          unit_price=product.price, note=(item.note or None)))
+    return lines
+
+
+# ------------------------------------------------------------------------------------------- aggregate
+
+
+@dataclass
+class PickupResult:
+    ok: bool
+    locked: bool = False
+    attempts_left: int = 0
+
+
+@dataclass
+class Order:
+    order_id: str
+    city: str
+    buyer_id: str
+    market_id: str
+    fulfilment: str
+    lines: list[Line]
+    delivery_fee: int = 0
+    rw_hub_id: str | None = None
+    delivery_address: str | None = None
+    status: Status = Status.PLACED
+    version: int = 1
+    payment_id: str | None = None
+    qris: str | None = None
+    payment_expires_at: datetime | None = None
+    paid_amount: int = 0
+    refund_requested: int = 0
+    refunded_amount: int = 0
+    extra_refunded: int = 0
+    pickup_code: str | None = None
+    pickup_attempts: int = 0
+    cancel_reason: str | None = None
+    # transitions made since loading: (from, to, cause); the store writes them to order_history
+    history: list[tuple[Status | None, Status, str]] = field(default_factory=list)
+    loaded_version: int = 0
+
+    # ---- derived
+    @property
+    def subtotal(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.delivery_fee
+
+    @property
+    def live_lines(self) -> list[Line]:
+        return [line for line in self.lines if line.status is not LineStatus.REJECTED]
+
+    @property
+    def vendor_ids(self) -> list[str]:
+        return sorted({line.vendor_id for line in self.lines})
+
+    @property
+    def pickup_locked(self) -> bool:
+        return self.pickup_attempts >= MAX_PICKUP_ATTEMPTS
+
+    @property
+    def label(self) -> str:
+        return status_label(self.status, self.fulfilment)
+
+    def vendor_amounts(self, lines: list[Line] | None = None) -> dict[str, int]:
+        amounts: dict[str, int] = {}
+        for line in self.lines if lines is None else lines:
+            amounts[line.vendor_id] = amounts.get(line.vendor_id, 0) + line.amount
+        return amounts
+
+    def _to(self, status: Status, cause: str) -> None:
+        self.history.append((self.status, status, cause))
+        self.status = status
+        self._touch()
+
+    def _touch(self) -> None:
+        if self.version == self.loaded_version:
+            self.version += 1
+
+    @property
+    def changed(self) -> bool:
+        return self.version != self.loaded_version
+
+    # ---- creation
+    @classmethod
+    def place(cls, *, order_id: str, city: str, buyer_id: str, market_id: str, fulfilment: Fulfilment,
+              lines: list[Line], delivery_fee: int) -> tuple[Order, list[EventPayload]]:
+        order = cls(order_id=order_id, city=city, buyer_id=buyer_id, market_id=market_id,
+                    fulfilment=fulfilment.type, lines=lines,
+                    delivery_fee=delivery_fee if fulfilment.type == "delivery" else 0,
+                    rw_hub_id=fulfilment.rw_hub_id if fulfilment.type == "pickup_rw_hub" else None,
+                    delivery_address=fulfilment.address if fulfilment.type == "delivery" else None,
+                    version=1, loaded_version=0)
+        order.history.append((None, Status.PLACED, "checkout"))
+        return order, [order.placed_event()]
+
+    def placed_event(self) -> OrderPlaced:
+        return OrderPlaced(order_id=self.order_id, buyer_id=self.buyer_id, market_id=self.market_id,
+                           lines=[line.wire() for line in self.lines], subtotal=self.subtotal,
+                           delivery_fee=self.delivery_fee, total=self.total,
+                           fulfilment=self.fulfilment,
+                           rw_hub_id=self.rw_hub_id)
+
+    def payment_request_event(self) -> OrderPaymentRequested:
+        return OrderPaymentRequested(order_id=self.order_id, buyer_id=self.buyer_id, amount=self.total,
+                                     vendor_amounts=self.vendor_amounts())
+
+    # ---- reactions to catalog
+    def stock_reserved(self) -> list[EventPayload]:
+        if self.status is not Status.PLACED:
+            return []  # duplicate, or the buyer cancelled first (catalog releases on OrderCancelled)
+        self._to(Status.STOCK_RESERVED, "StockReserved")
+        return [self.payment_request_event()]
+
+    def stock_rejected(self) -> list[EventPayload]:
+        if self.status is not Status.PLACED:
+            return []
+        self.cancel_reason = "out_of_stock"
+        self._to(Status.REJECTED, "StockRejected")
+        return [OrderCancelled(order_id=self.order_id, reason="out_of_stock", paid=False)]
+
+    # ---- reactions to payments
+    def payment_requested(self, payment_id: str, qris: str, expires_at: datetime) -> list[EventPayload]:
+        if self.status is not Status.STOCK_RESERVED:
+            return []
+        self.payment_id, self.qris, self.payment_expires_at = payment_id, qris, expires_at
+        self._to(Status.AWAITING_PAYMENT, "PaymentRequested")
+        return []
+
+    def payment_succeeded(self, payment_id: str, amount: int) -> list[EventPayload]:
+        if self.status in (Status.STOCK_RESERVED, Status.AWAITING_PAYMENT):
+            self.payment_id = self.payment_id or payment_id
+            self.paid_amount = amount
+            self._to(Status.PAID, "PaymentSucceeded")
+            return [OrderPaid(order_id=self.order_id, payment_id=payment_id, amount=amount)]
+        if self.status in (Status.CANCELLED, Status.PAYMENT_EXPIRED, Status.REJECTED) and self.paid_amount == 0:
+            # Paid for an order that is no longer open (payments had not yet heard of the cancellation):
+            # the money is never kept silently, it goes back.
+            self.paid_amount = amount
+            self.refund_requested += amount
+            self._to(Status.REFUND_REQUESTED, "PaymentSucceeded after close")
+            return [RefundRequested(order_id=self.order_id, amount=amount, reason="paid_after_close")]
+        return []  # duplicate (already paid) — payments refunds any second payment itself
+
+    def payment_expired(self, payment_id: str) -> list[EventPayload]:
+        if self.status not in (Status.STOCK_RESERVED, Status.AWAITING_PAYMENT):
+            return []
+        if self.payment_id and payment_id != self.payment_id:
+            return []  # an intent that is not this order's current one
+        self._to(Status.PAYMENT_EXPIRED, "PaymentExpired")
+        return [OrderPaymentExpired(order_id=self.order_id)]
+
+    def payment_failed(self) -> list[EventPayload]:
+        """No QRIS could be issued (amount out of QRIS range): the order cannot be paid, so it is cancelled."""
+        if self.status not in (Status.STOCK_RESERVED, Status.AWAITING_PAYMENT):
+            return []
+        self.cancel_reason = "payment_failed"
+        self._to(Status.CANCELLED, "PaymentFailed")
+        return [OrderCancelled(order_id=self.order_id, reason="payment_failed", paid=False)]
+
+    def payment_refunded(self, amount: int, reason: str = "requested") -> list[EventPayload]:
+        """Record a refund. Moves refund_requested → refunded once everything requested came back. A refund
+        payments made on its own for an extra payment (late or second) is recorded apart and changes no state."""
+        self._touch()
+        if reason in EXTRA_PAYMENT_REFUNDS:
+            self.extra_refunded += amount
+            return []
+        self.refunded_amount += amount
+        if self.status is Status.REFUND_REQUESTED and self.refunded_amount >= self.refund_requested:
+            self._to(Status.REFUNDED, "PaymentRefunded")
+        return []
+
+    # ---- buyer
+    def cancel(self, reason: str = "buyer_cancelled") -> list[EventPayload]:
+        if self.status in UNPAID_OPEN:
+            self.cancel_reason = reason
+            self._to(Status.CANCELLED, "cancel")
+            return [OrderCancelled(order_id=self.order_id, reason=reason, paid=False)]
+        if self.status in VENDOR_WORK:
+            if any(line.status is LineStatus.PREPARED for line in self.lines):
+                raise OrderConflict("Pesanan sudah mulai dikemas dan tidak bisa dibatalkan. / "
+                                    "The order is already being packed.", "order-already-prepared")
+            return self._cancel_paid(reason)
+        raise OrderConflict(f"Pesanan berstatus '{self.label}' tidak bisa dibatalkan. / "
+                            f"An order in state {self.status} cannot be cancelled.", "order-not-cancellable")
+
+    def _cancel_paid(self, reason: str) -> list[EventPayload]:
+        remaining = max(self.paid_amount - self.refund_requested, 0)
+        self.refund_requested += remaining
+        self.cancel_reason = reason
+        self._to(Status.REFUND_REQUESTED, "cancel")
+        events: list[EventPayload] = [OrderCancelled(order_id=self.order_id, reason=reason, paid=True)]
+        if remaining:
+            events.append(RefundRequested(order_id=self.order_id, amount=remaining, reason=reason))
+        return events
+
+    # ---- vendors
+    def _vendor_lines(self, vendor_id: str) -> list[Line]:
+        lines = [line for line in self.lines if line.vendor_id == vendor_id]
+        if not lines:
+            raise OrderConflict("Pesanan ini tidak berisi produk Anda. / No lines of yours.", "not-your-order")
+        return lines
+
+    def _require_vendor_work(self) -> None:
+        if self.status not in VENDOR_WORK:
+            raise OrderConflict(f"Pesanan berstatus '{self.label}'; belum/tidak bisa dikemas. / "
+                                f"The order is {self.status}; vendors cannot act on it now.", "order-not-paid")
+
+    def _line(self, vendor_id: str, line_id: str) -> Line:
+        for line in self._vendor_lines(vendor_id):
+            if line.line_id == line_id:
+                return line
+        raise OrderConflict("Baris pesanan tidak ditemukan. / Unknown order line.", "unknown-line")
+
+    def accept_line(self, vendor_id: str, line_id: str) -> list[EventPayload]:
+        self._require_vendor_work()
+        line = self._line(vendor_id, line_id)
+        if line.status is LineStatus.REJECTED:
+            raise OrderConflict("Baris ini sudah ditolak. / The line was already rejected.", "line-rejected")
+        if line.status is LineStatus.PENDING:
+            line.status = LineStatus.ACCEPTED
+            self._touch()
+        if self.status is Status.PAID:
+            self._to(Status.PREPARING, "line accepted")
+        return []
+
+    def reject_line(self, vendor_id: str, line_id: str, new_pickup_code: Callable[[], str],
+                    reason: str = "unavailable") -> list[EventPayload]:
+        """A vendor cannot supply a line: that line's amount is refunded. When no line is left, the whole
+        order is cancelled and everything still held (delivery fee included) is refunded."""
+        self._require_vendor_work()
+        line = self._line(vendor_id, line_id)
+        if line.status is LineStatus.REJECTED:
+            return []  # repeated click
+        if line.status is LineStatus.PREPARED:
+            raise OrderConflict("Baris ini sudah dikemas. / The line is already packed.", "line-prepared")
+        line.status = LineStatus.REJECTED
+        self._touch()
+        events: list[EventPayload] = [OrderLineRejected(
+            order_id=self.order_id, line_id=line.line_id, product_id=line.product_id, vendor_id=line.vendor_id,
+            quantity=line.quantity, amount=line.amount, reason=reason)]
+        if not self.live_lines:
+            return events + self._cancel_paid("rejected_by_vendors")
+        self.refund_requested += line.amount
+        events.append(RefundRequested(order_id=self.order_id, amount=line.amount, reason="line_rejected"))
+        return events + self._ready_if_all_prepared(new_pickup_code)
+
+    def mark_prepared(self, vendor_id: str, new_pickup_code: Callable[[], str]) -> list[EventPayload]:
+        self._require_vendor_work()
+        mine = [line for line in self._vendor_lines(vendor_id) if line.status is not LineStatus.REJECTED]
+        if not mine:
+            raise OrderConflict("Semua baris Anda sudah ditolak. / All your lines were rejected.", "line-rejected")
+        for line in mine:
+            if line.status is not LineStatus.PREPARED:
+                line.status = LineStatus.PREPARED
+                self._touch()
+        ready = self._ready_if_all_prepared(new_pickup_code)
+        if not ready and self.status is Status.PAID:
+            self._to(Status.PREPARING, "vendor prepared")
+        return ready
+
+    def _ready_if_all_prepared(self, new_pickup_code: Callable[[], str]) -> list[EventPayload]:
+        live = self.live_lines
+        if live and all(line.status is LineStatus.PREPARED for line in live):
+            self.pickup_code = new_pickup_code()
+            self._to(Status.READY, "all vendors prepared")
+            return [OrderReady(order_id=self.order_id)]
+        return []
+
+    # ---- pickup
+    def confirm_pickup(self, code: str) -> tuple[PickupResult, list[EventPayload]]:
+        if self.status is not Status.READY:
+            raise OrderConflict(f"Pesanan berstatus '{self.label}', belum siap diambil. / "
+                                "The order is not ready for pickup.", "order-not-ready")
+        if self.pickup_locked:
+            return PickupResult(ok=False, locked=True), []
+        if code.strip() != self.pickup_code:
+            self.pickup_attempts += 1
+            self._touch()
+            return PickupResult(ok=False, locked=self.pickup_locked,
+                                attempts_left=MAX_PICKUP_ATTEMPTS - self.pickup_attempts), []
+        self._to(Status.COMPLETED, "picked up")
+        live = self.live_lines
+        return PickupResult(ok=True), [OrderCompleted(
+            order_id=self.order_id, buyer_id=self.buyer_id, vendor_ids=sorted({li.vendor_id for li in live}),
+            total=sum(li.amount for li in live) + self.delivery_fee)]
+
+    def unlock_pickup(self) -> list[EventPayload]:
+        """Staff checked the buyer in person (e.g. their ID and the order) and give back the attempts."""
+        if self.status is not Status.READY:
+            raise OrderConflict("Pesanan tidak sedang menunggu pengambilan. / The order is not ready for pickup.",
+                                "order-not-ready")
+        if self.pickup_attempts:
+            self.pickup_attempts = 0
+            self._touch()
+        return []
