@@ -115,3 +115,11 @@ def test_tokens_refuse_unknown_roles_and_vendor_without_id() -> None:
         mint_token("s", sub="u", city="cimahi", roles=["mayor"])
     with pytest.raises(ValueError, match="--vendor"):
         mint_token("s", sub="u", city="cimahi", roles=["vendor"])
+
+
+def test_correlation_id_is_echoed_or_created_and_requests_are_measured(client: TestClient) -> None:
+    assert client.get("/healthz", headers={"X-Correlation-ID": "abc-123"}).headers["x-correlation-id"] == "abc-123"
+    created = client.get("/healthz").headers["x-correlation-id"]
+    assert len(created) == 36
+    metrics = client.get("/metrics").text
+    assert 'pasarkota_http_request_seconds_count{method="GET",route="/healthz",service="unit",status="200"}' in metrics
