@@ -1,13 +1,24 @@
 """`pasarkota bench payments --count N --rate R`: a market-morning burst against a running stack.
 
-1. Publishes N ``OrderPaymentRequested`` events (both demo cities) straight to ``orders.order.v1`` and waits
-   for the N ``PaymentRequested`` (each carries the dynamic QRIS) on ``payments.payment.v1``.
-2. Acts as the acquirer: scans every QRIS and fires N signed notifications at the webhook over ``--concurrency``
-   keep-alive connections, at ``--rate`` per second (0 = as fast as it can).
-3. Watches ``payments.payment.v1`` for ``PaymentSucceeded``: end-to-end latency (notification sent → event on
-   Kafka), time until the last one, and effects lost (no event) or duplicated (more than one per order).
-4. Measures the raw ceilings on the same machine in the same run: Kafka's own ``ProducerPerformance`` for the
+Default (real flow, what issue 5 asks — "places N orders and fires their payment notifications"):
+
+1. Sets up: as vendors of both demo cities (tokens signed with the stack's secret), lists a few bench
+   products with enough counted stock through catalog's HTTP, and finds an RW hub per city.
+2. Places N real orders through orders' HTTP (``POST /cities/{city}/orders``, buyer tokens, an
+   ``Idempotency-Key`` each, stall or RW-hub pickup) over ``--place-concurrency`` keep-alive connections; the
+   saga runs as in production: catalog reserves, orders asks for payment, payments opens the intent.
+3. Waits until every order has its ``PaymentRequested`` (with the dynamic QRIS) on ``payments.payment.v1``.
+4. Acts as the acquirer: scans every QRIS and fires N signed notifications at the webhook over
+   ``--concurrency`` keep-alive connections, at ``--rate`` per second (0 = as fast as it can).
+5. Watches ``orders.order.v1`` for ``OrderPaid`` (orders emits it when the order turns *Dibayar*) and
+   ``payments.payment.v1`` for ``PaymentSucceeded``: time until the last order is *Dibayar*, end-to-end
+   latency (notification sent → ``OrderPaid`` record's Kafka timestamp), effects lost (placed, no
+   ``OrderPaid``) or duplicated (more than one distinct ``OrderPaid`` or ``PaymentSucceeded`` event id per order).
+6. Measures the raw ceilings on the same machine in the same run: Kafka's own ``ProducerPerformance`` for the
    same record count and size, and single-row INSERT commits/s on the same Postgres (1 and 8 connections).
+
+``--direct`` keeps the isolated payments bench: it publishes N ``OrderPaymentRequested`` straight to
+``orders.order.v1`` (no orders, no catalog) and ends at ``PaymentSucceeded`` on Kafka.
 
 Prints a table and writes ``bench-results/payments.json``.
 """
@@ -16,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import platform
 import random
@@ -31,6 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -38,12 +51,17 @@ from deploy.local.errors import RuntimeProblem
 from payments.simulator import notification_body, scan, signed_request
 from shared.cities import all_cities
 from shared.envelope import build_event
-from shared.events.orders import OrderPaymentRequested
+from shared.events.orders import ORDER, OrderPaymentRequested
 from shared.events.payments import PAYMENT
 from shared.ids import demo_id
 
 REPO = Path(__file__).resolve().parents[3]
 TOOLS_POM = REPO / "services" / "payments" / "kafka-tools-pom.xml"
+PCTS = (("p50", 50), ("p95", 95), ("p99", 99))
+# events that mean an order of the run went somewhere else than Dibayar (or was refunded): counted per order
+OTHER_KINDS = {"PaymentExpired", "PaymentRefunded", "PaymentAmountMismatch", "PaymentFailed", "OrderCancelled",
+               "OrderPaymentExpired", "RefundRequested"}
+WATCHED = {"PaymentRequested", "PaymentSucceeded", "OrderPaid"} | OTHER_KINDS
 
 
 def pct(values: list[float], p: float) -> float:
@@ -51,6 +69,10 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def pcts_ms(values: list[float]) -> dict[str, float]:
+    return {p: round(pct(values, q) * 1000, 1) for p, q in PCTS}
 
 
 # -- a minimal keep-alive HTTP/1.1 client (httpx would cost more CPU than the server we measure) ----------
@@ -92,30 +114,59 @@ class RawHttp:
         raise AssertionError("unreachable")
 
 
-# -- watching payments.payment.v1 ----------------------------------------------------------------------
+# -- watching payments.payment.v1 and orders.order.v1 ---------------------------------------------------
 
 @dataclass
 class Watch:
-    orders: set[str]
+    only: set[str] | None = None  # direct mode: the bench's own order ids; real mode: everything, filtered later
     requested: dict[str, tuple[str, str]] = field(default_factory=dict)  # order → (city, qris)
-    succeeded: Counter[str] = field(default_factory=Counter)
-    succeeded_at: dict[str, float] = field(default_factory=dict)
-    produced_at: dict[str, float] = field(default_factory=dict)  # wall clock, from the Kafka record
-    event_ids: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    redelivered: int = 0
-    other: Counter[str] = field(default_factory=Counter)
+    requested_seen: dict[str, float] = field(default_factory=dict)  # monotonic, when this consumer read it
+    succeeded: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # distinct event ids
+    succeeded_ts: dict[str, float] = field(default_factory=dict)  # wall clock, the first record's timestamp
+    succeeded_seen: dict[str, float] = field(default_factory=dict)
+    paid: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # OrderPaid event ids
+    paid_ts: dict[str, float] = field(default_factory=dict)
+    paid_seen: dict[str, float] = field(default_factory=dict)
+    redelivered: Counter[str] = field(default_factory=Counter)  # the same event id again, per event type
+    other: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     sizes: list[int] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     stop: bool = False
 
+    def _first(self, ids: defaultdict[str, set[str]], ts: dict[str, float], seen: dict[str, float], key: str,
+               event_id: str, kind: str, timestamp_ms: int, now: float) -> bool:
+        if event_id in ids[key]:
+            self.redelivered[kind] += 1  # a relay retry: consumers' inboxes drop it; not a second effect
+            return False
+        ids[key].add(event_id)
+        # the relay's producer stamps the record (CreateTime): independent of how late this busy event loop
+        # gets around to reading it
+        ts.setdefault(key, timestamp_ms / 1000)
+        seen.setdefault(key, now)
+        return True
 
-async def watch(bootstrap: str, w: Watch) -> None:
+    def take(self, key: str, kind: str, value: bytes, timestamp_ms: int, now: float) -> None:
+        env = json.loads(value)
+        if kind == "PaymentRequested":
+            self.requested.setdefault(key, (env["city"], env["payload"]["qris"]))
+            self.requested_seen.setdefault(key, now)
+        elif kind == "PaymentSucceeded":
+            if self._first(self.succeeded, self.succeeded_ts, self.succeeded_seen, key, env["event_id"], kind,
+                           timestamp_ms, now):
+                self.sizes.append(len(value))
+        elif kind == "OrderPaid":
+            self._first(self.paid, self.paid_ts, self.paid_seen, key, env["event_id"], kind, timestamp_ms, now)
+        else:
+            self.other[key][kind] += 1
+
+
+async def watch(bootstrap: str, w: Watch, topics: list[str]) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
-        parts = [TopicPartition(PAYMENT, p) for p in consumer.partitions_for_topic(PAYMENT) or set()]
+        parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or set()]
         consumer.assign(parts)
         await consumer.seek_to_end(*parts)
         for tp in parts:
@@ -126,36 +177,37 @@ async def watch(bootstrap: str, w: Watch) -> None:
             now = time.monotonic()
             for records in batch.values():
                 for r in records:
+                    kind = next((v.decode() for k, v in (r.headers or ()) if k == "event_type"), None)
+                    if kind is not None and kind not in WATCHED:
+                        continue  # OrderPlaced, OrderPaymentRequested, …: not decoded, this loop is busy
                     key = r.key.decode() if r.key else ""
-                    if key not in w.orders:
+                    if w.only is not None and key not in w.only:
                         continue
-                    env = json.loads(r.value)
-                    kind = env["event_type"]
-                    if kind == "PaymentRequested":
-                        w.requested[key] = (env["city"], env["payload"]["qris"])
-                    elif kind == "PaymentSucceeded":
-                        if env["event_id"] in w.event_ids[key]:
-                            w.redelivered += 1  # the same event again (relay retry): consumers' inboxes drop it
+                    if kind is None:
+                        kind = json.loads(r.value)["event_type"]
+                        if kind not in WATCHED:
                             continue
-                        w.event_ids[key].add(env["event_id"])
-                        w.succeeded[key] += 1
-                        w.succeeded_at.setdefault(key, now)
-                        # the relay's producer stamps the record (CreateTime): independent of how late this
-                        # busy event loop gets around to reading it
-                        w.produced_at.setdefault(key, r.timestamp / 1000)
-                        w.sizes.append(len(r.value))
-                    else:
-                        w.other[kind] += 1
+                    w.take(key, kind, r.value, r.timestamp, now)
     finally:
         await consumer.stop()
 
 
-async def wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeProblem(f"bench: timed out waiting for {what}")
+async def wait_progress(count: Any, target: int, *, stall: float, what: str, progress: Any,
+                        every: float = 10.0) -> bool:
+    """Wait until count() >= target; give up when nothing moved for `stall` seconds. True when reached."""
+    last, last_move, last_note = count(), time.monotonic(), time.monotonic()
+    while last < target:
         await asyncio.sleep(0.05)
+        now, current = time.monotonic(), count()
+        if current != last:
+            last, last_move = current, now
+        if now - last_note >= every:
+            progress(f"    … {what}: {current}/{target}")
+            last_note = now
+        if now - last_move > stall:
+            progress(f"  gave up waiting for {what}: {current}/{target}, nothing moved for {stall:.0f}s")
+            return False
+    return True
 
 
 # -- raw ceilings -------------------------------------------------------------------------------------
@@ -245,19 +297,29 @@ async def postgres_commit_ceiling(admin_url: str, count: int) -> dict[str, Any]:
 
 # -- the run ------------------------------------------------------------------------------------------
 
-def stack_endpoints() -> tuple[str, str, str]:
-    from deploy.stack import SERVICES, read_state
+def service_url(name: str) -> str:
+    from deploy.stack import SERVICES
+
+    return os.environ.get(f"PASARKOTA_{name.upper()}_URL") or next(s.url for s in SERVICES if s.name == name)
+
+
+def stack_endpoints() -> tuple[str, str]:
+    from deploy.stack import read_state
 
     state = read_state()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or state.get("kafka", {}).get("bootstrap")
     admin_url = os.environ.get("DATABASE_URL") or state.get("postgres", {}).get("admin_url")
     if not bootstrap or not admin_url:
         raise RuntimeProblem("no running stack found: start one with `pasarkota up --detach` (same PASARKOTA_HOME)")
-    url = os.environ.get("PASARKOTA_PAYMENTS_URL") or next(s.url for s in SERVICES if s.name == "payments")
-    return bootstrap, admin_url, url
+    return bootstrap, admin_url
 
 
-def order_events(count: int) -> list[tuple[str, OrderPaymentRequested]]:
+def host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+def direct_events(count: int) -> list[tuple[str, OrderPaymentRequested]]:
     cities = sorted(all_cities())
     rng = random.Random(20_000)
     events = []
@@ -271,22 +333,15 @@ def order_events(count: int) -> list[tuple[str, OrderPaymentRequested]]:
     return events
 
 
-async def run(*, count: int, rate: float, concurrency: int, output: str, skip_raw: bool = False,
-              progress: Any = print) -> dict[str, Any]:
-    bootstrap, admin_url, base = stack_endpoints()
-    load_start = os.getloadavg()
-    parts = urlsplit(base)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    events = order_events(count)
-    w = Watch(orders={e.order_id for _, e in events})
-    watcher = asyncio.create_task(watch(bootstrap, w))
-    await asyncio.wait_for(w.ready.wait(), 60)
-
-    # 1. intents
-    progress(f"bench payments: publishing {count} OrderPaymentRequested ...")
+async def direct_intents(bootstrap: str, count: int, w: Watch, progress: Any) -> tuple[list[str], dict[str, Any]]:
+    """--direct: publish OrderPaymentRequested ourselves (payments alone, no orders/catalog)."""
+    events = direct_events(count)
+    assert w.only is not None
+    w.only.update(e.order_id for _, e in events)
+    progress(f"bench payments --direct: publishing {count} OrderPaymentRequested ...")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
-    t_intents = time.monotonic()
+    started = time.monotonic()
     try:
         futures = []
         for city, payload in events:
@@ -296,95 +351,333 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    await wait_for(lambda: len(w.requested) >= count, 900, "every PaymentRequested")
-    intents_seconds = time.monotonic() - t_intents
-    progress(f"  {count} intents with QRIS in {intents_seconds:.1f}s; firing notifications ...")
+    ids = [e.order_id for _, e in events]
+    await wait_progress(lambda: len(w.requested), count, stall=120, what="PaymentRequested", progress=progress)
+    seconds = time.monotonic() - started
+    return ids, {"seconds": round(seconds, 2), "per_second": round(len(w.requested) / seconds, 1),
+                 "definition": "OrderPaymentRequested published → PaymentRequested on Kafka"}
 
-    # 2. the burst of signed notifications
+
+# -- real flow: catalog products, orders over HTTP ------------------------------------------------------
+
+@dataclass
+class BenchProduct:
+    city: str
+    vendor_id: str
+    product_id: str
+    market_id: str
+
+
+async def setup_products(catalog: str, count: int, run_id: str, vendors_per_city: int,
+                         progress: Any) -> tuple[list[BenchProduct], dict[str, str]]:
+    """As vendors of both demo cities, list one bench product each (counted stock for the whole run), in
+    their own markets; and an RW hub per city for RW-hub pickup."""
+    from deploy.stack import jwt_secret
+    from shared.auth import mint_token
+
+    secret = jwt_secret()
+    products: list[BenchProduct] = []
+    hubs: dict[str, str] = {}
+    stock = min(1_000_000, 3 * count + 10)  # quantities are 1–3: even one product alone would carry the run
+    async with httpx.AsyncClient(base_url=catalog, timeout=30) as client:
+        for city in sorted(all_cities()):
+            found = await client.get(f"/cities/{city}/rw-hubs")
+            if found.status_code != 200 or not found.json()["items"]:
+                raise RuntimeProblem(f"catalog has no RW hub in {city} (HTTP {found.status_code}); is the demo "
+                                     "data seeded (PASARKOTA_DEMO=1)?")
+            hubs[city] = found.json()["items"][0]["id"]
+            for i in range(1, vendors_per_city + 1):  # vendor i sits in market (i − 1) mod 3: several markets
+                vendor_id = demo_id("vendor", city, f"vendor-{i:02d}")
+                token = mint_token(secret, sub=f"bench-{vendor_id}", city=city, roles=["vendor"],
+                                   vendor_id=vendor_id, ttl_seconds=3600)
+                made = await client.post(f"/cities/{city}/products", headers={"Authorization": f"Bearer {token}"},
+                                         json={"name": f"Beras Bench {run_id} {i}", "category": "sembako",
+                                               "unit": "kg", "price": 12_000 + 500 * i, "stock": stock,
+                                               "description": "pasarkota bench payments"})
+                if made.status_code != 201:
+                    raise RuntimeProblem(f"catalog refused the bench product of {vendor_id} in {city} "
+                                         f"(HTTP {made.status_code}): {made.text[:300]}")
+                p = made.json()
+                products.append(BenchProduct(city, vendor_id, p["id"], p["market_id"]))
+    progress(f"  {len(products)} bench products (stock {stock} each) across {len(hubs)} cities")
+    return products, hubs
+
+
+async def delist_products(catalog: str, products: list[BenchProduct]) -> None:
+    from deploy.stack import jwt_secret
+    from shared.auth import mint_token
+
+    secret = jwt_secret()
+    async with httpx.AsyncClient(base_url=catalog, timeout=30) as client:
+        for p in products:
+            token = mint_token(secret, sub=f"bench-{p.vendor_id}", city=p.city, roles=["vendor"],
+                               vendor_id=p.vendor_id, ttl_seconds=600)
+            await client.delete(f"/cities/{p.city}/products/{p.product_id}",
+                                headers={"Authorization": f"Bearer {token}"})
+
+
+@dataclass
+class Placement:
+    order_ids: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    sample: list[dict[str, str]] = field(default_factory=list)
+
+
+async def place_orders(orders_url: str, count: int, run_id: str, products: list[BenchProduct],
+                       hubs: dict[str, str], concurrency: int, progress: Any) -> Placement:
+    """N real checkouts: buyer tokens, one Idempotency-Key per order (a resent request is the same order)."""
+    from deploy.stack import jwt_secret
+    from shared.auth import mint_token
+
+    secret = jwt_secret()
+    host, port = host_port(orders_url)
+    tokens: dict[tuple[str, int], str] = {}
+
+    def request(i: int) -> tuple[str, dict[str, str], bytes]:
+        p = products[i % len(products)]
+        buyer = (p.city, i % 400)
+        if buyer not in tokens:
+            tokens[buyer] = mint_token(secret, sub=f"bench-buyer-{p.city}-{buyer[1]}", city=p.city,
+                                       roles=["buyer"], ttl_seconds=6 * 3600)
+        fulfilment: dict[str, Any] = ({"type": "pickup_rw_hub", "rw_hub_id": hubs[p.city]} if i % 2
+                                      else {"type": "pickup_stall"})
+        body = json.dumps({"market_id": p.market_id, "fulfilment": fulfilment,
+                           "items": [{"product_id": p.product_id, "quantity": 1 + i % 3}]}).encode()
+        headers = {"Authorization": f"Bearer {tokens[buyer]}", "Content-Type": "application/json",
+                   "Idempotency-Key": f"bench-{run_id}-{i}"}
+        return f"/cities/{p.city}/orders", headers, body
+
+    result = Placement()
+    placed: dict[int, str] = {}
+
+    async def place(client: RawHttp, i: int, *, warm_up: bool) -> None:
+        path, headers, body = request(i)
+        deadline = time.monotonic() + 60
+        while True:
+            started = time.monotonic()
+            status, answer = await client.post(path, headers, body)
+            if status == 201:
+                result.latencies.append(time.monotonic() - started)
+                placed[i] = json.loads(answer)["order_id"]
+                break
+            # the first order of each product waits for orders' projection of ProductListed to arrive
+            if warm_up and status == 422 and b"unknown-product" in answer and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                continue
+            code = re.search(rb'"code"\s*:\s*"([^"]+)"', answer) or re.search(rb'"type"\s*:\s*"([^"]+)"', answer)
+            result.errors[f"{status} {code.group(1).decode() if code else answer[:80]!r}"] += 1
+            break
+        result.statuses[status] += 1
+
+    started = time.monotonic()
+    first = RawHttp(host, port)
+    try:  # one order per product first, one at a time: the projections are there before the burst
+        for i in range(min(len(products), count)):
+            await place(first, i, warm_up=True)
+    finally:
+        await first.close()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(min(len(products), count), count):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        client = RawHttp(host, port)
+        try:
+            while not queue.empty():
+                i = queue.get_nowait()
+                await place(client, i, warm_up=False)
+                if i % 2000 == 0:
+                    progress(f"    … {len(placed)} orders placed")
+        finally:
+            await client.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.monotonic() - started
+    result.order_ids = [placed[i] for i in sorted(placed)]
+    result.sample = [{"city": products[i % len(products)].city, "order_id": placed[i]} for i in sorted(placed)[:6]]
+    return result
+
+
+# -- the acquirer's burst ---------------------------------------------------------------------------------
+
+@dataclass
+class Burst:
+    sent_at: dict[str, float] = field(default_factory=dict)  # monotonic
+    sent_wall: dict[str, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    accepted: set[str] = field(default_factory=set)
+    t0: float = 0.0
+    t0_wall: float = 0.0
+    seconds: float = 0.0
+
+
+async def fire(payments_url: str, w: Watch, order_ids: list[str], rate: float, concurrency: int) -> Burst:
+    host, port = host_port(payments_url)
     secrets = {slug: c.webhook_secret for slug, c in all_cities().items()}
     requests = []
-    for _, payload in events:
-        city, qris = w.requested[payload.order_id]
-        body = notification_body(scan(qris))
-        requests.append((payload.order_id, city, body))
+    for order_id in order_ids:
+        city, qris = w.requested[order_id]
+        requests.append((order_id, city, notification_body(scan(qris))))
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(count):
+    for i in range(len(requests)):
         queue.put_nowait(i)
-    sent_at: dict[str, float] = {}
-    sent_wall: dict[str, float] = {}
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    t0 = time.monotonic()
-    last_answer = t0
+    b = Burst(t0=time.monotonic(), t0_wall=time.time())
+    last_answer = b.t0
 
-    async def fire() -> None:
+    async def shoot() -> None:
         nonlocal last_answer
         client = RawHttp(host, port)
         try:
             while not queue.empty():
                 i = queue.get_nowait()
                 if rate > 0:
-                    delay = t0 + i / rate - time.monotonic()
+                    delay = b.t0 + i / rate - time.monotonic()
                     if delay > 0:
                         await asyncio.sleep(delay)
                 order_id, city, body = requests[i]
                 path, headers = signed_request(city, secrets[city], body)
                 started = time.monotonic()
-                sent_at[order_id] = started
-                sent_wall[order_id] = time.time()
+                b.sent_at[order_id] = started
+                b.sent_wall[order_id] = time.time()
                 status, _ = await client.post(path, headers, body)
                 done = time.monotonic()
-                latencies.append(done - started)
-                statuses[status] += 1
+                b.latencies.append(done - started)
+                b.statuses[status] += 1
+                if 200 <= status < 300:
+                    b.accepted.add(order_id)
                 last_answer = max(last_answer, done)
         finally:
             await client.close()
 
-    await asyncio.gather(*(fire() for _ in range(concurrency)))
-    accept_seconds = last_answer - t0
-    progress(f"  {count} notifications answered in {accept_seconds:.1f}s; waiting for PaymentSucceeded ...")
-    try:
-        await wait_for(lambda: len(w.succeeded) >= count, 600, "every PaymentSucceeded")
-    except RuntimeProblem as exc:
-        progress(f"  {exc}")
-    await asyncio.sleep(3.0)  # grace period: a duplicate would show up here
-    w.stop = True
-    await watcher
+    await asyncio.gather(*(shoot() for _ in range(concurrency)))
+    b.seconds = last_answer - b.t0
+    return b
 
-    e2e = [w.produced_at[o] - sent_wall[o] for o in w.produced_at if o in sent_wall]
-    e2e_seen = [w.succeeded_at[o] - sent_at[o] for o in w.succeeded_at if o in sent_at]
-    last_success = max(w.succeeded_at.values(), default=t0) - t0
-    lost = sum(1 for _, e in events if w.succeeded[e.order_id] == 0)
-    duplicated = sum(max(0, n - 1) for n in w.succeeded.values())
-    size = round(sum(w.sizes) / len(w.sizes)) if w.sizes else 400
-    report: dict[str, Any] = {
-        "count": count, "rate_limit": rate or None, "concurrency": concurrency,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_1m_at_start": round(load_start[0], 2), "loadavg_1m_at_end": round(os.getloadavg()[0], 2)},
-        "intents": {"seconds": round(intents_seconds, 2), "per_second": round(count / intents_seconds, 1)},
-        "webhook": {
-            "accepted": statuses.get(200, 0), "non_2xx": sum(n for s, n in statuses.items() if s != 200),
-            "seconds": round(accept_seconds, 2), "accepted_per_second": round(statuses.get(200, 0) / accept_seconds, 1),
-            "latency_ms": {p: round(pct(latencies, q) * 1000, 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
-        },
-        "succeeded": {
-            "seconds_until_last": round(last_success, 2),
-            "per_second": round(len(w.succeeded) / last_success, 1) if last_success > 0 else None,
-            "end_to_end_ms": {p: round(pct(e2e, q) * 1000, 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
-            "end_to_end_definition": "notification sent → PaymentSucceeded record produced to Kafka (its timestamp)",
-            "seen_by_bench_consumer_ms": {p: round(pct(e2e_seen, q) * 1000, 1)
-                                          for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
-            "event_bytes_avg": size,
-        },
-        "effects": {"expected": count, "succeeded_orders": len(w.succeeded), "lost": lost, "duplicated": duplicated,
-                    "redelivered_same_event": w.redelivered, "other_events": dict(w.other),
-                    "definition": "lost = orders without a PaymentSucceeded; duplicated = extra PaymentSucceeded"
-                                  " event ids per order"},
-    }
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+async def run(*, count: int, rate: float, concurrency: int, output: str, skip_raw: bool = False,
+              direct: bool = False, place_concurrency: int = 16, vendors_per_city: int = 3,
+              progress: Any = print) -> dict[str, Any]:
+    bootstrap, admin_url = stack_endpoints()
+    load_start = loadavg()
+    run_id = uuid.uuid4().hex[:6]
+    w = Watch(only=set() if direct else None)
+    watcher = asyncio.create_task(watch(bootstrap, w, [PAYMENT] if direct else [PAYMENT, ORDER]))
+    await asyncio.wait_for(w.ready.wait(), 60)
+    report: dict[str, Any] = {"mode": "direct" if direct else "real-flow", "count": count, "rate_limit": rate or None,
+                              "concurrency": concurrency}
+    products: list[BenchProduct] = []
+    try:
+        if direct:
+            order_ids, report["intents"] = await direct_intents(bootstrap, count, w, progress)
+            placed = order_ids
+        else:
+            progress(f"bench payments: real flow, {count} orders through orders' HTTP (run {run_id}) ...")
+            products, hubs = await setup_products(service_url("catalog"), count, run_id, vendors_per_city, progress)
+            t_place = time.monotonic()
+            p = await place_orders(service_url("orders"), count, run_id, products, hubs, place_concurrency, progress)
+            placed = p.order_ids
+            progress(f"  {len(placed)} orders placed in {p.seconds:.1f}s ({len(placed) / p.seconds:,.0f}/s); "
+                     "waiting for every payment intent ...")
+            report["placement"] = {
+                "placed": len(placed), "refused": count - len(placed), "seconds": round(p.seconds, 2),
+                "per_second": round(len(placed) / p.seconds, 1) if p.seconds else None,
+                "concurrency": place_concurrency, "latency_ms": pcts_ms(p.latencies), "errors": dict(p.errors),
+                "products": [vars(x) for x in products], "sample_orders": p.sample,
+                "definition": "POST /cities/{city}/orders answered 201 (OrderPlaced in the outbox)"}
+
+            def settled() -> int:
+                return sum(1 for o in placed if o in w.requested or w.other.get(o))
+            await wait_progress(settled, len(placed), stall=120, what="payment intents (or cancellations)",
+                                progress=progress)
+            seen = [w.requested_seen[o] for o in placed if o in w.requested_seen]
+            until = (max(seen) if seen else time.monotonic()) - t_place
+            with_intent = [o for o in placed if o in w.requested]
+            report["intents"] = {
+                "with_intent": len(with_intent), "seconds_from_first_order": round(until, 2),
+                "per_second": round(len(with_intent) / until, 1) if until > 0 else None,
+                "definition": "first checkout → the last PaymentRequested read on Kafka (catalog reserved, "
+                              "orders asked, payments opened the intent with its QRIS)"}
+            order_ids = with_intent
+        progress(f"  {len(order_ids)} intents with QRIS; firing {len(order_ids)} notifications "
+                 f"(rate {rate or 'max'}, {concurrency} connections) ...")
+        b = await fire(service_url("payments"), w, order_ids, rate, concurrency)
+        progress(f"  {len(order_ids)} notifications answered in {b.seconds:.1f}s; waiting for "
+                 f"{'PaymentSucceeded' if direct else 'OrderPaid (Dibayar)'} ...")
+        effect = w.succeeded if direct else w.paid
+        await wait_progress(lambda: sum(1 for o in order_ids if o in effect), len(order_ids), stall=120,
+                            what="PaymentSucceeded" if direct else "OrderPaid", progress=progress)
+        await asyncio.sleep(5.0)  # grace period: a duplicate or a late effect would show up here
+    finally:
+        w.stop = True
+        await watcher
+    if products:
+        await delist_products(service_url("catalog"), products)
+
+    ours = set(placed)
+    accepted = b.statuses.get(200, 0)
+    report["webhook"] = {
+        "accepted": accepted, "non_2xx": sum(n for s, n in b.statuses.items() if not 200 <= s < 300),
+        "statuses": {str(s): n for s, n in sorted(b.statuses.items())},
+        "seconds": round(b.seconds, 2), "accepted_per_second": round(accepted / b.seconds, 1) if b.seconds else None,
+        "latency_ms": pcts_ms(b.latencies)}
+
+    def outcome(ts: dict[str, float], seen: dict[str, float], definition: str) -> dict[str, Any]:
+        got = [o for o in ts if o in b.sent_wall]
+        last = max((ts[o] for o in got), default=b.t0_wall) - b.t0_wall
+        return {"orders": len(got), "seconds_until_last": round(last, 2),
+                "per_second": round(len(got) / last, 1) if last > 0 else None,
+                "end_to_end_ms": pcts_ms([ts[o] - b.sent_wall[o] for o in got]),
+                "seen_by_bench_consumer_ms": pcts_ms([seen[o] - b.sent_at[o] for o in got if o in seen]),
+                "end_to_end_definition": definition}
+
+    report["succeeded"] = outcome(w.succeeded_ts, w.succeeded_seen, "notification sent → PaymentSucceeded record "
+                                  "produced to Kafka (its timestamp)")
+    report["succeeded"]["event_bytes_avg"] = round(sum(w.sizes) / len(w.sizes)) if w.sizes else 400
+    dup_succeeded = sum(max(0, len(w.succeeded[o]) - 1) for o in ours if o in w.succeeded)
+    others: Counter[str] = Counter()
+    for o in ours:
+        others.update(w.other.get(o, {}))
+    if direct:
+        lost = sum(1 for o in placed if not w.succeeded.get(o))
+        report["effects"] = {
+            "expected": count, "succeeded_orders": sum(1 for o in placed if w.succeeded.get(o)), "lost": lost,
+            "duplicated": dup_succeeded, "redelivered_same_event": sum(w.redelivered.values()),
+            "other_events": dict(others),
+            "definition": "lost = orders without a PaymentSucceeded; duplicated = extra PaymentSucceeded event ids"
+                          " per order"}
+    else:
+        report["paid"] = outcome(w.paid_ts, w.paid_seen, "notification sent → OrderPaid record produced to Kafka "
+                                 "(its timestamp): the order is Dibayar")
+        dup_paid = sum(max(0, len(w.paid[o]) - 1) for o in ours if o in w.paid)
+        paid_orders = sum(1 for o in placed if w.paid.get(o))
+        report["effects"] = {
+            "expected": count, "placed": len(placed), "not_placed": count - len(placed),
+            "with_intent": len(order_ids), "no_intent": len(placed) - len(order_ids),
+            "notified_2xx": len(b.accepted), "paid_orders": paid_orders,
+            "succeeded_orders": sum(1 for o in placed if w.succeeded.get(o)),
+            "lost": len(placed) - paid_orders, "duplicated": dup_paid + dup_succeeded,
+            "duplicated_order_paid": dup_paid, "duplicated_payment_succeeded": dup_succeeded,
+            "redelivered_same_event": dict(w.redelivered), "other_events": dict(others),
+            "definition": "lost = placed orders without an OrderPaid after a 5 s grace period; duplicated = more than"
+                          " one distinct OrderPaid event id per order plus more than one distinct PaymentSucceeded"
+                          " event id per order (the same event id delivered again is counted apart)"}
     if not skip_raw:
         progress("  raw ceilings: Kafka ProducerPerformance and Postgres single-row commits ...")
-        report["raw"] = {"kafka_producer": await kafka_producer_ceiling(bootstrap, count, size),
+        report["raw"] = {"kafka_producer": await kafka_producer_ceiling(bootstrap, count,
+                                                                         report["succeeded"]["event_bytes_avg"]),
                          "postgres_insert": await postgres_commit_ceiling(admin_url, count)}
+    report["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                         "loadavg_at_start": load_start, "loadavg_at_end": loadavg(),
+                         "loadavg_1m_at_start": load_start[0], "loadavg_1m_at_end": loadavg()[0]}
+    report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     print_table(report, progress)
     path = Path(output)
     if not path.is_absolute():
@@ -395,33 +688,58 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
     return report
 
 
+def _ms(d: dict[str, float]) -> str:
+    return " / ".join("-" if isinstance(d[p], float) and math.isnan(d[p]) else f"{d[p]}" for p, _ in PCTS) + " ms"
+
+
 def print_table(r: dict[str, Any], out: Any = print) -> None:
     wh, ok, eff = r["webhook"], r["succeeded"], r["effects"]
-    rows = [
-        ("intents created (OrderPaymentRequested → PaymentRequested)", f"{r['intents']['per_second']:,.0f} /s"),
-        ("notifications accepted (2xx, stored durably)", f"{wh['accepted_per_second']:,.0f} /s"),
-        ("webhook latency p50 / p95 / p99", "{p50} / {p95} / {p99} ms".format(**wh["latency_ms"])),
+    rows: list[tuple[str, str]] = []
+    if r["mode"] == "direct":
+        rows.append(("intents created (OrderPaymentRequested → PaymentRequested)",
+                     f"{r['intents']['per_second']:,.0f} /s"))
+    else:
+        pl, it = r["placement"], r["intents"]
+        rows += [
+            ("orders placed (POST /orders → 201)",
+             f"{pl['placed']:,} in {pl['seconds']} s = {pl['per_second'] or 0:,.0f} /s"),
+            ("checkout latency p50 / p95 / p99", _ms(pl["latency_ms"])),
+            ("all payment intents (first checkout → last PaymentRequested)",
+             f"{it['seconds_from_first_order']} s = {it['per_second'] or 0:,.0f} /s"),
+        ]
+    rows += [
+        ("notifications accepted (2xx, stored durably)",
+         f"{wh['accepted_per_second'] or 0:,.0f} /s ({wh['seconds']} s)"),
+        ("webhook latency p50 / p95 / p99", _ms(wh["latency_ms"])),
         ("non-2xx answers", f"{wh['non_2xx']}"),
-        ("time until the last PaymentSucceeded", f"{ok['seconds_until_last']} s"),
-        ("PaymentSucceeded throughput", f"{ok['per_second'] or 0:,.0f} /s"),
-        ("end-to-end p50 / p95 / p99 (notification → event)", "{p50} / {p95} / {p99} ms".format(**ok["end_to_end_ms"])),
-        ("lost effects", str(eff["lost"])),
-        ("duplicated effects", str(eff["duplicated"])),
     ]
+    if r["mode"] == "direct":
+        rows += [("time until the last PaymentSucceeded", f"{ok['seconds_until_last']} s"),
+                 ("PaymentSucceeded throughput", f"{ok['per_second'] or 0:,.0f} /s"),
+                 ("end-to-end p50 / p95 / p99 (notification → PaymentSucceeded)", _ms(ok["end_to_end_ms"]))]
+    else:
+        paid = r["paid"]
+        rows += [("time until the last order is Dibayar (OrderPaid)", f"{paid['seconds_until_last']} s"),
+                 ("orders Dibayar per second", f"{paid['per_second'] or 0:,.0f} /s"),
+                 ("end-to-end p50 / p95 / p99 (notification → OrderPaid)", _ms(paid["end_to_end_ms"])),
+                 ("  of which notification → PaymentSucceeded", _ms(ok["end_to_end_ms"]))]
+    rows += [("lost effects", str(eff["lost"])), ("duplicated effects", str(eff["duplicated"]))]
+    if r["mode"] != "direct":
+        rows.append(("orders not placed / without intent", f"{eff['not_placed']} / {eff['no_intent']}"))
     raw = r.get("raw")
     if raw:
         kp, pg = raw["kafka_producer"], raw["postgres_insert"]
         rows += [
-            (f"raw: Kafka ProducerPerformance ({kp['record_size']} B, acks=all)",
+            (f"raw: Kafka ProducerPerformance ({kp['records']} × {kp['record_size']} B, acks=all)",
              f"{kp['records_per_second']:,.0f} /s (p99 {kp['latency_ms']['p99']} ms)"),
             ("raw: Postgres single-row INSERT commits, 1 connection", f"{pg['commits_per_second_1_conn']:,} /s"),
             ("raw: Postgres single-row INSERT commits, 8 connections", f"{pg['commits_per_second_8_conn']:,} /s"),
         ]
     width = max(len(k) for k, _ in rows)
-    out(f"\npasarkota bench payments: N={r['count']}, rate={r['rate_limit'] or 'max'}, "
-        f"concurrency={r['concurrency']}, {r['machine']['cpus']} CPUs, load {r['machine']['loadavg_1m_at_start']}"
-        f" → {r['machine']['loadavg_1m_at_end']}")
-    out("-" * (width + 30))
+    m = r["machine"]
+    out(f"\npasarkota bench payments ({r['mode']}): N={r['count']}, rate={r['rate_limit'] or 'max'}, "
+        f"concurrency={r['concurrency']}, {m['cpus']} CPUs, load {m['loadavg_at_start']} → {m['loadavg_at_end']}")
+    out("-" * (width + 34))
     for k, v in rows:
         out(f"{k:<{width}}  {v}")
-    out("-" * (width + 30))
+    out("-" * (width + 34))
