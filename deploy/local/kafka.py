@@ -175,14 +175,15 @@ class KafkaBroker:
         cluster_id = _kafka_cluster_id(cluster_file.read_text().strip())
         fmt = subprocess.run(
             [*base, "kafka.tools.StorageTool", "format", "--standalone", "--ignore-formatted",
-             "-t", cluster_id, "-c", str(props)],
+             f"--cluster-id={cluster_id}", "-c", str(props)],
             capture_output=True, text=True,
         )
         if fmt.returncode != 0 and "already formatted" not in (fmt.stdout + fmt.stderr):
             # A half-written data dir from a crash during format: start it afresh.
             shutil.rmtree(self.data_dir / "logs", ignore_errors=True)
             fmt = subprocess.run(
-                [*base, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(props)],
+                [*base, "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={cluster_id}",
+                 "-c", str(props)],
                 capture_output=True, text=True,
             )
             if fmt.returncode != 0:
