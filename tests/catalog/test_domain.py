@@ -118,3 +118,23 @@ def test_availability() -> None:
     assert not domain.is_available(0, True)
     assert not domain.is_available(5, False)
     assert not domain.is_available(5, True, active=False)
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("committed", ("restock", 2)), ("held", ("release", 2)), ("released", None), ("restocked", None),
+    ("rejected", None)])
+def test_a_rejected_line_comes_back_only_from_a_live_reservation(status: str,
+                                                                 expected: tuple[str, int] | None) -> None:
+    assert domain.line_give_back(status, 2, reserved=5, returned=0) == expected
+
+
+def test_a_rejected_line_never_gives_back_more_than_is_still_out() -> None:
+    assert domain.line_give_back("committed", 4, reserved=5, returned=3) == ("restock", 2)
+    assert domain.line_give_back("committed", 4, reserved=5, returned=5) == ("restock", 0)
+
+
+@pytest.mark.parametrize(("status", "answer"), [
+    ("held", "StockReserved"), ("committed", "StockReserved"), ("rejected", "StockRejected"), ("released", None),
+    ("restocked", None)])
+def test_an_order_placed_again_gets_the_answer_that_still_stands(status: str, answer: str | None) -> None:
+    assert domain.repeated_answer(status) == answer

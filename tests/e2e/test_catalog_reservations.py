@@ -206,3 +206,27 @@ async def test_worker_releases_reservations_past_their_deadline(platform: Platfo
     await eventually(lambda: inbox_has(platform, [str(late[0].envelope.event_id)]), what="late payment consumed")
     assert not by_type(await catalog_events(platform.infra.bootstrap, RESERVATION, run), "StockCommitted")
     assert (await product(platform, CITY, pid))["stock"] == 6
+
+
+async def test_an_order_placed_again_gets_its_answer_again_and_nothing_is_reserved_twice(platform: Platform) -> None:
+    """The orders grace worker re-sends OrderPlaced once (same payload, new event id) when no answer came: catalog
+    re-sends the answer it recorded, identical, and takes no stock a second time."""
+    run = f"rep-{uuid.uuid4().hex[:8]}"
+    pid = create_product(platform, stock=5, name=f"Kecap Uji {run}")
+    ok, short = order(run, 1, pid, qty=2), order(run, 2, pid, qty=9)
+    await publish(platform.infra.bootstrap, [ok, short], CITY)
+    first = await outcomes(platform, run, 2)
+    assert len(by_type(first, "StockReserved")) == 1 and len(by_type(first, "StockRejected")) == 1
+    assert (await product(platform, CITY, pid))["stock"] == 3
+
+    again = await publish(platform.infra.bootstrap, [ok, short], CITY)  # build_event: new event ids
+    assert {str(e.envelope.event_id) for e in again}.isdisjoint({e["event_id"] for e in first})
+    events = await outcomes(platform, run, 4)
+    for kind in ("StockReserved", "StockRejected"):
+        sent = by_type(events, kind)
+        assert len(sent) == 2 and sent[0]["payload"] == sent[1]["payload"], sent
+        assert sent[1]["causation_id"] in {str(e.envelope.event_id) for e in again}
+    assert (await product(platform, CITY, pid))["stock"] == 3  # taken once
+    async with httpx.AsyncClient(base_url=platform.url("catalog")) as c:
+        r = await c.get(f"/cities/{CITY}/reservations/{run}-0001", headers=platform.headers(CITY, "city_admin"))
+    assert r.json()["status"] == "held" and [(x["product_id"], x["quantity"]) for x in r.json()["lines"]] == [(pid, 2)]

@@ -103,6 +103,22 @@ async def test_payment_expiry_gives_the_stock_back_and_a_late_payment_is_refunde
     assert order["status_label"] == "Waktu Pembayaran Habis" and order["paid_amount"] == 0
 
 
+async def test_payment_expiry_without_any_payment_gives_the_stock_back(shop: Shop) -> None:
+    market_id, (a,) = await shop.pick(vendors=1, stock=15)
+    order = await shop.checkout(market_id, [(a, 4)])
+    order = await shop.wait(order["order_id"], "awaiting_payment")
+    assert order["status_label"] == "Menunggu Pembayaran"
+    assert await shop.stock(a) == 11
+    # nobody scans the QR: payments' simulator runs the expiry now, through the expiry worker's own code
+    r = await shop.c.post(shop.p.url("payments") + f"/simulator/{CITY}/expire",
+                          json={"payment_id": order["payment"]["payment_id"]})
+    assert r.status_code == 200 and r.json()["status"] == "expired", r.text
+    order = await shop.wait(order["order_id"], "payment_expired")
+    assert order["status_label"] == "Waktu Pembayaran Habis"
+    assert order["paid_amount"] == 0 and order["refunded_amount"] == 0
+    await eventually(lambda: _stock_is(shop, a, 15), what="stock released after expiry")
+
+
 async def test_cancel_after_paying_refunds_and_restocks(shop: Shop) -> None:
     market_id, (a, b) = await shop.pick(vendors=2, stock=30)
     order = await shop.checkout(market_id, [(a, 1), (b, 2)])

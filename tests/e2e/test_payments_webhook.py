@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -24,6 +25,7 @@ from payments.simulator import notification_body, scan, signed_request
 from shared.cities import get_city
 from shared.envelope import EventPayload, build_event
 from shared.events.orders import OrderCancelled, OrderPaymentRequested
+from tests.catalog.support import admin_db_url
 from tests.conftest import Platform, eventually
 
 pytestmark = pytest.mark.integration
@@ -112,6 +114,12 @@ class Payments:
     async def simulate(self, qris: str, **options: Any) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=30) as client:
             r = await client.post(f"{self.base}/simulator/{self.city}/pay", json={"qris": qris, **options})
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    async def expire(self, **target: str) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            r = await client.post(f"{self.base}/simulator/{self.city}/expire", json=target)
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 
@@ -323,8 +331,14 @@ async def test_settlement_totals_match_the_events(pay: Payments, platform: Platf
                 types_of(found).count("PaymentSucceeded") == 3 else None
         events = await eventually(all_events, what="payments and refund on Kafka")
         today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
-        report = (await client.get(f"{pay.base}/cities/{CITY}/settlements", params={"date": today},
-                                   headers=pay.staff)).json()
+
+        async def report_with_the_mismatch() -> dict[str, Any] | None:
+            # the wrong-amount notification is applied by the worker after its answer: wait for it, not a clock
+            got = (await client.get(f"{pay.base}/cities/{CITY}/settlements", params={"date": today},
+                                    headers=pay.staff)).json()
+            return got if any(m["order_id"] == intents[2]["order_id"] for m in got["mismatches"]) else None
+
+        report = await eventually(report_with_the_mismatch, what="the mismatch in the settlement report")
         csv_text = (await client.get(f"{pay.base}/cities/{CITY}/settlements", params={"date": today},
                                      headers={**pay.staff, "Accept": "text/csv"})).text
         forbidden = await client.get(f"{pay.base}/cities/{CITY}/settlements",
@@ -354,3 +368,104 @@ async def test_pasarkota_pay_finds_the_intent_and_pays_it(pay: Payments, platfor
     assert result["payment"]["payment_id"] == intent["payment_id"]
     assert [n["status_code"] for n in result["simulator"]["notifications"]] == [200]
     await pay.wait_status(intent["order_id"], "succeeded")
+
+
+async def _intents_of(platform: Platform, order_id: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(admin_db_url(platform))
+    try:
+        rows = await conn.fetch("SELECT payment_id, status FROM payments.payment_intents WHERE order_id = $1",
+                                order_id)
+        return [dict(r) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def _consumed(platform: Platform, event_id: str) -> bool:
+    conn = await asyncpg.connect(admin_db_url(platform))
+    try:
+        return bool(await conn.fetchval("SELECT count(*) FROM payments.inbox WHERE event_id::text = $1", event_id))
+    finally:
+        await conn.close()
+
+
+async def test_a_repeated_payment_request_re_sends_the_same_answer_and_creates_nothing(pay: Payments,
+                                                                                     platform: Platform) -> None:
+    """The orders grace worker re-sends OrderPaymentRequested once (new event id) when no PaymentRequested came:
+    the still-pending intent's PaymentRequested goes out again, identical; a failed one's PaymentFailed too."""
+    intent = await pay.create(amount=31_000)
+    order_id = intent["order_id"]
+    request = OrderPaymentRequested(order_id=order_id, buyer_id=f"buyer-{order_id[:8]}", amount=31_000,
+                                    vendor_amounts={"vendor-x": 31_000})
+    await publish(platform, [request])
+
+    async def two_answers() -> list[dict[str, Any]] | None:
+        found = await payment_events(platform, {order_id})
+        return found if types_of(found).count("PaymentRequested") >= 2 else None
+
+    events = await eventually(two_answers, what="PaymentRequested re-sent")
+    assert types_of(events) == ["PaymentRequested", "PaymentRequested"]
+    assert events[0]["payload"] == events[1]["payload"] and events[0]["event_id"] != events[1]["event_id"]
+    assert events[1]["payload"]["payment_id"] == intent["payment_id"]
+    assert await _intents_of(platform, order_id) == [{"payment_id": uuid.UUID(intent["payment_id"]),
+                                                      "status": "pending"}]
+
+    # no QRIS can be issued above the QRIS limit: the recorded refusal is what goes out again
+    failed_order = str(uuid.uuid4())
+    too_much = OrderPaymentRequested(order_id=failed_order, buyer_id="b", amount=10_000_001,
+                                     vendor_amounts={"vendor-x": 10_000_001})
+    await publish(platform, [too_much, too_much])
+
+    async def two_refusals() -> list[dict[str, Any]] | None:
+        found = await payment_events(platform, {failed_order})
+        return found if types_of(found).count("PaymentFailed") >= 2 else None
+
+    refusals = await eventually(two_refusals, what="PaymentFailed re-sent")
+    assert types_of(refusals) == ["PaymentFailed", "PaymentFailed"]
+    assert refusals[0]["payload"] == refusals[1]["payload"]
+    assert refusals[0]["payload"]["reason"] == "amount_above_qris_limit"
+    assert len(await _intents_of(platform, failed_order)) == 1
+
+    # once the intent expired, the order has its answer (PaymentExpired): a repeat re-sends nothing
+    expired = await pay.expire(qris=intent["qris"])
+    assert expired["status"] == "expired" and expired["expired_now"] is True
+    await pay.events(order_id, until="PaymentExpired")
+    late = build_event(request, city=CITY)
+    producer = AIOKafkaProducer(bootstrap_servers=platform.infra.bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(late.topic, late.body(), key=late.key.encode(),
+                                     headers=[(k, v.encode()) for k, v in late.headers().items()])
+    finally:
+        await producer.stop()
+    await eventually(lambda: _consumed(platform, str(late.envelope.event_id)), what="the repeat consumed")
+    assert types_of(await payment_events(platform, {order_id})) == ["PaymentRequested", "PaymentRequested",
+                                                                    "PaymentExpired"]
+
+
+async def test_simulator_expires_an_intent_now_like_the_worker(pay: Payments) -> None:
+    intent = await pay.create()
+    by_id = await pay.expire(payment_id=intent["payment_id"])
+    assert by_id == {"payment_id": intent["payment_id"], "order_id": intent["order_id"], "status": "expired",
+                     "expired_now": True}
+    events = await pay.events(intent["order_id"], until="PaymentExpired")
+    assert types_of(events) == ["PaymentRequested", "PaymentExpired"]
+    assert events[1]["payload"] == {"payment_id": intent["payment_id"], "order_id": intent["order_id"]}
+    assert events[1]["correlation_id"] == events[0]["correlation_id"]
+    again = await pay.expire(qris=intent["qris"])
+    assert again["status"] == "expired" and again["expired_now"] is False
+    assert types_of(await payment_events(pay.p, {intent["order_id"]})) == ["PaymentRequested", "PaymentExpired"]
+
+    paid = await pay.create()
+    await pay.simulate(paid["qris"])
+    await pay.wait_status(paid["order_id"], "succeeded")
+    async with httpx.AsyncClient() as client:
+        r = await client.post(f"{pay.base}/simulator/{pay.city}/expire", json={"qris": paid["qris"]})
+        assert r.status_code == 409 and r.json()["status_value"] == "succeeded", r.text
+        unknown = await client.post(f"{pay.base}/simulator/{pay.city}/expire", json={"payment_id": str(uuid.uuid4())})
+        assert unknown.status_code == 404
+        both = await client.post(f"{pay.base}/simulator/{pay.city}/expire",
+                                 json={"payment_id": paid["payment_id"], "qris": paid["qris"]})
+        neither = await client.post(f"{pay.base}/simulator/{pay.city}/expire", json={})
+        bad = await client.post(f"{pay.base}/simulator/{pay.city}/expire", json={"qris": "0002010102" + "x" * 20})
+    assert (both.status_code, neither.status_code, bad.status_code) == (422, 422, 422)
+    assert (await pay.get(paid["order_id"])).json()["status"] == "succeeded"

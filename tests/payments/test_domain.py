@@ -19,6 +19,7 @@ from payments.domain import (
     merchant_of_record,
     plan_refund,
     reference_label_for,
+    repeated_answer,
 )
 from payments.qris import decode_qris, encode_dynamic_qris
 from shared.cities import all_cities
@@ -107,3 +108,11 @@ def test_every_city_merchant_issues_a_decodable_qris_tied_to_the_intent() -> Non
         assert decoded.is_dynamic and decoded.amount == 15_000
         assert decoded.bill_number == bill_number_for(pid) and len(decoded.bill_number) <= 25
         assert decoded.reference_label == order_id.replace("-", "").upper()[:25]
+
+
+@pytest.mark.parametrize(("status", "answer"), [
+    (Status.PENDING, "PaymentRequested"), (Status.FAILED, "PaymentFailed"), (Status.SUCCEEDED, None),
+    (Status.EXPIRED, None), (Status.CANCELLED, None), (Status.REFUNDED, None), (Status.PARTIALLY_REFUNDED, None)])
+def test_a_repeated_payment_request_re_sends_only_an_answer_that_still_stands(status: Status,
+                                                                              answer: str | None) -> None:
+    assert repeated_answer(status) == answer

@@ -26,4 +26,4 @@ def test_prod_has_no_simulator_and_dev_has_one() -> None:
     dev = run({"PASARKOTA_ENV": "dev"})
     assert prod.returncode == 0, prod.stderr
     assert prod.stdout.strip() == "[]"
-    assert dev.stdout.strip() == "['/simulator/{city}/pay']"
+    assert dev.stdout.strip() == "['/simulator/{city}/expire', '/simulator/{city}/pay']"

@@ -166,6 +166,33 @@ def reservation_after(status: str, order_event: str, *, paid: bool = False) -> s
     return None
 
 
+def line_give_back(status: str, rejected_quantity: int, reserved: int, returned: int) -> tuple[str, int] | None:
+    """A vendor rejected one line of the order: (what happens, how many units come back), or None for nothing.
+
+    committed → ``restock`` (sold units go back on the shelf), held → ``release`` (the line's hold ends); never
+    more than is still out for that product (``reserved - returned``). Released, restocked or rejected
+    reservations have nothing of the line left to give back.
+    """
+    effect = {"committed": "restock", "held": "release"}.get(status)
+    if effect is None:
+        return None
+    return effect, max(0, min(rejected_quantity, reserved - returned))
+
+
+def repeated_answer(status: str) -> str | None:
+    """The answer to re-send when an order already reserved (or refused) is placed again under a new event id.
+
+    held / committed → ``StockReserved`` (the stock is still taken for it); rejected → ``StockRejected``.
+    Released or restocked: the units are back on the shelf, re-sending StockReserved would promise stock the
+    order no longer holds, so nothing is re-sent (the order is closed by then, or flagged for a person).
+    """
+    if status in ("held", "committed"):
+        return "StockReserved"
+    if status == "rejected":
+        return "StockRejected"
+    return None
+
+
 # ---- days and prices ----------------------------------------------------------------------------------
 
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -35,7 +35,7 @@ from shared.events.catalog import (
 )
 from shared.events.common import LineRef, OrderLine, RejectedLine
 from shared.events.learning import CertificateIssued
-from shared.events.orders import OrderPlaced
+from shared.events.orders import OrderLineRejected, OrderPlaced
 from shared.ids import new_id
 from shared.logging import get_logger
 from shared.outbox import emit as outbox_emit
@@ -320,9 +320,13 @@ async def delist_product(conn: asyncpg.Connection, emit: Emit, city: str, vendor
 # ---- stock reservations (order events) ----------------------------------------------------------------
 
 async def reserve_stock(conn: asyncpg.Connection, emit: Emit, city: str, order: OrderPlaced) -> str:
-    """All lines or none, in this one transaction, products locked in id order. Returns the outcome."""
+    """All lines or none, in this one transaction, products locked in id order. Returns the outcome.
+
+    The order placed again (a new event id: the orders grace worker's one nudge) reserves nothing more; the
+    answer already given is re-sent instead, so a lost answer does not leave the order stuck.
+    """
     if not await store.claim_reservation(conn, order.order_id, city, order.market_id, "held"):
-        return "duplicate"
+        return await repeat_answer(conn, emit, city, order)
     requests = [domain.LineRequest(x.product_id, x.vendor_id, x.quantity) for x in order.lines]
     ids = sorted({x.product_id for x in requests})
     locked = await store.lock_products_for_reservation(conn, ids)
@@ -334,8 +338,10 @@ async def reserve_stock(conn: asyncpg.Connection, emit: Emit, city: str, order: 
     if not plan.ok:
         rejected = plan.rejected or [(x.product_id, "empty_order") for x in requests]
         await store.set_reservation(conn, order.order_id, "rejected", reason=rejected[0][1] if rejected else "empty")
-        await emit(StockRejected(order_id=order.order_id,
-                                 rejected=[RejectedLine(product_id=p, reason=r) for p, r in rejected]))
+        answer: StockRejected | StockReserved = StockRejected(
+            order_id=order.order_id, rejected=[RejectedLine(product_id=p, reason=r) for p, r in rejected])
+        await store.set_answer(conn, order.order_id, answer.model_dump(mode="json"))
+        await emit(answer)
         return "rejected"
     tracked = [(t.product_id, t.quantity) for t in plan.takes if t.tracked]
     if tracked:
@@ -349,10 +355,35 @@ async def reserve_stock(conn: asyncpg.Connection, emit: Emit, city: str, order: 
     city_cfg = all_cities().get(city)
     expires_at = domain.reservation_deadline(datetime.now(UTC), city_cfg.payment_expiry_minutes if city_cfg else 15)
     await store.set_reservation(conn, order.order_id, "held", expires_at=expires_at)
-    await emit(StockReserved(order_id=order.order_id, expires_at=expires_at, lines=[
+    answer = StockReserved(order_id=order.order_id, expires_at=expires_at, lines=[
         OrderLine(product_id=x.product_id, vendor_id=x.vendor_id, quantity=x.quantity, unit_price=x.unit_price)
-        for x in order.lines]))
+        for x in order.lines])
+    await store.set_answer(conn, order.order_id, answer.model_dump(mode="json"))
+    await emit(answer)
     return "reserved"
+
+
+async def repeat_answer(conn: asyncpg.Connection, emit: Emit, city: str, order: OrderPlaced) -> str:
+    """Re-send the recorded StockReserved/StockRejected for an order placed again; never reserve twice."""
+    reservation = await store.lock_reservation(conn, order.order_id)
+    if reservation is None or reservation["city"] != city:
+        log.warning("repeated OrderPlaced for another city's reservation ignored", order_id=order.order_id)
+        return "duplicate"
+    kind = domain.repeated_answer(reservation["status"])
+    recorded = reservation["answer"]
+    payload: StockReserved | StockRejected | None = None
+    if kind == "StockReserved":
+        payload = (StockReserved.model_validate(recorded) if recorded else StockReserved(
+            # reserved before answers were recorded: the repeated OrderPlaced carries the same lines
+            order_id=order.order_id, expires_at=reservation["expires_at"], lines=list(order.lines)))
+    elif kind == "StockRejected" and recorded:
+        payload = StockRejected.model_validate(recorded)
+    if payload is None:
+        log.info("order placed again; nothing to re-send", order_id=order.order_id, status=reservation["status"])
+        return "duplicate"
+    await emit(payload)
+    log.info("order placed again; answer re-sent", order_id=order.order_id, answer=kind)
+    return "answer_resent"
 
 
 async def apply_order_outcome(conn: asyncpg.Connection, emit: Emit, city: str, order_id: str, order_event: str, *,
@@ -374,7 +405,9 @@ async def apply_order_outcome(conn: asyncpg.Connection, emit: Emit, city: str, o
     if nxt is None:
         return None
     lines = await store.reservation_lines(conn, order_id)
-    refs = [LineRef(product_id=x["product_id"], quantity=x["quantity"]) for x in lines]
+    # lines (or parts) a vendor rejected came back already: neither committed nor given back a second time
+    refs = [LineRef(product_id=x["product_id"], quantity=x["quantity"] - x["returned"]) for x in lines
+            if x["quantity"] > x["returned"]]
     if nxt == "committed":
         await store.set_reservation(conn, order_id, "committed")
         await emit(StockCommitted(order_id=order_id, lines=refs))
@@ -385,6 +418,40 @@ async def apply_order_outcome(conn: asyncpg.Connection, emit: Emit, city: str, o
     await emit(StockReleased(order_id=order_id, reason=reason or order_event, lines=refs,
                              restocked=nxt == "restocked"))
     return nxt
+
+
+async def return_rejected_line(conn: asyncpg.Connection, emit: Emit, city: str, event: OrderLineRejected) -> str:
+    """A vendor rejected one line of a paid order: that line's quantity goes back on the shelf (committed
+    reservation: restock; still only held: the line's hold is released), once per order line.
+
+    Guarded by the reservation's status and by the line's record: a repeat, a line of a reservation already
+    released/restocked, or a product the reservation does not hold changes nothing. A later ``OrderCancelled``
+    then gives back only the other lines.
+    """
+    reservation = await store.lock_reservation(conn, event.order_id)
+    if reservation is None or reservation["city"] != city:
+        log.warning("rejected line of an order without a reservation here; ignored", order_id=event.order_id)
+        return "no_reservation"
+    line = next((x for x in await store.reservation_lines(conn, event.order_id)
+                 if x["product_id"] == event.product_id), None)
+    if line is None:
+        log.warning("rejected line's product is not in the reservation; ignored", order_id=event.order_id,
+                    product_id=event.product_id)
+        return "unknown_line"
+    step = domain.line_give_back(reservation["status"], event.quantity, line["quantity"], line["returned"])
+    if step is None:
+        return "no_change"
+    effect, quantity = step
+    if not await store.claim_line_return(conn, event.order_id, event.line_id, city, event.product_id, quantity,
+                                         event.reason[:200]):
+        return "duplicate"
+    if quantity:
+        row = await store.give_back_line(conn, event.order_id, event.product_id, quantity)
+        if row is not None:
+            await emit(stock_adjusted(row))
+    log.info("rejected line given back", order_id=event.order_id, product_id=event.product_id, quantity=quantity,
+             effect=effect)
+    return effect
 
 
 async def release_due_reservations(pool: asyncpg.Pool, limit: int = 200) -> int:

@@ -323,16 +323,43 @@ async def take_stock(conn: asyncpg.Connection, takes: list[tuple[str, int]]) -> 
 
 
 async def give_back_stock(conn: asyncpg.Connection, order_id: str) -> list[Row]:
-    """Put an order's tracked quantities back on the shelf; returns the products' new stock."""
+    """Put an order's tracked quantities still out back on the shelf (lines a vendor rejected came back
+    already: only ``quantity - returned``), mark every line fully returned; returns the products' new stock."""
     # Lock in product-id order first, the same order reservations use, so the two never deadlock.
     await conn.execute(
         "SELECT p.id FROM products p JOIN reservation_lines l ON l.product_id = p.id"
-        " WHERE l.order_id = $1 AND l.tracked ORDER BY p.id FOR UPDATE OF p", order_id)
+        " WHERE l.order_id = $1 AND l.tracked AND l.quantity > l.returned ORDER BY p.id FOR UPDATE OF p", order_id)
     rows = await conn.fetch(
-        "UPDATE products p SET stock = p.stock + l.quantity, updated_at = now()"
-        " FROM reservation_lines l WHERE l.order_id = $1 AND l.tracked AND p.id = l.product_id"
-        " AND p.stock IS NOT NULL RETURNING p.id, p.stock, p.available", order_id)
+        "UPDATE products p SET stock = p.stock + (l.quantity - l.returned), updated_at = now()"
+        " FROM reservation_lines l WHERE l.order_id = $1 AND l.tracked AND l.quantity > l.returned"
+        " AND p.id = l.product_id AND p.stock IS NOT NULL RETURNING p.id, p.stock, p.available", order_id)
+    await conn.execute("UPDATE reservation_lines SET returned = quantity WHERE order_id = $1 AND returned < quantity",
+                       order_id)
     return [dict(r) for r in rows]
+
+
+async def claim_line_return(conn: asyncpg.Connection, order_id: str, line_id: str, city: str, product_id: str,
+                            quantity: int, reason: str) -> bool:
+    """Record that this order line came back; False when it was recorded already (a repeat)."""
+    return bool(await conn.fetchval(
+        "INSERT INTO reservation_line_returns(order_id, line_id, city, product_id, quantity, reason)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        order_id, line_id, city, product_id, quantity, reason))
+
+
+async def give_back_line(conn: asyncpg.Connection, order_id: str, product_id: str, quantity: int) -> Row | None:
+    """``quantity`` of one reservation line back: counted as returned, and on the shelf when stock is counted.
+
+    Returns the product's new stock (None when the product's stock is not counted)."""
+    line = await conn.fetchrow(
+        "UPDATE reservation_lines SET returned = returned + $3 WHERE order_id = $1 AND product_id = $2"
+        " AND returned + $3 <= quantity RETURNING tracked", order_id, product_id, quantity)
+    if line is None or not line["tracked"] or quantity == 0:
+        return None
+    row = await conn.fetchrow(
+        "UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1 AND stock IS NOT NULL"
+        " RETURNING id, stock, available", product_id, quantity)
+    return _d(row)
 
 
 async def insert_reservation_lines(conn: asyncpg.Connection, order_id: str,
@@ -345,13 +372,14 @@ async def insert_reservation_lines(conn: asyncpg.Connection, order_id: str,
 
 async def lock_reservation(conn: asyncpg.Connection, order_id: str) -> Row | None:
     return _d(await conn.fetchrow(
-        "SELECT order_id, city, market_id, status, expires_at FROM reservations WHERE order_id = $1 FOR UPDATE",
+        "SELECT order_id, city, market_id, status, expires_at, reason, answer FROM reservations WHERE order_id = $1"
+        " FOR UPDATE",
         order_id))
 
 
 async def reservation_lines(conn: asyncpg.Connection, order_id: str) -> list[Row]:
-    rows = await conn.fetch("SELECT product_id, quantity, tracked FROM reservation_lines WHERE order_id = $1"
-                            " ORDER BY product_id", order_id)
+    rows = await conn.fetch("SELECT product_id, quantity, tracked, returned FROM reservation_lines"
+                            " WHERE order_id = $1 ORDER BY product_id", order_id)
     return [dict(r) for r in rows]
 
 
@@ -361,6 +389,11 @@ async def set_reservation(conn: asyncpg.Connection, order_id: str, status: str, 
         "UPDATE reservations SET status = $2, expires_at = coalesce($3, expires_at),"
         " reason = coalesce($4, reason), updated_at = now() WHERE order_id = $1",
         order_id, status, expires_at, reason)
+
+
+async def set_answer(conn: asyncpg.Connection, order_id: str, answer: Row) -> None:
+    """Remember the StockReserved/StockRejected payload sent for the order (re-sent on a repeated OrderPlaced)."""
+    await conn.execute("UPDATE reservations SET answer = $2 WHERE order_id = $1", order_id, answer)
 
 
 async def due_reservations(conn: asyncpg.Connection, limit: int) -> list[Row]:

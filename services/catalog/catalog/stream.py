@@ -7,7 +7,14 @@ import asyncio
 from catalog import handlers
 from shared.bus import EventBus, EventContext
 from shared.events.learning import ENROLMENT, CertificateIssued
-from shared.events.orders import ORDER, OrderCancelled, OrderPaid, OrderPaymentExpired, OrderPlaced
+from shared.events.orders import (
+    ORDER,
+    OrderCancelled,
+    OrderLineRejected,
+    OrderPaid,
+    OrderPaymentExpired,
+    OrderPlaced,
+)
 from shared.logging import get_logger
 from shared.service import ServiceKernel
 
@@ -37,6 +44,11 @@ def register(bus: EventBus) -> None:
     async def on_payment_expired(ctx: EventContext, event: OrderPaymentExpired) -> None:
         await handlers.apply_order_outcome(ctx.conn, ctx.emit, ctx.city, event.order_id, "OrderPaymentExpired",
                                            reason="payment_expired")
+
+    @orders.on(OrderLineRejected)
+    async def on_order_line_rejected(ctx: EventContext, event: OrderLineRejected) -> None:
+        outcome = await handlers.return_rejected_line(ctx.conn, ctx.emit, ctx.city, event)
+        log.info("rejected order line handled", order_id=event.order_id, line_id=event.line_id, outcome=outcome)
 
     learning = bus.consumer("certificates", [ENROLMENT])
 

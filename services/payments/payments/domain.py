@@ -36,6 +36,18 @@ class Status(StrEnum):
 PAID_STATES = frozenset({Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED})
 
 
+def repeated_answer(status: Status) -> str | None:
+    """What to re-send when an order asks again for a payment it already has (OrderPaymentRequested under a new
+    event id: the orders grace worker's one nudge): the QRIS of a still-pending intent (``PaymentRequested``),
+    or the refusal of a failed one (``PaymentFailed``). Any other state already produced a later event the
+    order moves on with (paid, expired, cancelled, refunded); nothing is re-sent and no second intent made."""
+    if status == Status.PENDING:
+        return "PaymentRequested"
+    if status == Status.FAILED:
+        return "PaymentFailed"
+    return None
+
+
 class Outcome(StrEnum):
     """What processing one notification did (stored on the notification row)."""
 

@@ -29,6 +29,7 @@ from payments.domain import (
     merchant_of_record,
     plan_refund,
     reference_label_for,
+    repeated_answer,
 )
 from shared.cities import City
 from shared.envelope import EventPayload, OutgoingEvent, build_event
@@ -86,7 +87,7 @@ async def create_intent(conn: asyncpg.Connection, acquirer: Acquirer, city: City
         status=Status.FAILED if problem else Status.PENDING, failure_reason=problem, expires_at=expires_at,
         correlation_id=correlation_id)
     if not inserted:
-        log.info("order already has a payment intent", order_id=event.order_id)
+        await repeat_answer(conn, city.slug, event, emit)
         return False
     if problem or qris is None:
         log.warning("no QRIS can be issued for the order", order_id=event.order_id, reason=problem,
@@ -96,6 +97,31 @@ async def create_intent(conn: asyncpg.Connection, acquirer: Acquirer, city: City
     await emit(PaymentRequested(payment_id=str(payment_id), order_id=event.order_id, amount=event.amount,
                                 qris=qris, expires_at=expires_at, merchant_name=city.merchant.name))
     return True
+
+
+async def repeat_answer(conn: asyncpg.Connection, city: str, event: OrderPaymentRequested, emit: Emit) -> str | None:
+    """The order already has an intent: re-send its PaymentRequested (still pending) or PaymentFailed (failed),
+    same content as the first time, so an order whose answer was lost moves on; never a second intent."""
+    row = await conn.fetchrow(f"SELECT {store.INTENT_COLUMNS}, failure_reason FROM payment_intents"
+                              " WHERE city = $1 AND order_id = $2 FOR UPDATE", city, event.order_id)
+    if row is None:  # the order id is another city's: not ours to answer
+        log.warning("payment requested for an order another city holds an intent for", order_id=event.order_id)
+        return None
+    answer = repeated_answer(Status(row["status"]))
+    if answer is not None and row["amount"] != event.amount:
+        log.error("order asked again for a payment with another amount; not answered", order_id=event.order_id,
+                  recorded=row["amount"], requested=event.amount)
+        return None
+    if answer == "PaymentRequested":
+        await emit(PaymentRequested(payment_id=str(row["payment_id"]), order_id=row["order_id"], amount=row["amount"],
+                                    qris=row["qris"], expires_at=row["expires_at"],
+                                    merchant_name=row["merchant_name"]))
+    elif answer == "PaymentFailed":
+        await emit(PaymentFailed(payment_id=str(row["payment_id"]), order_id=row["order_id"],
+                                 reason=row["failure_reason"] or "unknown"))
+    log.info("order already has a payment intent", order_id=event.order_id, status=row["status"],
+             resent=answer)
+    return answer
 
 
 async def cancel_for_order(conn: asyncpg.Connection, acquirer: Acquirer, city: str, order_id: str, emit: Emit,
@@ -159,34 +185,37 @@ async def refund_intent(conn: asyncpg.Connection, acquirer: Acquirer, city: str,
 
 # -- expiry ----------------------------------------------------------------------------------------------
 
-async def expire_due(conn: asyncpg.Connection, limit: int = 500) -> int:
-    """Expire pending intents past their expiry (PaymentExpired each). Replicas share work (SKIP LOCKED)."""
+async def expire_due(conn: asyncpg.Connection, limit: int = 500, *, payment_id: uuid.UUID | None = None) -> int:
+    """Expire pending intents past their expiry (PaymentExpired each). Replicas share work (SKIP LOCKED).
+
+    ``payment_id``: only that intent (the simulator's expire-now goes through this very path)."""
     rows = await conn.fetch(
         "UPDATE payment_intents SET status = 'expired', updated_at = now() WHERE payment_id IN ("
         " SELECT i.payment_id FROM payment_intents i WHERE i.status = 'pending' AND i.expires_at <= now()"
+        "  AND ($2::uuid IS NULL OR i.payment_id = $2)"
         # paid in time but not yet applied: the notification worker decides (by paid_at), not the clock here
         "  AND NOT EXISTS (SELECT 1 FROM acquirer_notifications n WHERE n.city = i.city"
         "                  AND n.bill_number = i.bill_number AND n.processed_at IS NULL)"
         " ORDER BY i.expires_at LIMIT $1 FOR UPDATE OF i SKIP LOCKED)"
-        " RETURNING payment_id, city, order_id, correlation_id", limit)
+        " RETURNING payment_id, city, order_id, correlation_id", limit, payment_id)
     await add_to_outbox(conn, [
         build_event(PaymentExpired(payment_id=str(r["payment_id"]), order_id=r["order_id"]), city=r["city"],
                     correlation_id=r["correlation_id"]) for r in rows])
     return len(rows)
 
 
-async def expire_now(conn: asyncpg.Connection, city: str, bill_number: str) -> bool:
-    """Dev-only time travel for the simulator's ``late``: the pending intent's expiry is now."""
-    row = await conn.fetchrow(
-        "UPDATE payment_intents SET status = 'expired', expires_at = least(expires_at, now()), updated_at = now()"
-        " WHERE city = $1 AND bill_number = $2 AND status = 'pending'"
-        " RETURNING payment_id, order_id, correlation_id", city, bill_number)
-    if row is None:
-        return False
-    await add_to_outbox(conn, [build_event(PaymentExpired(payment_id=str(row["payment_id"]),
-                                                          order_id=row["order_id"]),
-                                           city=city, correlation_id=row["correlation_id"])])
-    return True
+async def expire_now(conn: asyncpg.Connection, city: str, bill_number: str) -> asyncpg.Record | None:
+    """Dev-only time travel (the simulator's ``expire`` and ``late``): the pending intent's expiry is moved to
+    now and the expiry worker's own code expires it (PaymentExpired exactly as the worker emits it).
+
+    Returns the intent as it is afterwards (None for an unknown bill); its status tells whether it expired
+    (a pending intent whose payment is already waiting to be applied is left to the notification worker)."""
+    row = await conn.fetchrow("UPDATE payment_intents SET expires_at = least(expires_at, now()), updated_at = now()"
+                              " WHERE city = $1 AND bill_number = $2 AND status = 'pending' RETURNING payment_id",
+                              city, bill_number)
+    if row is not None:
+        await expire_due(conn, 1, payment_id=row["payment_id"])
+    return await store.intent_by_bill(conn, city, bill_number)
 
 
 # -- acquirer notifications ------------------------------------------------------------------------------

@@ -315,3 +315,48 @@ async def simulate_payment(city: str, body: SimulatedPayment, request: Request) 
     return {"bill_number": scanned.bill_number, "amount": scanned.amount,
             "notifications": [{"request_id": s.request_id, "acquirer_reference": s.acquirer_reference,
                                "status_code": s.status_code, "response": s.response} for s in sent]}
+
+
+class SimulatedExpiry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    qris: str | None = Field(None, min_length=10, max_length=512)
+    payment_id: str | None = Field(None, max_length=64)
+
+
+@simulator_router.post("/simulator/{city}/expire", tags=["simulator (dev only)"])
+async def simulate_expiry(city: str, body: SimulatedExpiry, request: Request) -> dict[str, Any]:
+    """The QR runs out now, nobody paid: the pending intent expires through the expiry worker's own code
+    (``PaymentExpired`` exactly as the worker emits it). By ``qris`` or ``payment_id`` (one of them).
+
+    200 when the intent is expired (``expired_now`` false if it already was); 409 when it is not pending
+    (paid, cancelled, failed) or a payment for it is waiting to be applied; 404 for an unknown intent.
+    """
+    get_city(city)
+    if (body.qris is None) == (body.payment_id is None):
+        raise Problem(422, "Isi salah satu: qris atau payment_id. / Give exactly one of qris or payment_id.",
+                      code="qris-or-payment-id")
+    async with kernel_of(request).db().acquire() as conn, conn.transaction():
+        if body.qris is not None:
+            try:
+                bill_number = scan(body.qris).bill_number
+            except QrisError as exc:
+                raise Problem(422, f"QRIS tidak valid: {exc}. / Invalid QRIS: {exc}.", code="invalid-qris") from None
+        else:
+            found = await store.intent_by_id(conn, city, parse_payment_id(body.payment_id or ""))
+            if found is None:
+                raise Problem(404, "Pembayaran tidak ditemukan. / Payment not found.", code="payment-not-found")
+            bill_number = found["bill_number"]
+        before = await store.intent_by_bill(conn, city, bill_number)
+        if before is None:
+            raise Problem(404, "Pembayaran tidak ditemukan. / Payment not found.", code="payment-not-found")
+        after = await handlers.expire_now(conn, city, bill_number)
+    assert after is not None
+    if after["status"] != "expired":
+        raise Problem(409, f"Pembayaran berstatus '{after['status']}', tidak bisa dibuat kedaluwarsa. / "
+                           f"The payment is {after['status']}; it cannot expire now.", code="payment-not-pending",
+                      status_value=after["status"])
+    log.info("simulator expired a payment intent", city=city, payment_id=str(after["payment_id"]),
+             expired_now=before["status"] == "pending")
+    return {"payment_id": str(after["payment_id"]), "order_id": after["order_id"], "status": after["status"],
+            "expired_now": before["status"] == "pending"}
