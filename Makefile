@@ -43,7 +43,8 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy shared deploy
+	MYPYPATH=services/catalog:services/orders:services/payments:services/learning:services/portal:. \
+	  $(BIN)/mypy -p shared -p deploy -p catalog -p orders -p payments -p learning -p portal
 
 contracts: install
 	$(BIN)/pasarkota contracts export

@@ -192,6 +192,7 @@ async def change_vendor_status(conn: asyncpg.Connection, emit: Emit, city: str, 
             raise not_found("Pasar", target_market)
         changes["market_id"] = target_market
     if stall_id is not None:
+        assert target_market is not None  # a market-less draft was refused just above
         await _check_stall(conn, city, target_market, stall_id)
         changes["stall_id"] = stall_id
     if status == vendor["status"] and not changes:
