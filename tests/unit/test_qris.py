@@ -457,3 +457,29 @@ def test_png_and_svg_scan_back_to_the_exact_payload() -> None:
     assert [r.text for r in results] == [payload]
     assert results[0].format == zxingcpp.BarcodeFormat.QRCode
     assert decode_qris(results[0].text).amount == 25_000
+
+
+def test_round_trip_for_many_generated_intents() -> None:
+    """500 generated intents (amounts across the QRIS range, bill numbers, labels, Indonesian names and cities of
+    any length): every one decodes back to what was asked, and its CRC checks against an independent oracle."""
+    rng = random.Random(20261127)
+    alphabet = string.ascii_letters + string.digits + " .-'&éÉâüñ"
+    label_chars = string.ascii_uppercase + string.digits + "-"
+    for _ in range(500):
+        merchant = dataclasses.replace(
+            MERCHANT,
+            merchant_name="".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))).strip() or "Pasar",
+            merchant_city="".join(rng.choice(string.ascii_letters + " ") for _ in range(rng.randint(1, 25))).strip()
+            or "Tegal",
+        )
+        amount = rng.choice([1, 10_000_000, rng.randint(1, 10_000_000), rng.randint(1_000, 250_000)])
+        bill = "".join(rng.choice(label_chars) for _ in range(rng.randint(1, 25)))
+        reference = "".join(rng.choice(label_chars) for _ in range(rng.randint(1, 25)))
+        payload = encode_dynamic_qris(merchant, amount, bill, reference)
+
+        decoded = decode_qris(payload)
+        assert decoded.is_dynamic and decoded.amount == amount
+        assert (decoded.bill_number, decoded.reference_label) == (bill, reference)
+        assert 1 <= len(decoded.merchant_name) <= 25 and 1 <= len(decoded.merchant_city) <= 15
+        assert decoded.merchant_name.isascii() and decoded.merchant_city.isascii()
+        assert payload[-4:] == _crc(payload[:-4])
