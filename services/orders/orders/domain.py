@@ -261,6 +261,7 @@ class Order:
     pickup_code: str | None = None
     pickup_attempts: int = 0
     cancel_reason: str | None = None
+    created_at: datetime | None = None  # set by the store (the database's clock), None before the first save
     # transitions made since loading: (from, to, cause); the store writes them to order_history
     history: list[tuple[Status | None, Status, str]] = field(default_factory=list)
     loaded_version: int = 0

@@ -59,6 +59,7 @@ def render(order: Order, *, show_code: bool = False, vendor_id: str | None = Non
     body: dict[str, Any] = {
         "order_id": order.order_id, "city": order.city, "market_id": order.market_id, "buyer_id": order.buyer_id,
         "status": order.status.value, "status_label": order.label, "version": order.version,
+        "created_at": order.created_at.isoformat() if order.created_at else None,
         "fulfilment": {"type": order.fulfilment, "rw_hub_id": order.rw_hub_id, "address": order.delivery_address},
         "lines": [{"line_id": li.line_id, "product_id": li.product_id, "vendor_id": li.vendor_id, "name": li.name,
                    "unit": li.unit, "quantity": li.quantity, "unit_price": li.unit_price, "amount": li.amount,

@@ -122,7 +122,7 @@ def _order(row: asyncpg.Record, lines: list[asyncpg.Record]) -> Order:
         payment_expires_at=row["payment_expires_at"], paid_amount=int(row["paid_amount"]),
         refund_requested=int(row["refund_requested"]), refunded_amount=int(row["refunded_amount"]),
         extra_refunded=int(row["extra_refunded"]), pickup_code=row["pickup_code"],
-        pickup_attempts=row["pickup_attempts"], cancel_reason=row["cancel_reason"],
+        pickup_attempts=row["pickup_attempts"], cancel_reason=row["cancel_reason"], created_at=row["created_at"],
         lines=[Line(line_id=r["line_id"], product_id=r["product_id"], vendor_id=r["vendor_id"], name=r["name"],
                     unit=r["unit"], quantity=r["quantity"], unit_price=int(r["unit_price"]), note=r["note"],
                     status=LineStatus(r["status"])) for r in lines])
