@@ -73,6 +73,9 @@ class ServiceKernel:
     async def start(self) -> None:
         s = self.settings
         configure_logging(self.name, s.log_format, s.log_level)
+        from shared.cities import all_cities
+
+        log.info("city directory loaded", cities=sorted(all_cities()))  # fails fast on a missing/bad file
         if self.uses_database:
             if not s.database_url:
                 raise RuntimeError("PASARKOTA_DATABASE_URL is not set: the service's own database role URL, "
