@@ -9,6 +9,9 @@ Every consumer here uses ``AckPolicy.NACK_ON_ERROR``, deliberately:
 * a message that cannot be decoded goes to the DLQ at once;
 * a polled batch is applied in one transaction with one offset commit (cheap bursts); if anything in it fails,
   the batch is rolled back and applied one message at a time with the rules above;
+* an outage is not the message's fault: when Postgres is unreachable (connection lost, shutting down,
+  refusing connections) the batch is nacked after a back-off and read again once the database is back —
+  never dead-lettered;
 * only if even the DLQ publish fails (Kafka unavailable) do we nack, so the message is read again later
   rather than lost.
 """
@@ -41,6 +44,18 @@ DLQ_SUFFIX = ".dlq"
 
 def dlq_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
+
+
+class InfrastructureUnavailable(RuntimeError):
+    """The database could not be reached: retry the whole batch later, never dead-letter it."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for errors that say the database is unreachable, not that the message is bad."""
+    return isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
+                            asyncpg.InterfaceError, asyncpg.InternalClientError,
+                            asyncpg.exceptions.OperatorInterventionError,
+                            asyncpg.exceptions.TooManyConnectionsError))
 
 
 @dataclass
@@ -120,6 +135,7 @@ class EventConsumer:
         self.topics = topics
         self.handlers: dict[tuple[str, int], Handler] = {}
         self.group_id = f"{bus.service}.{name}"
+        self.outage_backoff = 0.0
         subscriber = bus.broker.subscriber(
             *topics, group_id=self.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest", parser=_tolerant_parser, decoder=_raw_decoder,
@@ -162,8 +178,11 @@ class EventConsumer:
             try:
                 applied = await self._apply_batch(work)
             except Exception as exc:
+                if is_outage(exc):
+                    await self._back_off_for_outage(exc)
                 log.info("batch failed; applying one by one", size=len(work), error=repr(exc))
             else:
+                self.outage_backoff = 0.0
                 for (_r, envelope, _p, _h), was_applied in zip(work, applied, strict=True):
                     self._count(envelope, was_applied)
                 return
@@ -200,7 +219,9 @@ class EventConsumer:
                 attempts += 1
                 try:
                     applied = await self._apply(handler, envelope, payload)
-                except Exception as exc:  # a handler bug or a transient outage
+                except Exception as exc:  # a handler bug, a bad message, or an outage
+                    if is_outage(exc):
+                        await self._back_off_for_outage(exc)
                     EVENTS_FAILED.labels(self.bus.service, self.name, envelope.event_type).inc()
                     if attempts >= self.bus.max_attempts:
                         await self._dead_letter(record, record.value or b"", exc, attempts)
@@ -208,10 +229,19 @@ class EventConsumer:
                     log.warning("handler failed; retrying", attempt=attempts, error=repr(exc), topic=record.topic)
                     await asyncio.sleep(self.bus.backoff * 2 ** (attempts - 1))
                     continue
+                self.outage_backoff = 0.0
                 self._count(envelope, applied)
                 if not applied:
                     log.info("duplicate event skipped")
                 return
+
+    async def _back_off_for_outage(self, exc: BaseException) -> None:
+        """Wait, then raise: NACK_ON_ERROR rewinds the batch, which is read again once the database is back."""
+        self.outage_backoff = min(max(self.outage_backoff * 2, 0.5), 5.0)
+        log.warning("database unavailable; the batch will be read again", error=repr(exc),
+                    backoff=self.outage_backoff)
+        await asyncio.sleep(self.outage_backoff)
+        raise InfrastructureUnavailable(repr(exc)) from exc
 
     async def _apply(self, handler: Handler, envelope: Envelope, payload: EventPayload | None) -> bool:
         pool = self.bus.pools.get()
