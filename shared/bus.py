@@ -31,6 +31,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from shared.db import is_outage
 from shared.envelope import DecodeError, Envelope, EventPayload, OutgoingEvent, decode, spec_of
 from shared.inbox import claim
 from shared.logging import bound_contextvars, get_logger
@@ -49,13 +50,6 @@ def dlq_topic(topic: str) -> str:
 class InfrastructureUnavailable(RuntimeError):
     """The database could not be reached: retry the whole batch later, never dead-letter it."""
 
-
-def is_outage(exc: BaseException) -> bool:
-    """True for errors that say the database is unreachable, not that the message is bad."""
-    return isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
-                            asyncpg.InterfaceError, asyncpg.InternalClientError,
-                            asyncpg.exceptions.OperatorInterventionError,
-                            asyncpg.exceptions.TooManyConnectionsError))
 
 
 @dataclass

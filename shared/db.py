@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from pathlib import Path
@@ -9,6 +10,15 @@ from pathlib import Path
 import asyncpg
 
 SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for errors that say the database is unreachable (refused, lost, shutting down), not that the
+    request or message is bad: consumers retry later instead of dead-lettering, HTTP answers 503."""
+    return isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
+                            asyncpg.InterfaceError, asyncpg.InternalClientError,
+                            asyncpg.exceptions.OperatorInterventionError,
+                            asyncpg.exceptions.TooManyConnectionsError))
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -86,6 +86,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from shared.db import is_outage
+
+        if is_outage(exc):
+            log.warning("database unavailable", path=request.url.path, error=repr(exc))
+            response = problem_response(503, "Layanan sedang sibuk atau dalam pemeliharaan, silakan coba lagi "
+                                        "sebentar lagi. / The service is temporarily unavailable; please retry.",
+                                        code="temporarily-unavailable", instance=request.url.path)
+            response.headers["Retry-After"] = "5"
+            return response
         log.exception("unhandled error", path=request.url.path)
         return problem_response(500, "Maaf, terjadi kesalahan. Silakan coba lagi. / Sorry, something went wrong.",
                                 instance=request.url.path)

@@ -18,8 +18,8 @@ from deploy.local.kafka import KafkaBroker
 from deploy.local.postgres import LocalPostgres
 from deploy.local.procs import free_port
 from deploy.provision import DATA_SERVICES, PlannedTopic, ensure_topics, provision_database
-from shared.bus import EventBus, EventContext, is_outage
-from shared.db import create_pool, migrate
+from shared.bus import EventBus, EventContext
+from shared.db import create_pool, is_outage, migrate
 from shared.envelope import build_event
 from shared.outbox import OutboxRelay, add_to_outbox
 from tests.conftest import eventually

@@ -123,3 +123,17 @@ def test_correlation_id_is_echoed_or_created_and_requests_are_measured(client: T
     assert len(created) == 36
     metrics = client.get("/metrics").text
     assert 'pasarkota_http_request_seconds_count{method="GET",route="/healthz",service="unit",status="200"}' in metrics
+
+
+def test_database_outage_is_a_503_problem_with_retry_after() -> None:
+    outage_router = APIRouter()
+
+    @outage_router.get("/down")
+    async def down() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+    kernel = ServiceKernel("unit-outage", None, uses_database=False)
+    with TestClient(kernel.http_app(outage_router), raise_server_exceptions=False) as c:
+        r = c.get("/down")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.headers["content-type"] == "application/problem+json" and "Connect call" not in r.text
