@@ -33,7 +33,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from shared.db import is_outage
 from shared.envelope import DecodeError, Envelope, EventPayload, OutgoingEvent, decode, spec_of
-from shared.inbox import claim
+from shared.inbox import claim, claim_many
 from shared.logging import bound_contextvars, get_logger
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICATE, EVENTS_FAILED
 from shared.outbox import add_to_outbox, emit
@@ -187,10 +187,12 @@ class EventConsumer:
         pool = self.bus.pools.get()
         applied = []
         async with pool.acquire() as conn, conn.transaction():
+            fresh = await claim_many(conn, self.group_id, [envelope for _r, envelope, _p, _h in work])
             for _record, envelope, payload, handler in work:
-                if not await claim(conn, self.group_id, envelope):
-                    applied.append(False)
+                if envelope.event_id not in fresh:
+                    applied.append(False)  # seen before, or twice in this batch
                     continue
+                fresh.discard(envelope.event_id)
                 with bound_contextvars(city=envelope.city, correlation_id=envelope.correlation_id,
                                        event_id=str(envelope.event_id), event_type=envelope.event_type):
                     await handler(EventContext(conn, envelope, self.name), payload)

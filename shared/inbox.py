@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 
 from shared.envelope import Envelope
@@ -18,3 +20,14 @@ async def claim(conn: asyncpg.Connection, consumer: str, envelope: Envelope) -> 
         consumer, envelope.event_id, envelope.event_type,
     )
     return bool(inserted)
+
+
+async def claim_many(conn: asyncpg.Connection, consumer: str, envelopes: list[Envelope]) -> set[uuid.UUID]:
+    """Claim a whole batch in one statement; returns the event ids not seen before by ``consumer``."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox(consumer, event_id, event_type)"
+        " SELECT $1, e.id, e.t FROM unnest($2::uuid[], $3::text[]) AS e(id, t)"
+        " ON CONFLICT DO NOTHING RETURNING event_id",
+        consumer, [e.event_id for e in envelopes], [e.event_type for e in envelopes],
+    )
+    return {r["event_id"] for r in rows}

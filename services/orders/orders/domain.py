@@ -265,6 +265,8 @@ class Order:
     # transitions made since loading: (from, to, cause); the store writes them to order_history
     history: list[tuple[Status | None, Status, str]] = field(default_factory=list)
     loaded_version: int = 0
+    # line statuses as loaded, so the store rewrites only the lines that changed
+    loaded_line_status: dict[str, LineStatus] = field(default_factory=dict)
 
     # ---- derived
     @property

@@ -114,7 +114,7 @@ ORDER_COLUMNS = ("order_id, city, buyer_id, market_id, status, version, fulfilme
 
 
 def _order(row: asyncpg.Record, lines: list[asyncpg.Record]) -> Order:
-    return Order(
+    order = Order(
         order_id=row["order_id"], city=row["city"], buyer_id=row["buyer_id"], market_id=row["market_id"],
         fulfilment=row["fulfilment"], delivery_fee=int(row["delivery_fee"]), rw_hub_id=row["rw_hub_id"],
         delivery_address=row["delivery_address"], status=Status(row["status"]), version=row["version"],
@@ -126,6 +126,8 @@ def _order(row: asyncpg.Record, lines: list[asyncpg.Record]) -> Order:
         lines=[Line(line_id=r["line_id"], product_id=r["product_id"], vendor_id=r["vendor_id"], name=r["name"],
                     unit=r["unit"], quantity=r["quantity"], unit_price=int(r["unit_price"]), note=r["note"],
                     status=LineStatus(r["status"])) for r in lines])
+    order.loaded_line_status = {li.line_id: li.status for li in order.lines}
+    return order
 
 
 async def load(conn: asyncpg.Connection, order_id: str, *, for_update: bool = False) -> Order | None:
@@ -173,8 +175,10 @@ async def save(conn: asyncpg.Connection, order: Order) -> None:
         order.pickup_code, order.pickup_attempts, order.cancel_reason, status_changed, order.extra_refunded)
     if not done:
         raise StaleOrder(order.order_id)
-    await conn.executemany("UPDATE order_lines SET status = $3 WHERE order_id = $1 AND line_id = $2",
-                           [(order.order_id, li.line_id, li.status.value) for li in order.lines])
+    changed_lines = [li for li in order.lines if order.loaded_line_status.get(li.line_id) != li.status]
+    if changed_lines:
+        await conn.executemany("UPDATE order_lines SET status = $3 WHERE order_id = $1 AND line_id = $2",
+                               [(order.order_id, li.line_id, li.status.value) for li in changed_lines])
     await _history(conn, order)
 
 
@@ -185,6 +189,7 @@ async def _history(conn: asyncpg.Connection, order: Order) -> None:
             [(order.order_id, order.city, f.value if f else None, t.value, cause) for f, t, cause in order.history])
         order.history.clear()
     order.loaded_version = order.version
+    order.loaded_line_status = {li.line_id: li.status for li in order.lines}
 
 
 async def buyer_orders(conn: asyncpg.Connection, city: str, buyer_id: str, limit: int) -> list[Order]:
