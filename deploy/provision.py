@@ -40,7 +40,8 @@ def service_database_url(admin_url: str, service: str) -> str:
     return with_credentials(admin_url, role_of(service), role_password(service), DATABASE_NAME)
 
 
-def _admin_on(admin_url: str, database: str) -> str:
+def admin_on_database(admin_url: str, database: str) -> str:
+    """The admin URL pointed at another database of the same server."""
     parts = urlsplit(admin_url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
 
@@ -57,7 +58,7 @@ async def provision_database(admin_url: str, services: tuple[str, ...] = DATA_SE
             await conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     finally:
         await conn.close()
-    conn = await asyncpg.connect(_admin_on(admin_url, DATABASE_NAME))
+    conn = await asyncpg.connect(admin_on_database(admin_url, DATABASE_NAME))
     try:
         await conn.execute(f'REVOKE ALL ON DATABASE "{DATABASE_NAME}" FROM PUBLIC')
         await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")

@@ -7,12 +7,13 @@ Started by the project itself in a temporary folder on free ports, unless ``KAFK
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,3 +224,31 @@ def platform(infra: Infra) -> Iterator[Platform]:
             src = home / f"{name}.log"
             if src.exists():
                 shutil.copy(src, ARTIFACTS / f"{name}.log")
+
+
+@contextlib.asynccontextmanager
+async def scratch_schema(infra: Infra, prefix: str, migrations: Path) -> AsyncIterator[Any]:
+    """A throwaway schema in the application database with a service's migrations applied, and a pool on it.
+
+    For tests that drive one service's store/handlers directly on the real Postgres; dropped afterwards.
+    """
+    import uuid
+
+    import asyncpg
+
+    from deploy.provision import DATABASE_NAME, admin_on_database
+    from shared.db import create_pool, migrate
+
+    url = admin_on_database(infra.admin_url, DATABASE_NAME)
+    schema = f"{prefix}_t{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(url)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    pool = await create_pool(url, schema, f"{prefix}-test", max_size=6)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn, schema, migrations)
+        yield pool
+    finally:
+        await pool.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()

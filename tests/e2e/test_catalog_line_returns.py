@@ -4,7 +4,6 @@ other lines, and an order placed again gets the recorded answer re-sent without 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,10 @@ import pytest
 
 import catalog
 from catalog import handlers, store
-from shared.db import create_pool, migrate
 from shared.envelope import EventPayload
 from shared.events.common import OrderLine
 from shared.events.orders import OrderLineRejected, OrderPlaced
-from tests.conftest import Infra
+from tests.conftest import Infra, scratch_schema
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(catalog.__file__).resolve().parent / "migrations"
@@ -27,28 +25,17 @@ CITY = "cimahi"
 
 @pytest.fixture
 async def pool(infra: Infra) -> AsyncIterator[asyncpg.Pool]:
-    from deploy.provision import DATABASE_NAME, _admin_on
-
-    url = _admin_on(infra.admin_url, DATABASE_NAME)
-    schema = f"catalog_t{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(url)
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    pool = await create_pool(url, schema, "catalog-test", max_size=4)
-    async with pool.acquire() as conn:
-        await migrate(conn, schema, MIGRATIONS)
-        await conn.execute("INSERT INTO markets(id, city, slug, name) VALUES ('m1', $1, 'pasar-uji', 'Pasar Uji')",
-                           CITY)
-        await conn.execute("INSERT INTO vendors(id, city, market_id, name, owner_name, status)"
-                           " VALUES ('v1', $1, 'm1', 'Toko Uji', 'Bu Uji', 'active')", CITY)
-        for pid, stock in (("pa", 10), ("pb", 20), ("pc", None)):
-            await conn.execute("INSERT INTO products(id, city, vendor_id, market_id, name, category, unit, price,"
-                               " stock) VALUES ($1, $2, 'v1', 'm1', $1, 'sembako', 'kg', 10000, $3)", pid, CITY, stock)
-    try:
+    async with scratch_schema(infra, "catalog", MIGRATIONS) as pool:
+        async with pool.acquire() as conn:
+            await conn.execute("INSERT INTO markets(id, city, slug, name)"
+                               " VALUES ('m1', $1, 'pasar-uji', 'Pasar Uji')", CITY)
+            await conn.execute("INSERT INTO vendors(id, city, market_id, name, owner_name, status)"
+                               " VALUES ('v1', $1, 'm1', 'Toko Uji', 'Bu Uji', 'active')", CITY)
+            for pid, stock in (("pa", 10), ("pb", 20), ("pc", None)):
+                await conn.execute("INSERT INTO products(id, city, vendor_id, market_id, name, category, unit,"
+                                   " price, stock) VALUES ($1, $2, 'v1', 'm1', $1, 'sembako', 'kg', 10000, $3)",
+                                   pid, CITY, stock)
         yield pool
-    finally:
-        await pool.close()
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
 
 
 class Sink:

@@ -17,9 +17,8 @@ import payments
 from payments import handlers, store
 from payments.simulator import SimulatorAcquirer
 from shared.cities import get_city
-from shared.db import create_pool, migrate
 from shared.events.orders import OrderPaymentRequested
-from tests.conftest import Infra
+from tests.conftest import Infra, scratch_schema
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(payments.__file__).resolve().parent / "migrations"
@@ -28,21 +27,8 @@ ACQUIRER = SimulatorAcquirer()
 
 @pytest.fixture
 async def pool(infra: Infra) -> AsyncIterator[asyncpg.Pool]:
-    from deploy.provision import DATABASE_NAME, _admin_on
-
-    url = _admin_on(infra.admin_url, DATABASE_NAME)
-    schema = f"payments_t{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(url)
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    pool = await create_pool(url, schema, "payments-test", max_size=6)
-    async with pool.acquire() as conn:
-        await migrate(conn, schema, MIGRATIONS)
-    try:
+    async with scratch_schema(infra, "payments", MIGRATIONS) as pool:
         yield pool
-    finally:
-        await pool.close()
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
 
 
 async def new_intent(pool: asyncpg.Pool, amount: int = 20_000, *, minutes: int = 15) -> asyncpg.Record:

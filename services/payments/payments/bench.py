@@ -263,9 +263,9 @@ async def kafka_producer_ceiling(bootstrap: str, count: int, size: int) -> dict[
 
 
 async def postgres_commit_ceiling(admin_url: str, count: int) -> dict[str, Any]:
-    from deploy.provision import DATABASE_NAME, _admin_on
+    from deploy.provision import DATABASE_NAME, admin_on_database
 
-    url = _admin_on(admin_url, DATABASE_NAME)
+    url = admin_on_database(admin_url, DATABASE_NAME)
     table = f"public.bench_raw_commits_{uuid.uuid4().hex[:8]}"
     setup = await asyncpg.connect(url)
     results: dict[str, Any] = {"statement": "INSERT INTO t(city, payload) VALUES ($1, $2) -- autocommit, one row",
