@@ -165,6 +165,8 @@ def load_settings() -> Any:
             var = "KAFKA_BOOTSTRAP_SERVERS" if field == "kafka_bootstrap_servers" else f"PASARKOTA_{field.upper()}"
             lines.append(f"{var}: {err['msg']}" if field else err["msg"])
         raise RuntimeProblem("invalid configuration: " + "; ".join(lines) + " (see docs/configuration.md)") from None
+    except RuntimeError as exc:  # weak production secrets: the message names the variables, never the values
+        raise RuntimeProblem(f"invalid configuration: {exc}") from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -1,27 +1,41 @@
-"""The Kafka event bus: FastStream subscribers that apply each event once, retry, and dead-letter.
+"""The Kafka event bus: consumers that apply each event once, in a unit of work, and never stall a partition.
 
-Every consumer here uses ``AckPolicy.NACK_ON_ERROR``, deliberately:
+Handlers are registered directly on a consumer, with the one signature of every use case::
 
-* the offset is committed only after the handler's transaction (effect + inbox row) committed, or after
-  the message went to the dead-letter topic — so a crash re-delivers, and the inbox drops the repeat;
-* a handler that keeps failing is retried in-process with backoff (``consumer_max_attempts``), then the
-  message goes to ``<topic>.dlq`` with the error in headers and the partition moves on;
-* a message that cannot be decoded goes to the DLQ at once;
-* a polled batch is applied in one transaction with one offset commit (cheap bursts); if anything in it fails,
-  the batch is rolled back and applied one message at a time with the rules above;
-* an outage is not the message's fault: when Postgres is unreachable (connection lost, shutting down,
-  refusing connections) the batch is nacked after a back-off and read again once the database is back —
-  never dead-lettered;
-* only if even the DLQ publish fails (Kafka unavailable) do we nack, so the message is read again later
-  rather than lost.
+    consumer.on(OrderPaid)(handlers.commit_stock)            # async def commit_stock(uow, event: OrderPaid)
+    consumer.on_batch(PaymentSucceeded)(handlers.mark_paid)  # async def mark_paid(uow, events: list[Incoming])
+
+The rules, all here and nowhere else:
+
+* **Decoding is ours, deliberately.** FastStream hands us the raw records (``decoder=_raw_decoder``): a body
+  that is not our envelope must become a dead letter, not a FastStream decode error that nacks and loops.
+  Any exception while decoding — bad UTF-8, bad JSON, JSON nested 100,000 deep (``RecursionError``), a
+  payload that does not validate — is a :class:`DecodeError`.
+* ``AckPolicy.NACK_ON_ERROR``: the offset is committed only after the batch's transaction (effects + inbox
+  rows + dead letters) committed — a crash re-delivers, the inbox drops the repeat.
+* **A polled batch is one unit of work** (one transaction, one offset commit) — cheap bursts. If anything
+  in it fails, the transaction rolls back; the part before the failing message is applied again as one
+  batch, and the rest one message at a time: retried in-process with backoff (``consumer_max_attempts``),
+  then dead-lettered.
+* **Dead letters go through the outbox, claimed once.** A dead letter is an outbox row for ``<topic>.dlq``
+  written in a transaction that also claims ``(consumer, source topic/partition/offset)`` in the inbox: a
+  re-read batch never dead-letters anything twice, and dead-lettering never needs Kafka to be up. A body too
+  large to travel whole with its error headers is kept in ``dead_letter_bodies``; the DLQ record carries a
+  prefix and a pointer (``x-dlq-body-ref``), logged and counted (``pasarkota_dead_letters_truncated_total``).
+* **No exception of any type escapes a message.** Only an outage is not the message's fault: when Postgres
+  is unreachable the batch is nacked after a back-off and read again once it is back — never dead-lettered.
+  Every nack is logged with its partitions and offsets (rate-limited) and counted.
+* Stalls are visible: consumer lag per partition and the age of the oldest message in flight per group are
+  gauges on ``/metrics`` and in ``/readyz``'s body (``pasarkota status`` prints them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import time
 import traceback
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -32,15 +46,29 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared.db import is_outage
-from shared.envelope import DecodeError, Envelope, EventPayload, OutgoingEvent, decode, spec_of
-from shared.inbox import claim, claim_many
+from shared.envelope import DecodeError, Envelope, EventPayload, decode, spec_of
+from shared.inbox import claim_many
 from shared.logging import bound_contextvars, get_logger
-from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICATE, EVENTS_FAILED
-from shared.outbox import add_to_outbox, emit
+from shared.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_NACKS,
+    CONSUMER_OLDEST_IN_FLIGHT,
+    DEAD_LETTERS_TRUNCATED,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_DUPLICATE,
+    EVENTS_FAILED,
+)
+from shared.uow import PgUnitOfWork, StoreFactory
 
 log = get_logger(__name__)
 
 DLQ_SUFFIX = ".dlq"
+# A DLQ record must fit the broker's default max.message.bytes (1 MiB) together with its error headers.
+DLQ_INLINE_MAX = 512 * 1024
+DLQ_PREFIX_BYTES = 16 * 1024
+DLQ_ORIGINAL_HEADERS_MAX = 8 * 1024
+DEAD_LETTER_NAMESPACE = uuid.UUID("0b6c3c1e-6f3e-4d53-9a55-2b5d0f1d1e0a")
 
 
 def dlq_topic(topic: str) -> str:
@@ -51,153 +79,258 @@ class InfrastructureUnavailable(RuntimeError):
     """The database could not be reached: retry the whole batch later, never dead-letter it."""
 
 
-
-@dataclass
-class EventContext:
-    """What a handler gets besides the payload: the open transaction and the incoming envelope."""
-
-    conn: asyncpg.Connection
-    envelope: Envelope
-    consumer: str
-
-    @property
-    def city(self) -> str:
-        return self.envelope.city
-
-    async def emit(self, payload: EventPayload, *, key: str | None = None) -> OutgoingEvent:
-        """Emit a follow-up event in the same transaction, caused by (and correlated with) this one."""
-        return await emit(self.conn, payload, city=self.city, causation=self.envelope, key=key)
-
-    async def emit_many(self, events: list[OutgoingEvent]) -> None:
-        await add_to_outbox(self.conn, events)
-
-
 P = TypeVar("P", bound=EventPayload)
-Handler = Callable[[EventContext, Any], Awaitable[None]]
 
 
-class PoolHolder:
-    """Late-bound access to the service's pool (the bus is declared before the pool exists)."""
+@dataclass(frozen=True)
+class Incoming:
+    """One decoded event of a batch, for batch handlers: ``uow.caused_by(item.envelope)`` scopes the emits."""
 
-    pool: asyncpg.Pool | None = None
-
-    def get(self) -> asyncpg.Pool:
-        if self.pool is None:
-            raise RuntimeError("database pool not started")
-        return self.pool
+    envelope: Envelope
+    event: Any
 
 
-def _sanitise(record: Any) -> Any:
-    # Header values that are not UTF-8 must not crash the parser (that would nack-loop the partition).
-    headers = [(k, v if _is_utf8(v) else repr(v).encode()) for k, v in (record.headers or ())]
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        return dataclasses.replace(record, headers=headers)
-    return record
+Handler = Callable[[PgUnitOfWork[Any], Any], Awaitable[None]]
+BatchHandler = Callable[[PgUnitOfWork[Any], list[Incoming]], Awaitable[None]]
 
 
-async def _tolerant_parser(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
-    if isinstance(message, tuple):
-        return await original(tuple(_sanitise(r) for r in message))
-    return await original(_sanitise(message))
-
-
-def _is_utf8(value: bytes | None) -> bool:
-    try:
-        (value or b"").decode()
-    except UnicodeDecodeError:
-        return False
-    return True
+def _text(value: bytes | str | None, limit: int | None = None) -> str:
+    """Printable text for a header or key (Postgres text/jsonb refuses NUL; not all bytes are UTF-8)."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode()
+        except UnicodeDecodeError:
+            value = repr(value)
+    value = value.replace("\x00", "\\x00")
+    return value if limit is None else value[:limit]
 
 
 async def _raw_decoder(msg: Any, _original: Any) -> list[bytes]:
+    # Deliberately bypasses FastStream's decoding: we decode each record ourselves (see the module doc).
     return [r.value or b"" for r in msg.raw_message]
 
 
-def _headers(record: Any) -> dict[str, str]:
-    out = {}
-    for k, v in record.headers or ():
-        out[k] = v.decode() if _is_utf8(v) else repr(v)
-    return out
+async def _raw_parser(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    # FastStream's parser decodes every header as UTF-8; a bad header must not nack-loop the partition, so
+    # the parser sees a copy without headers (we read the originals from ``raw_message`` ourselves).
+    import dataclasses
+
+    def strip(record: Any) -> Any:
+        if dataclasses.is_dataclass(record) and not isinstance(record, type):
+            try:
+                return dataclasses.replace(record, headers=[])
+            except Exception:
+                return record
+        return record
+
+    if isinstance(message, tuple):
+        parsed = await original(tuple(strip(r) for r in message))
+        parsed.raw_message = message
+        return parsed
+    parsed = await original(strip(message))
+    parsed.raw_message = message
+    return parsed
+
+
+@dataclass
+class _Work:
+    record: Any
+    envelope: Envelope
+    event: Any
+    handler: Handler | None
+    batch_handler: BatchHandler | None
 
 
 class EventConsumer:
-    """One consumer group reading some topics and dispatching by event type to its handlers."""
+    """One consumer group reading some topics and dispatching by event type (and version) to its handlers."""
 
     def __init__(self, bus: EventBus, name: str, topics: list[str]) -> None:
         self.bus = bus
         self.name = name
         self.topics = topics
         self.handlers: dict[tuple[str, int], Handler] = {}
+        self.batch_handlers: dict[tuple[str, int], BatchHandler] = {}
         self.group_id = f"{bus.service}.{name}"
         self.outage_backoff = 0.0
+        self.in_flight_since: float | None = None  # Kafka timestamp (s) of the oldest record being applied
+        self._last_nack_log = 0.0
         subscriber = bus.broker.subscriber(
             *topics, group_id=self.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset="earliest", parser=_tolerant_parser, decoder=_raw_decoder,
+            auto_offset_reset="earliest", parser=_raw_parser, decoder=_raw_decoder,
             batch=True, max_records=bus.batch_size, batch_timeout_ms=100,
             title=f"{bus.service}:{name}",
         )
         subscriber(self._on_batch)
 
-    def on(self, model: type[P]) -> Callable[[Callable[[EventContext, P], Awaitable[None]]], Any]:
-        """Register the handler for one event type (and version) of the model."""
+    def on(self, model: type[P]) -> Callable[[Callable[[PgUnitOfWork[Any], P], Awaitable[None]]], Any]:
+        """Register ``handle(uow, event)`` for one event type (and version); returns the handler unchanged."""
         spec = spec_of(model)
 
-        def register(fn: Callable[[EventContext, P], Awaitable[None]]) -> Any:
+        def register(fn: Callable[[PgUnitOfWork[Any], P], Awaitable[None]]) -> Any:
             self.handlers[(spec.event_type, spec.version)] = fn
             return fn
 
         return register
 
-    async def _on_batch(self, bodies: list[bytes], msg: KafkaMessage) -> None:
-        """Apply a polled batch in one transaction; on any failure fall back to one message at a time.
+    def on_batch(self, model: type[P]) -> Callable[[BatchHandler], BatchHandler]:
+        """Register ``handle(uow, items)`` receiving every consecutive event of this type in a polled batch at
+        once (set-based handlers); on the one-by-one fallback path it receives a list of one."""
+        spec = spec_of(model)
 
-        One transaction (and one offset commit) per batch is what makes bursts cheap; the per-message path keeps
-        the semantics exact: retries, then the dead-letter topic, and the inbox making every repeat a no-op.
-        """
-        records = list(msg.raw_message)
-        work: list[tuple[Any, Envelope, EventPayload | None, Handler]] = []
+        def register(fn: BatchHandler) -> BatchHandler:
+            self.batch_handlers[(spec.event_type, spec.version)] = fn
+            return fn
+
+        return register
+
+    # ------------------------------------------------------------------------------------------- the loop
+
+    async def _on_batch(self, bodies: list[bytes], msg: KafkaMessage) -> None:
+        records = list(msg.raw_message) if isinstance(msg.raw_message, (list, tuple)) else [msg.raw_message]
+        if not records:
+            return
+        self.in_flight_since = min((r.timestamp or 0) for r in records) / 1000 or time.time()
+        try:
+            await self._apply_records(records)
+        except BaseException:
+            self._log_nack(records)
+            raise
+        finally:
+            self.in_flight_since = None
+            self._record_lag(msg, records)
+
+    async def _apply_records(self, records: Sequence[Any]) -> None:
+        """Decode, then apply the batch in one unit of work; on failure: the good prefix, then one by one."""
+        work: list[_Work] = []
+        undecodable: list[tuple[Any, BaseException]] = []
         for record in records:
-            body = record.value or b""
             try:
-                envelope, payload = decode(body)
+                envelope, event = decode(record.value or b"")
             except DecodeError as exc:
-                await self._dead_letter(record, body, exc, attempts=0)
+                undecodable.append((record, exc))
                 continue
-            handler = self.handlers.get((envelope.event_type, envelope.event_version))
-            if handler is not None:  # events of other types are another consumer's business
-                work.append((record, envelope, payload, handler))
+            except Exception as exc:  # belt and braces: decode() already wraps everything
+                undecodable.append((record, DecodeError(f"undecodable: {exc!r}"[:500])))
+                continue
+            key = (envelope.event_type, envelope.event_version)
+            handler, batch_handler = self.handlers.get(key), self.batch_handlers.get(key)
+            if handler or batch_handler:  # events of other types are another consumer's business
+                work.append(_Work(record, envelope, event, handler, batch_handler))
+        if undecodable:
+            await self._guarded(self._dead_letter_all, [(r, e, 0) for r, e in undecodable])
         if not work:
             return
-        if len(work) > 1:
-            try:
-                applied = await self._apply_batch(work)
-            except Exception as exc:
-                if is_outage(exc):
-                    await self._back_off_for_outage(exc)
-                log.info("batch failed; applying one by one", size=len(work), error=repr(exc))
-            else:
-                self.outage_backoff = 0.0
-                for (_r, envelope, _p, _h), was_applied in zip(work, applied, strict=True):
-                    self._count(envelope, was_applied)
-                return
-        for record, envelope, payload, handler in work:
-            await self._process_one(record, envelope, payload, handler)
+        failed_at = await self._try_batch(work)
+        if failed_at is None:
+            return
+        if failed_at > 0:  # the part before the failing message is fine: one transaction for it
+            if await self._try_batch(work[:failed_at]) is not None:
+                failed_at = 0
+        for item in work[failed_at:]:
+            await self._process_one(item)
 
-    async def _apply_batch(self, work: list[tuple[Any, Envelope, EventPayload | None, Handler]]) -> list[bool]:
-        pool = self.bus.pools.get()
-        applied = []
-        async with pool.acquire() as conn, conn.transaction():
-            fresh = await claim_many(conn, self.group_id, [envelope for _r, envelope, _p, _h in work])
-            for _record, envelope, payload, handler in work:
-                if envelope.event_id not in fresh:
+    async def _try_batch(self, work: list[_Work]) -> int | None:
+        """Apply ``work`` in one unit of work; None when committed, else the index of the failing message."""
+        position = [0]
+        try:
+            applied = await self._apply(work, position)
+        except Exception as exc:
+            if is_outage(exc):
+                await self._back_off_for_outage(exc)
+            if len(work) > 1:
+                log.info("batch failed; applying the rest one by one", size=len(work), at=position[0],
+                         error=repr(exc)[:300])
+            return position[0]
+        self.outage_backoff = 0.0
+        for item, was_applied in zip(work, applied, strict=True):
+            self._count(item.envelope, was_applied)
+        return None
+
+    async def _apply(self, work: list[_Work], position: list[int]) -> list[bool]:
+        """One transaction: claim the batch in the inbox, run the handlers in order, write their events."""
+        applied: list[bool] = []
+        async with self.bus.work(city=None) as uow:
+            fresh = await claim_many(uow.conn, self.group_id, [w.envelope for w in work])
+            i = 0
+            while i < len(work):
+                position[0] = i
+                item = work[i]
+                if item.envelope.event_id not in fresh:
                     applied.append(False)  # seen before, or twice in this batch
+                    i += 1
                     continue
-                fresh.discard(envelope.event_id)
-                with bound_contextvars(city=envelope.city, correlation_id=envelope.correlation_id,
-                                       event_id=str(envelope.event_id), event_type=envelope.event_type):
-                    await handler(EventContext(conn, envelope, self.name), payload)
+                fresh.discard(item.envelope.event_id)
+                if item.batch_handler is not None:
+                    run = [item]
+                    j = i + 1
+                    while (j < len(work) and work[j].batch_handler is item.batch_handler
+                           and work[j].envelope.event_id in fresh):
+                        fresh.discard(work[j].envelope.event_id)
+                        run.append(work[j])
+                        j += 1
+                    with bound_contextvars(event_type=item.envelope.event_type, batch=len(run)):
+                        await item.batch_handler(uow, [Incoming(w.envelope, w.event) for w in run])
+                    applied.extend([True] * len(run))
+                    i = j
+                    continue
+                env = item.envelope
+                with bound_contextvars(city=env.city, correlation_id=env.correlation_id,
+                                       event_id=str(env.event_id), event_type=env.event_type):
+                    assert item.handler is not None
+                    await item.handler(uow.caused_by(env), item.event)  # type: ignore[arg-type]
                 applied.append(True)
+                i += 1
+            position[0] = len(work)
         return applied
+
+    async def _process_one(self, item: _Work) -> None:
+        env = item.envelope
+        with bound_contextvars(city=env.city, correlation_id=env.correlation_id, event_id=str(env.event_id),
+                               event_type=env.event_type, consumer=self.name):
+            attempts = 0
+            while True:
+                attempts += 1
+                try:
+                    applied = await self._apply([item], [0])
+                except Exception as exc:  # a handler bug, a bad message, or an outage
+                    if is_outage(exc):
+                        await self._back_off_for_outage(exc)
+                    EVENTS_FAILED.labels(self.bus.service, self.name, env.event_type).inc()
+                    if attempts >= self.bus.max_attempts:
+                        await self._guarded(self._dead_letter_all, [(item.record, exc, attempts)])
+                        return
+                    log.warning("handler failed; retrying", attempt=attempts, error=repr(exc)[:300],
+                                topic=item.record.topic, partition=item.record.partition,
+                                offset=item.record.offset)
+                    await asyncio.sleep(self.bus.backoff * 2 ** (attempts - 1))
+                    continue
+                self.outage_backoff = 0.0
+                self._count(env, applied[0])
+                if not applied[0]:
+                    log.info("duplicate event skipped")
+                return
+
+    async def _guarded(self, fn: Callable[..., Awaitable[None]], arg: Any) -> None:
+        """Run a kernel step (dead-lettering); an outage nacks the batch after a back-off, as for handlers.
+
+        Any other failure of the step is retried once in its minimal form (no copied headers, no stack), so no
+        shape of message can make dead-lettering itself fail; only if even that fails is the batch nacked.
+        """
+        try:
+            await fn(arg)
+            return
+        except Exception as exc:
+            if is_outage(exc):
+                await self._back_off_for_outage(exc)
+            log.error("dead-lettering failed; retrying in minimal form", error=repr(exc)[:300])
+        try:
+            await fn(arg, minimal=True)
+        except Exception as exc:
+            if is_outage(exc):
+                await self._back_off_for_outage(exc)
+            raise
 
     def _count(self, envelope: Envelope, applied: bool) -> None:
         if applied:
@@ -205,82 +338,148 @@ class EventConsumer:
         else:
             EVENTS_DUPLICATE.labels(self.bus.service, self.name).inc()
 
-    async def _process_one(self, record: Any, envelope: Envelope, payload: EventPayload | None,
-                           handler: Handler) -> None:
-        with bound_contextvars(city=envelope.city, correlation_id=envelope.correlation_id,
-                               event_id=str(envelope.event_id), event_type=envelope.event_type,
-                               consumer=self.name):
-            attempts = 0
-            while True:
-                attempts += 1
-                try:
-                    applied = await self._apply(handler, envelope, payload)
-                except Exception as exc:  # a handler bug, a bad message, or an outage
-                    if is_outage(exc):
-                        await self._back_off_for_outage(exc)
-                    EVENTS_FAILED.labels(self.bus.service, self.name, envelope.event_type).inc()
-                    if attempts >= self.bus.max_attempts:
-                        await self._dead_letter(record, record.value or b"", exc, attempts)
-                        return
-                    log.warning("handler failed; retrying", attempt=attempts, error=repr(exc), topic=record.topic)
-                    await asyncio.sleep(self.bus.backoff * 2 ** (attempts - 1))
-                    continue
-                self.outage_backoff = 0.0
-                self._count(envelope, applied)
-                if not applied:
-                    log.info("duplicate event skipped")
-                return
-
     async def _back_off_for_outage(self, exc: BaseException) -> None:
         """Wait, then raise: NACK_ON_ERROR rewinds the batch, which is read again once the database is back."""
         self.outage_backoff = min(max(self.outage_backoff * 2, 0.5), 5.0)
-        log.warning("database unavailable; the batch will be read again", error=repr(exc),
+        log.warning("database unavailable; the batch will be read again", error=repr(exc)[:300],
                     backoff=self.outage_backoff)
         await asyncio.sleep(self.outage_backoff)
         raise InfrastructureUnavailable(repr(exc)) from exc
 
-    async def _apply(self, handler: Handler, envelope: Envelope, payload: EventPayload | None) -> bool:
-        pool = self.bus.pools.get()
-        async with pool.acquire() as conn, conn.transaction():
-            if not await claim(conn, self.group_id, envelope):
-                return False
-            await handler(EventContext(conn, envelope, self.name), payload)
-            return True
+    # ------------------------------------------------------------------------------------ dead letters
 
-    async def _dead_letter(self, record: Any, body: bytes, exc: BaseException, attempts: int) -> None:
-        topic = record.topic
-        headers = _headers(record)
+    async def _dead_letter_all(self, failures: list[tuple[Any, BaseException, int]], *, minimal: bool = False) -> None:
+        """Dead-letter each record once: an outbox row for ``<topic>.dlq`` claimed by its source offset."""
+        ids = [uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{self.group_id}/{r.topic}/{r.partition}/{r.offset}")
+               for r, _e, _a in failures]
+        written: list[tuple[Any, BaseException, int, bool]] = []
+        async with self.bus.work(city=None) as uow:
+            fresh = {row["event_id"] for row in await uow.conn.fetch(
+                "INSERT INTO inbox(consumer, event_id, event_type)"
+                " SELECT $1, unnest($2::uuid[]), 'dead-letter' ON CONFLICT DO NOTHING RETURNING event_id",
+                self.group_id, ids)}
+            rows = []
+            for dead_id, (record, exc, attempts) in zip(ids, failures, strict=True):
+                if dead_id not in fresh:
+                    continue  # this very offset was dead-lettered before (a re-read batch)
+                body = record.value or b""
+                headers = self._dlq_headers(record, exc, attempts, minimal=minimal)
+                truncated = len(body) > DLQ_INLINE_MAX
+                if truncated:
+                    await uow.conn.execute(
+                        "INSERT INTO dead_letter_bodies(id, consumer, source_topic, source_partition, source_offset,"
+                        " body) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                        dead_id, self.group_id, record.topic, record.partition, record.offset, body)
+                    headers.update({"x-dlq-body-truncated": "true", "x-dlq-body-size": str(len(body)),
+                                    "x-dlq-body-ref": f"{self.bus.service}.dead_letter_bodies/{dead_id}"})
+                    body = body[:DLQ_PREFIX_BYTES]
+                city = headers.get("city") or "unknown"
+                rows.append((dead_id, dlq_topic(record.topic), _text(record.key, 1000), "DeadLetter",
+                             _text(city, 64), headers, body))
+                written.append((record, exc, attempts, truncated))
+            if rows:
+                await uow.conn.executemany(
+                    "INSERT INTO outbox(event_id, topic, message_key, event_type, city, headers, body)"
+                    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)", rows)
+        for record, exc, attempts, truncated in written:
+            EVENTS_DEAD_LETTERED.labels(self.bus.service, self.name, record.topic).inc()
+            if truncated:
+                DEAD_LETTERS_TRUNCATED.labels(self.bus.service, self.name, record.topic).inc()
+            log.error("message dead-lettered", topic=record.topic, partition=record.partition,
+                      offset=record.offset, error=_text(str(exc), 300), error_type=type(exc).__name__,
+                      attempts=attempts, size=len(record.value or b""), truncated=truncated)
+
+    def _dlq_headers(self, record: Any, exc: BaseException, attempts: int, *, minimal: bool = False
+                     ) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        budget = DLQ_ORIGINAL_HEADERS_MAX
+        for k, v in () if minimal else record.headers or ():
+            name, value = _text(k, 200), _text(v, 2000)
+            budget -= len(name) + len(value)
+            if budget < 0:
+                headers["x-dlq-headers-truncated"] = "true"
+                break
+            headers[name] = value
         headers.update({
             "x-dlq-consumer": self.group_id,
-            "x-dlq-source-topic": topic,
+            "x-dlq-source-topic": record.topic,
             "x-dlq-source-partition": str(record.partition),
             "x-dlq-source-offset": str(record.offset),
             "x-dlq-error-type": type(exc).__name__,
-            "x-dlq-error": str(exc)[:2000],
-            "x-dlq-stack": "".join(traceback.format_exception(exc))[-4000:],
+            "x-dlq-error": _text(str(exc), 2000),
+            "x-dlq-stack": "" if minimal else _text("".join(traceback.format_exception(exc)), 8000)[-4000:],
             "x-dlq-attempts": str(attempts),
             "x-dlq-failed-at": datetime.now(UTC).isoformat(),
         })
-        # Raises if Kafka does not confirm: NACK_ON_ERROR then re-reads the message instead of losing it.
-        await self.bus.broker.publish(body, topic=dlq_topic(topic), key=record.key, headers=headers)
-        EVENTS_DEAD_LETTERED.labels(self.bus.service, self.name, topic).inc()
-        log.error("message dead-lettered", topic=topic, partition=record.partition, offset=record.offset,
-                  error=str(exc)[:300], attempts=attempts)
+        if record.key is not None and _text(record.key) != _text(record.key, 1000):
+            headers["x-dlq-key-truncated"] = "true"
+        return headers
+
+    # ------------------------------------------------------------------------------------- visibility
+
+    def _log_nack(self, records: Sequence[Any]) -> None:
+        CONSUMER_NACKS.labels(self.bus.service, self.name).inc()
+        now = time.monotonic()
+        if now - self._last_nack_log < 5.0:
+            return
+        self._last_nack_log = now
+        spans: dict[tuple[str, int], list[int]] = {}
+        for r in records:
+            spans.setdefault((r.topic, r.partition), []).append(r.offset)
+        log.warning("batch nacked; it will be read again",
+                    partitions=[f"{t}[{p}]@{min(o)}-{max(o)}" for (t, p), o in sorted(spans.items())])
+
+    def _record_lag(self, msg: Any, records: Sequence[Any]) -> None:
+        consumer = getattr(msg, "consumer", None)
+        if consumer is None:
+            return
+        try:
+            from aiokafka import TopicPartition
+
+            last: dict[tuple[str, int], int] = {}
+            for r in records:
+                last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
+            for (topic, partition), offset in last.items():
+                high = consumer.highwater(TopicPartition(topic, partition))
+                if high is not None:
+                    CONSUMER_LAG.labels(self.bus.service, self.group_id, topic, str(partition)).set(
+                        max(high - offset - 1, 0))
+        except Exception:  # visibility must never break consumption
+            pass
+
+    def oldest_in_flight_seconds(self) -> float:
+        return max(time.time() - self.in_flight_since, 0.0) if self.in_flight_since else 0.0
+
+    def lag(self) -> int:
+        total = 0
+        for metric in CONSUMER_LAG.collect():
+            for sample in metric.samples:
+                if sample.labels.get("group") == self.group_id:
+                    total += int(sample.value)
+        return total
 
 
 class EventBus:
     """The service's FastStream Kafka broker plus its consumers."""
 
     def __init__(self, service: str, bootstrap: str, *, max_attempts: int = 3, backoff_ms: int = 200,
-                 batch_size: int = 500) -> None:
+                 batch_size: int = 500, store: StoreFactory | None = None) -> None:
+        from shared.uow import Work
+
         self.service = service
         self.batch_size = batch_size
         self.broker = KafkaBroker(bootstrap, acks="all", enable_idempotence=True, client_id=service,
                                   logger=None)
-        self.pools = PoolHolder()
+        self._pool: asyncpg.Pool | None = None
+        self.work = Work(self._get_pool, store or (lambda conn: None))
         self.max_attempts = max_attempts
         self.backoff = backoff_ms / 1000
         self.consumers: list[EventConsumer] = []
+
+    def _get_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("database pool not started")
+        return self._pool
 
     def consumer(self, name: str, topics: list[str]) -> EventConsumer:
         consumer = EventConsumer(self, name, topics)
@@ -288,7 +487,7 @@ class EventBus:
         return consumer
 
     async def start(self, pool: asyncpg.Pool) -> None:
-        self.pools.pool = pool
+        self._pool = pool
         await self.broker.start()
 
     async def stop(self) -> None:
@@ -299,3 +498,10 @@ class EventBus:
             return bool(await self.broker.ping(timeout=2.0))
         except Exception:
             return False
+
+    def stall_report(self) -> dict[str, dict[str, float]]:
+        """Per consumer group: messages behind the head and the age of the oldest message in flight."""
+        for c in self.consumers:
+            CONSUMER_OLDEST_IN_FLIGHT.labels(self.service, c.group_id).set(c.oldest_in_flight_seconds())
+        return {c.group_id: {"lag": c.lag(), "oldest_in_flight_seconds": round(c.oldest_in_flight_seconds(), 1)}
+                for c in self.consumers}

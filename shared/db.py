@@ -12,12 +12,20 @@ import asyncpg
 SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+# asyncpg raises InterfaceError both for a lost connection and for our own mistakes (a query given the wrong
+# number of arguments, a connection used twice at once): only these messages mean the connection is gone.
+_LOST_CONNECTION = ("connection is closed", "connection was closed", "pool is closing", "pool is closed")
+
+
 def is_outage(exc: BaseException) -> bool:
-    """True for errors that say the database is unreachable (refused, lost, shutting down), not that the
-    request or message is bad: consumers retry later instead of dead-lettering, HTTP answers 503."""
+    """True only for errors that say the database is unreachable (refused, lost, shutting down), not that the
+    request, the message or our code is wrong: consumers retry later instead of dead-lettering, HTTP answers
+    503. Everything else is a bug or bad input and must show as one (500 + log, or the DLQ)."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        return any(m in str(exc) for m in _LOST_CONNECTION)
+    # InternalClientError: asyncpg's protocol state broke, which in practice is a connection dying mid-call.
     return isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
-                            asyncpg.InterfaceError, asyncpg.InternalClientError,
-                            asyncpg.exceptions.OperatorInterventionError,
+                            asyncpg.InternalClientError, asyncpg.exceptions.OperatorInterventionError,
                             asyncpg.exceptions.TooManyConnectionsError))
 
 

@@ -133,18 +133,27 @@ class DecodeError(ValueError):
 
 def decode(raw: bytes) -> tuple[Envelope, EventPayload | None]:
     """Decode a Kafka value into its envelope and (if the type is known here) its typed payload."""
+    # Any exception at all is the message's fault: RecursionError (JSON nested 100,000 deep), MemoryError on a
+    # pathological value, a validator's ValueError... A message that cannot be decoded is dead-lettered once.
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DecodeError(f"not JSON: {exc}") from exc
+    except Exception as exc:
+        raise DecodeError(f"not JSON: {type(exc).__name__}: {str(exc)[:300]}") from None
+    if not isinstance(data, dict):
+        raise DecodeError(f"not an envelope: a JSON {type(data).__name__}")
     try:
         env = Envelope.model_validate(data)
     except ValidationError as exc:
-        raise DecodeError(f"bad envelope: {exc.errors(include_url=False)}") from exc
+        raise DecodeError(f"bad envelope: {str(exc.errors(include_url=False, include_input=False))[:1500]}") from None
+    except Exception as exc:
+        raise DecodeError(f"bad envelope: {type(exc).__name__}: {str(exc)[:300]}") from None
     spec = REGISTRY.get((env.event_type, env.event_version))
     if spec is None:
         return env, None
     try:
         return env, spec.model.model_validate(env.payload)
     except ValidationError as exc:
-        raise DecodeError(f"bad {spec.name} payload: {exc.errors(include_url=False)}") from exc
+        raise DecodeError(f"bad {spec.name} payload: "
+                          f"{str(exc.errors(include_url=False, include_input=False))[:1500]}") from None
+    except Exception as exc:
+        raise DecodeError(f"bad {spec.name} payload: {type(exc).__name__}: {str(exc)[:300]}") from None

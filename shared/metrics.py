@@ -19,3 +19,12 @@ OUTBOX_OLDEST_AGE = Gauge("pasarkota_outbox_oldest_unsent_seconds", "Age of the 
                           ["service"])
 HTTP_REQUESTS = Histogram("pasarkota_http_request_seconds", "HTTP request duration",
                           ["service", "method", "route", "status"])
+DEAD_LETTERS_TRUNCATED = Counter("pasarkota_dead_letters_truncated_total",
+                                 "Dead letters whose body was too large to travel whole: a prefix went to the DLQ,"
+                                 " the full body to dead_letter_bodies", ["service", "consumer", "topic"])
+CONSUMER_LAG = Gauge("pasarkota_consumer_lag_messages", "Messages behind the partition's head after the last batch",
+                     ["service", "group", "topic", "partition"])
+CONSUMER_OLDEST_IN_FLIGHT = Gauge("pasarkota_consumer_oldest_in_flight_seconds",
+                                  "Age of the oldest message the group is applying now (0 when idle); grows in a stall",
+                                  ["service", "group"])
+CONSUMER_NACKS = Counter("pasarkota_consumer_nacks_total", "Batches nacked (to be read again)", ["service", "consumer"])

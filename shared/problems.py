@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.errors import DomainError, Kind
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -58,8 +59,18 @@ def problem_response(status: int, detail: str, *, code: str | None = None, title
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+# The one place a domain error's kind becomes an HTTP status.
+STATUS_OF_KIND = {Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.INVALID: 422, Kind.FORBIDDEN: 403,
+                  Kind.TOO_MANY: 429}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error a client can see becomes problem+json; nothing leaks a stack trace."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(STATUS_OF_KIND[exc.kind], exc.detail, code=exc.code, instance=request.url.path,
+                                **exc.extra)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

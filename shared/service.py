@@ -15,6 +15,7 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import shared.events  # noqa: F401  (registers every event type)
 from shared.bus import EventBus
@@ -24,15 +25,19 @@ from shared.metrics import HTTP_REQUESTS
 from shared.outbox import OutboxRelay
 from shared.problems import install_problem_handlers
 from shared.settings import Settings, get_settings
+from shared.uow import StoreFactory, UnitOfWork, Work
 
 log = get_logger(__name__)
+
+Job = Callable[[UnitOfWork[Any]], Awaitable[Any]]
 
 
 class ServiceKernel:
     """One service process: its pool on its own schema, its event bus and outbox relay, its HTTP app."""
 
     def __init__(self, name: str, migrations: Path | None, *, uses_database: bool = True,
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None, store: StoreFactory | None = None) -> None:
+        """``store`` builds the service's store on a connection (``OrdersStore``): every unit of work gets one."""
         self.name = name
         self.migrations = migrations
         self.uses_database = uses_database
@@ -43,9 +48,12 @@ class ServiceKernel:
         self.workers: list[Callable[[ServiceKernel], Awaitable[None]]] = []
         self.on_started: list[Callable[[ServiceKernel], Awaitable[None]]] = []
         self.seeders: list[Callable[[ServiceKernel], Awaitable[None]]] = []
+        # Request-body limits by path prefix (longest match wins); everything else gets max_body_bytes.
+        self.body_limits: dict[str, int] = {}
         s = self.settings
         self.bus = EventBus(name, s.kafka_bootstrap_servers, max_attempts=s.consumer_max_attempts,
-                            backoff_ms=s.consumer_retry_backoff_ms)
+                            backoff_ms=s.consumer_retry_backoff_ms, store=store)
+        self.work = Work(self.db, store or (lambda conn: None))
 
     @property
     def settings(self) -> Settings:
@@ -59,6 +67,33 @@ class ServiceKernel:
         """Register a background loop (e.g. a deadline worker) run for the life of the process."""
         self.workers.append(fn)
         return fn
+
+    def periodic(self, interval: float, *, wake: asyncio.Event | None = None) -> Callable[[Job], Job]:
+        """Register a periodic job ``job(uow) -> work done``, each run in its own unit of work (all cities).
+
+        A run that did something (a truthy result: rows handled) is followed at once by the next, so a backlog
+        drains; otherwise the worker waits ``interval`` seconds, or until ``wake`` is set.
+        """
+
+        def register(job: Job) -> Job:
+            async def loop(kernel: ServiceKernel) -> None:
+                while True:
+                    async with kernel.work(city=None, correlation_id=f"{job.__name__}-{uuid.uuid4()}") as uow:
+                        done = await job(uow)
+                    if done:
+                        continue
+                    if wake is None:
+                        await asyncio.sleep(interval)
+                    else:
+                        wake.clear()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(wake.wait(), interval)
+
+            loop.__name__ = job.__name__
+            self.workers.append(loop)
+            return job
+
+        return register
 
     def seeder(self, fn: Callable[[ServiceKernel], Awaitable[None]]) -> Callable[[ServiceKernel], Awaitable[None]]:
         """Register an idempotent demo-data seeder, run at start when ``PASARKOTA_DEMO=1``."""
@@ -124,6 +159,10 @@ class ServiceKernel:
             checks["outbox_relay"] = bool(self.relay and self.relay.running)
         return checks
 
+    def consumers_report(self) -> dict[str, dict[str, float]]:
+        """Lag and oldest in-flight age per consumer group (also refreshes the gauges)."""
+        return self.bus.stall_report() if self.uses_database else {}
+
     def http_app(self, *routers: APIRouter, title: str | None = None, version: str = "1.0.0") -> FastAPI:
         kernel = self
 
@@ -139,7 +178,7 @@ class ServiceKernel:
         app.state.kernel = self
         install_problem_handlers(app)
 
-        app.add_middleware(CorrelationMiddleware, service=self.name)
+        app.add_middleware(CorrelationMiddleware, service=self.name, kernel=self)
 
         @app.get("/healthz", tags=["ops"])
         async def healthz() -> dict[str, str]:
@@ -149,11 +188,14 @@ class ServiceKernel:
         async def readyz() -> JSONResponse:
             checks = await kernel.readiness()
             ready = all(checks.values())
-            return JSONResponse({"ready": ready, "service": kernel.name, "checks": checks},
+            # Stalls are reported, not failed on: restarting a pod does not fix a poison message.
+            return JSONResponse({"ready": ready, "service": kernel.name, "checks": checks,
+                                 "consumers": kernel.consumers_report()},
                                 status_code=200 if ready else 503)
 
         @app.get("/metrics", tags=["ops"])
         async def metrics() -> Response:
+            kernel.consumers_report()
             if kernel.relay is not None:
                 with contextlib.suppress(Exception):
                     from shared.metrics import OUTBOX_LAG
@@ -167,40 +209,148 @@ class ServiceKernel:
 
 
 class CorrelationMiddleware:
-    """Plain ASGI (cheap on the hot webhook path): a correlation id per request, bound to the logs and echoed
-    in ``X-Correlation-ID``, and the request duration per route in ``pasarkota_http_request_seconds``."""
+    """Plain ASGI (cheap on the hot webhook path), the one place every request passes:
 
-    def __init__(self, app: Any, service: str) -> None:
+    * a correlation id per request (from ``X-Correlation-ID`` or new), bound to the logs, put in
+      ``request.state.correlation_id`` for the units of work, and echoed in the response;
+    * the request-body limit, enforced while streaming: a declared ``Content-Length`` over the limit is
+      answered 413 before reading a byte, a chunked body is cut off (413) as soon as it passes the limit;
+    * the request duration per route in ``pasarkota_http_request_seconds``.
+    """
+
+    def __init__(self, app: Any, service: str, kernel: ServiceKernel | None = None) -> None:
         self.app = app
         self.service = service
+        self.kernel = kernel
+
+    def _limit(self, path: str) -> int:
+        default = self.kernel.settings.max_body_bytes if self.kernel else 1024 * 1024
+        limits = self.kernel.body_limits if self.kernel else {}
+        best = ""
+        for prefix in limits:
+            if path.startswith(prefix) and len(prefix) > len(best):
+                best = prefix
+        return limits[best] if best else default
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         correlation_id = ""
+        declared_length = -1
         for name, value in scope.get("headers", ()):
             if name == b"x-correlation-id":
                 correlation_id = value.decode("latin-1")[:128]
-                break
-        correlation_id = correlation_id or str(uuid.uuid4())
+            elif name == b"content-length":
+                with contextlib.suppress(ValueError):
+                    declared_length = int(value)
+        correlation_id = "".join(ch for ch in correlation_id if ch.isprintable()) or str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
         status = 500
         started = time.perf_counter()
+        limit = self._limit(scope.get("path", ""))
+        response_started = False
 
         async def send_with_id(message: Any) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 message["headers"] = [*message.get("headers", ()), (b"x-correlation-id", correlation_id.encode())]
             await send(message)
 
+        received = 0
+        content_type = next((v for k, v in scope.get("headers", ()) if k == b"content-type"), b"").lower()
+        scan_body = not content_type.startswith(b"multipart/")  # file uploads may carry NUL bytes
+        nul_markers = NUL_MARKERS_FORM if content_type.startswith(b"application/x-www-form-urlencoded") \
+            else NUL_MARKERS
+        tail = b""
+
+        async def receive_limited() -> Any:
+            nonlocal received, tail
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > limit:
+                    raise BodyTooLarge(limit)
+                if scan_body and chunk:
+                    window = tail + chunk
+                    if any(m in window for m in nul_markers):
+                        raise NulRefused()
+                    tail = window[-6:]
+            return message
+
         try:
             with bound_contextvars(correlation_id=correlation_id):
-                await self.app(scope, receive, send_with_id)
+                if declared_length > limit:
+                    await _too_large(send_with_id, limit, scope.get("path", ""))
+                    return
+                if _has_nul(scope):
+                    await _refuse_nul(send_with_id, scope.get("path", ""))
+                    return
+                try:
+                    await self.app(scope, receive_limited, send_with_id)
+                except BodyTooLarge:
+                    if response_started:
+                        raise
+                    await _too_large(send_with_id, limit, scope.get("path", ""))
+                except NulRefused:
+                    if response_started:
+                        raise
+                    await _refuse_nul(send_with_id, scope.get("path", ""))
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             HTTP_REQUESTS.labels(self.service, scope.get("method", ""), route, str(status)).observe(
                 time.perf_counter() - started)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` past the limit; an HTTPException so FastAPI's body parsing lets it through."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Permintaan terlalu besar (maks. {limit} bita). / Request body too large "
+                              f"(max {limit} bytes).")
+        self.limit = limit
+
+
+# The one NUL rule of every service: no text we store may contain U+0000 (Postgres text refuses it, and it
+# is never meant). Refused as 422 wherever it arrives: path, query, JSON body, form body.
+NUL_MARKERS = (b"\x00", b"\\u0000")
+NUL_MARKERS_FORM = (b"\x00", b"%00")
+NUL_DETAIL = "Isian mengandung karakter NUL. / The request contains a NUL character."
+
+
+class NulRefused(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(422, NUL_DETAIL)
+
+
+def _has_nul(scope: Any) -> bool:
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
+    query = scope.get("query_string", b"")
+    return any(m in part for part in (raw_path, query, scope.get("path", "").encode("utf-8", "surrogateescape"))
+               for m in (b"\x00", b"%00"))
+
+
+async def _refuse_nul(send: Any, path: str) -> None:
+    from shared.problems import problem_response
+
+    response = problem_response(422, NUL_DETAIL, code="nul-character", instance=path.replace("\x00", "\\x00"))
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _too_large(send: Any, limit: int, path: str) -> None:
+    from shared.problems import problem_response
+
+    response = problem_response(413, f"Permintaan terlalu besar (maks. {limit} bita). / Request body too large "
+                                     f"(max {limit} bytes).", code="body-too-large", instance=path)
+    response.headers["Connection"] = "close"
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Any:
+    return {"type": "http.disconnect"}
 
 
 async def _forever(kernel: ServiceKernel, fn: Callable[[ServiceKernel], Awaitable[None]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "pasarkota-dev-secret-not-for-production"
@@ -35,15 +35,24 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 3
     consumer_retry_backoff_ms: int = 200
     demo: bool = Field(False, description="seed the demo cities' data at start (idempotent); set by `pasarkota up`")
+    max_body_bytes: int = Field(256 * 1024, description="request-body limit (413 past it), unless a route says less")
     fault_inject: str = Field("", description="test-only crash points, e.g. 'relay:after_publish'")
 
-    @model_validator(mode="after")
-    def _no_dev_secret_in_prod(self) -> Settings:
-        if self.env == "prod" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-            raise ValueError("PASARKOTA_JWT_SECRET must be set to a real secret when PASARKOTA_ENV=prod")
+    def refuse_weak_secrets(self) -> Settings:
+        """In production, raise (naming variables, never values) for any weak secret or password.
+
+        Not a pydantic validator on purpose: a ValidationError echoes its input, and the input is the secret.
+        """
+        if self.env == "prod":
+            from shared.secrets import refuse_weak_secrets, url_password
+
+            secrets: dict[str, str | None] = {"PASARKOTA_JWT_SECRET": self.jwt_secret.get_secret_value()}
+            if self.database_url:
+                secrets["the password in PASARKOTA_DATABASE_URL"] = url_password(self.database_url)
+            refuse_weak_secrets(secrets)
         return self
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return Settings().refuse_weak_secrets()

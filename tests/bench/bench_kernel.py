@@ -27,10 +27,11 @@ from deploy.local.kafka import KafkaBroker  # noqa: E402
 from deploy.local.postgres import LocalPostgres  # noqa: E402
 from deploy.local.procs import free_port  # noqa: E402
 from deploy.provision import PlannedTopic, ensure_topics  # noqa: E402
-from shared.bus import EventBus, EventContext  # noqa: E402
+from shared.bus import EventBus  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
 from shared.envelope import build_event  # noqa: E402
 from shared.outbox import OutboxRelay, add_to_outbox  # noqa: E402
+from shared.uow import PgUnitOfWork  # noqa: E402
 from tests.integration.probe import PROBE_TOPIC, ProbeHappened, new_schema  # noqa: E402
 
 
@@ -62,8 +63,8 @@ async def run(n: int, bootstrap: str, admin_url: str) -> dict[str, float]:
     consumer = bus.consumer("bench", [PROBE_TOPIC])
 
     @consumer.on(ProbeHappened)
-    async def apply(ctx: EventContext, probe: ProbeHappened) -> None:
-        await ctx.conn.execute("INSERT INTO effects(run_id, seq) VALUES ($1, $2)", probe.run_id, probe.seq)
+    async def apply(uow: PgUnitOfWork[None], probe: ProbeHappened) -> None:
+        await uow.conn.execute("INSERT INTO effects(run_id, seq) VALUES ($1, $2)", probe.run_id, probe.seq)
 
     started = time.perf_counter()
     await bus.start(pool)

@@ -18,10 +18,11 @@ from deploy.local.kafka import KafkaBroker
 from deploy.local.postgres import LocalPostgres
 from deploy.local.procs import free_port
 from deploy.provision import DATA_SERVICES, PlannedTopic, ensure_topics, provision_database
-from shared.bus import EventBus, EventContext
+from shared.bus import EventBus
 from shared.db import create_pool, is_outage, migrate
 from shared.envelope import build_event
 from shared.outbox import OutboxRelay, add_to_outbox
+from shared.uow import PgUnitOfWork
 from tests.conftest import eventually
 from tests.integration.probe import PROBE_TOPIC, ProbeHappened, new_schema
 
@@ -102,8 +103,8 @@ async def test_kafka_and_postgres_restarts_mid_stream_lose_and_duplicate_nothing
     consumer = bus.consumer("faults", [PROBE_TOPIC])
 
     @consumer.on(ProbeHappened)
-    async def apply_probe(ctx: EventContext, probe: ProbeHappened) -> None:
-        await ctx.conn.execute("INSERT INTO effects(run_id, seq) VALUES ($1, $2)", probe.run_id, probe.seq)
+    async def apply_probe(uow: PgUnitOfWork[None], probe: ProbeHappened) -> None:
+        await uow.conn.execute("INSERT INTO effects(run_id, seq) VALUES ($1, $2)", probe.run_id, probe.seq)
 
     await bus.start(pool)
     try:

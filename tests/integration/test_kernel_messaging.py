@@ -17,11 +17,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from deploy.provision import PlannedTopic, ensure_topics
-from shared.bus import EventBus, EventContext
+from shared.bus import EventBus
 from shared.db import create_pool, migrate
 from shared.envelope import build_event
 from shared.metrics import EVENTS_DUPLICATE
-from shared.outbox import add_to_outbox
+from shared.outbox import OutboxRelay, add_to_outbox
+from shared.uow import PgUnitOfWork
 from tests.conftest import Infra, eventually
 from tests.integration.probe import PROBE_TOPIC, ProbeHappened, effects, new_schema, read_topic
 
@@ -57,12 +58,23 @@ async def start_consumer(infra: Infra, svc: Service, *, fail_on: bool = False) -
     consumer = bus.consumer(f"effects-{uuid.uuid4().hex[:6]}", [PROBE_TOPIC])
 
     @consumer.on(ProbeHappened)
-    async def apply_probe(ctx: EventContext, probe: ProbeHappened) -> None:
+    async def apply_probe(uow: PgUnitOfWork[None], probe: ProbeHappened) -> None:
         if probe.fail:
             raise RuntimeError(f"probe {probe.seq} asked to fail")
-        await ctx.conn.execute("INSERT INTO effects(run_id, seq) VALUES ($1, $2)", probe.run_id, probe.seq)
+        await uow.conn.execute("INSERT INTO effects(run_id, seq) VALUES ($1, $2)", probe.run_id, probe.seq)
 
     await bus.start(svc.pool)
+    # Dead letters leave through the outbox, like every event: a relay runs beside the consumer.
+    relay = OutboxRelay(svc.pool, svc.schema, infra.bootstrap, svc.schema, batch_size=100, idle_poll_ms=50)
+    relay_task = asyncio.create_task(relay.run())
+    stop_bus = bus.stop
+
+    async def stop() -> None:
+        await stop_bus()
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+
+    bus.stop = stop  # type: ignore[method-assign]
     return bus
 
 

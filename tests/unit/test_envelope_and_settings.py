@@ -6,7 +6,6 @@ import json
 import uuid
 
 import pytest
-from pydantic import ValidationError
 
 import shared.events  # noqa: F401
 from shared.envelope import REGISTRY, DecodeError, build_event, decode
@@ -65,7 +64,21 @@ def test_registry_topics_follow_the_naming_rule() -> None:
         assert service in {"catalog", "orders", "payments", "learning"} and version == "v1" and aggregate
 
 
-def test_prod_refuses_the_development_secret() -> None:
-    with pytest.raises(ValidationError, match="PASARKOTA_JWT_SECRET"):
-        Settings(env="prod")
-    assert Settings(env="prod", jwt_secret="a-real-secret").env == "prod"
+STRONG = "3f9c2a7e5b1d8c4f6a0e9b2d7c5a1f3e8b6d4c2a0f9e7d5c"
+
+
+@pytest.mark.parametrize("weak", ["", "x", "a-real-secret", "CHANGE_ME_LONG_RANDOM_JWT_SECRET",
+                                  "pasarkota-dev-secret-not-for-production", "a" * 64, "ab" * 16])
+def test_prod_refuses_weak_secrets_naming_the_variable(weak: str) -> None:
+    with pytest.raises(RuntimeError, match="PASARKOTA_JWT_SECRET") as caught:
+        Settings(env="prod", jwt_secret=weak).refuse_weak_secrets()
+    assert not weak or weak not in str(caught.value), "the message names the variable, never the value"
+
+
+def test_prod_refuses_a_weak_database_password_and_accepts_strong_secrets() -> None:
+    with pytest.raises(RuntimeError, match="PASARKOTA_DATABASE_URL"):
+        Settings(env="prod", jwt_secret=STRONG,
+                 database_url="postgresql://pk_orders:pk-orders-dev@db/pasarkota").refuse_weak_secrets()
+    ok = Settings(env="prod", jwt_secret=STRONG, database_url=f"postgresql://pk_orders:{STRONG}@db/pasarkota")
+    assert ok.refuse_weak_secrets().env == "prod"
+    assert Settings(env="dev", jwt_secret="x").refuse_weak_secrets().env == "dev"  # development keeps its easy defaults

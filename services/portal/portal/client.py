@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from structlog.contextvars import get_contextvars
 
 from portal.settings import PortalSettings
 from shared.logging import get_logger
@@ -109,8 +110,11 @@ class ApiClient:
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
+        # The page request's correlation id (bound by the kernel's middleware) travels to every service call,
+        # so the events a portal action causes can be traced back to that action.
+        correlation_id = correlation_id or get_contextvars().get("correlation_id")
         if correlation_id:
-            hdrs["X-Correlation-Id"] = correlation_id
+            hdrs["X-Correlation-Id"] = str(correlation_id)
         if params:
             params = {k: v for k, v in params.items() if v is not None and v != ""}
         try:

@@ -1,0 +1,183 @@
+"""The unit of work: the only thing in a service that opens a transaction.
+
+A unit of work carries what a use case needs and nothing else:
+
+* ``store`` — the service's store (its writes and aggregate loads), bound to this transaction;
+* ``city``, ``correlation_id`` and ``causation`` — who the work is for and what caused it;
+* ``emit(payload)`` — add an event to the outbox; the events are written in the same transaction, just before
+  it commits, so the state change and its events commit together or not at all;
+* ``replay`` / ``remember`` — the ``Idempotency-Key`` of a command that creates a money movement.
+
+Three entry points open one, all in the kernel: an HTTP request (``RequestContext.run`` in ``shared.http``),
+the event bus (one per polled batch, or per message on the fallback path; ``uow.caused_by(envelope)`` scopes
+it to each event) and periodic workers (``ServiceKernel.periodic``). Use cases are written
+``async def handle(uow, command_or_event)`` and never see a connection.
+
+``InMemoryUnitOfWork`` is the fake for unit tests: the same interface, events collected in a list, no
+Postgres, no Kafka.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+
+from shared.envelope import Envelope, EventPayload, OutgoingEvent, build_event
+from shared.idempotency import begin, remember
+from shared.outbox import add_to_outbox
+
+S = TypeVar("S")
+
+
+class UnitOfWork(Generic[S]):
+    """One transaction's worth of work for a use case. See the module docstring."""
+
+    def __init__(self, store: S, *, city: str | None, correlation_id: str | None = None,
+                 causation: Envelope | None = None, pending: list[OutgoingEvent] | None = None) -> None:
+        self.store = store
+        self.city = city
+        self.causation = causation
+        self.correlation_id = correlation_id or (causation.correlation_id if causation else str(uuid.uuid4()))
+        # Shared by every scope of one transaction (see caused_by), flushed once at commit.
+        self.pending: list[OutgoingEvent] = pending if pending is not None else []
+
+    @property
+    def this_city(self) -> str:
+        """The city of the work; a use case that needs one fails loudly where a worker spans cities."""
+        if self.city is None:
+            raise RuntimeError("this unit of work spans cities: pass city= explicitly")
+        return self.city
+
+    def emit(self, payload: EventPayload, *, key: str | None = None, city: str | None = None) -> OutgoingEvent:
+        """Add an event to the outbox of this transaction, correlated with (and caused by) what started it."""
+        event_city = city or self.this_city
+        outgoing = build_event(payload, city=event_city, causation=self.causation,
+                               correlation_id=self.correlation_id, key=key)
+        self.pending.append(outgoing)
+        return outgoing
+
+    def caused_by(self, envelope: Envelope) -> UnitOfWork[S]:
+        """The same transaction, scoped to one incoming event: its city, correlation and causation."""
+        return self._scoped(envelope)
+
+    def _scoped(self, envelope: Envelope) -> UnitOfWork[S]:
+        return UnitOfWork(self.store, city=envelope.city, causation=envelope, pending=self.pending)
+
+    async def replay(self, scope: str, key: str | None, body_hash: str) -> tuple[int, Any] | None:
+        """The first answer to this ``Idempotency-Key`` (status, body), or None to go ahead."""
+        raise NotImplementedError
+
+    async def remember(self, scope: str, key: str | None, body_hash: str, status: int, body: Any) -> None:
+        """Record the answer to this ``Idempotency-Key`` in the same transaction as the effect."""
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        """Write the pending events (called by the opener just before commit)."""
+        raise NotImplementedError
+
+
+class PgUnitOfWork(UnitOfWork[S]):
+    """The real one: an asyncpg connection inside an open transaction."""
+
+    def __init__(self, conn: asyncpg.Connection, store: S, **kw: Any) -> None:
+        super().__init__(store, **kw)
+        self.conn = conn
+
+    def _scoped(self, envelope: Envelope) -> UnitOfWork[S]:
+        return PgUnitOfWork(self.conn, self.store, city=envelope.city, causation=envelope, pending=self.pending)
+
+    async def replay(self, scope: str, key: str | None, body_hash: str) -> tuple[int, Any] | None:
+        return await begin(self.conn, scope, key, body_hash)
+
+    async def remember(self, scope: str, key: str | None, body_hash: str, status: int, body: Any) -> None:
+        await remember(self.conn, scope, key, body_hash, status, body)
+
+    async def flush(self) -> None:
+        if self.pending:
+            await add_to_outbox(self.conn, self.pending)
+            self.pending.clear()
+
+
+class InMemoryUnitOfWork(UnitOfWork[S]):
+    """The fake for unit tests: events land in ``committed`` when the test's ``async with`` block ends."""
+
+    def __init__(self, store: S, **kw: Any) -> None:
+        super().__init__(store, **kw)
+        self.committed: list[OutgoingEvent] = []
+        self.answers: dict[tuple[str, str], tuple[str, int, Any]] = {}
+
+    def _scoped(self, envelope: Envelope) -> UnitOfWork[S]:
+        child = InMemoryUnitOfWork(self.store, city=envelope.city, causation=envelope, pending=self.pending)
+        child.committed, child.answers = self.committed, self.answers
+        return child
+
+    async def replay(self, scope: str, key: str | None, body_hash: str) -> tuple[int, Any] | None:
+        if not key or (scope, key) not in self.answers:
+            return None
+        first_hash, status, body = self.answers[(scope, key)]
+        if first_hash != body_hash:
+            from shared.problems import Problem
+
+            raise Problem(422, "Idempotency-Key sudah dipakai untuk permintaan lain. / "
+                               "This Idempotency-Key was used for a different request.",
+                          code="idempotency-key-reused")
+        return status, body
+
+    async def remember(self, scope: str, key: str | None, body_hash: str, status: int, body: Any) -> None:
+        if key:
+            self.answers[(scope, key)] = (body_hash, status, body)
+
+    async def flush(self) -> None:
+        self.committed.extend(self.pending)
+        self.pending.clear()
+
+    @property
+    def events(self) -> list[EventPayload | dict[str, Any]]:
+        """Payload dicts of every committed event, for assertions: ``[e["order_id"] for e in uow.events]``."""
+        return [e.envelope.payload for e in self.committed]
+
+    def event_types(self) -> list[str]:
+        return [e.envelope.event_type for e in self.committed]
+
+
+StoreFactory = Callable[[asyncpg.Connection], Any]
+
+
+class Work:
+    """Opens units of work on a service's pool: ``async with kernel.work(city=...) as uow: ...``.
+
+    Commits when the block ends normally (events first), rolls back on any exception, which propagates.
+    """
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool], store: StoreFactory) -> None:
+        self._pool = pool
+        self.store = store
+
+    @asynccontextmanager
+    async def __call__(self, *, city: str | None, correlation_id: str | None = None,
+                       causation: Envelope | None = None) -> AsyncIterator[PgUnitOfWork[Any]]:
+        async with self._pool().acquire() as conn, conn.transaction():
+            uow: PgUnitOfWork[Any] = PgUnitOfWork(conn, self.store(conn), city=city,
+                                                  correlation_id=correlation_id, causation=causation)
+            yield uow
+            await uow.flush()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection for the read side (``queries.py``): no transaction, nothing written."""
+        async with self._pool().acquire() as conn:
+            yield conn
+
+
+@asynccontextmanager
+async def in_memory(store: S, *, city: str | None = "cimahi", correlation_id: str | None = None,
+                    causation: Envelope | None = None) -> AsyncIterator[InMemoryUnitOfWork[S]]:
+    """Test helper: ``async with in_memory(FakeStore()) as uow: await handle(uow, cmd)`` then ``uow.committed``."""
+    uow: InMemoryUnitOfWork[S] = InMemoryUnitOfWork(store, city=city, correlation_id=correlation_id,
+                                                    causation=causation)
+    yield uow
+    await uow.flush()
