@@ -28,6 +28,11 @@ from deploy.provision import DATA_SERVICES, ensure_topics, provision_database
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The hostile suite runs last: it fuzzes the shared platform and leaves its data behind."""
+    items.sort(key=lambda item: item.get_closest_marker("hostile") is not None)
+
+
 @dataclass
 class Infra:
     bootstrap: str
