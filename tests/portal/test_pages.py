@@ -358,3 +358,11 @@ def test_participant_enrolment_into_a_full_class_says_waitlist() -> None:
         from urllib.parse import unquote
 
         assert "daftar tunggu nomor 3" in unquote(response.headers["location"])
+
+
+def test_a_method_the_page_does_not_take_is_405_with_allow() -> None:
+    with portal_client(default_services()) as client:
+        response = client.request("DELETE", "/masuk")
+        assert response.status_code == 405
+        assert "GET" in response.headers["allow"]
+        assert "tidak didukung" in response.text

@@ -89,8 +89,12 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if exc.status_code == 404:
         return error_page(request, 404, "Halaman tidak ditemukan", "Alamat yang Anda buka tidak ada.")
     if exc.status_code == 405:
-        return error_page(request, 405, "Tidak dapat diproses", "Cara membuka halaman ini tidak didukung.")
-    return error_page(request, exc.status_code, "Permintaan tidak dapat diproses", str(exc.detail))
+        response = error_page(request, 405, "Tidak dapat diproses", "Cara membuka halaman ini tidak didukung.")
+    else:
+        response = error_page(request, exc.status_code, "Permintaan tidak dapat diproses", str(exc.detail))
+    for name, value in (exc.headers or {}).items():  # e.g. Allow on a 405, Retry-After on a 429
+        response.headers[name] = value
+    return response
 
 
 @app.exception_handler(RequestValidationError)
