@@ -86,4 +86,6 @@ def require(*roles: str) -> Callable[..., Principal]:
             raise Problem(403, "Anda tidak dapat mengakses data kota lain. / Not your city.", code="other-city")
         return principal
 
+    # marks the route as authenticated: its OpenAPI declares bearer auth and the 401/403 problems
+    dependency.pasarkota_auth = True  # type: ignore[attr-defined]
     return dependency

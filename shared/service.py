@@ -205,7 +205,69 @@ class ServiceKernel:
 
         for router in routers:
             app.include_router(router)
+        document_problems(app)
         return app
+
+
+PROBLEM_SCHEMA = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "detail": {"type": "string", "description": "Indonesian, then English"},
+                   "instance": {"type": "string"}},
+    "additionalProperties": True,
+}
+_PROBLEM_TEXT = {401: "Not signed in, or the token is invalid or expired", 403: "Role or city not allowed",
+                 404: "Unknown city or resource (or not yours to see)", 409: "Not allowed in the current state",
+                 413: "Request body too large", 422: "Invalid input (including a NUL character)",
+                 429: "Too many attempts; see Retry-After", 503: "Temporarily unavailable; see Retry-After"}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make each operation's OpenAPI say what the kernel really answers: problem+json for 401/403 (routes with
+    a bearer dependency), 404 (city routes), 409 (writes), 413, 422, 429 and 503, and the bearer scheme."""
+    from fastapi.routing import APIRoute
+
+    secured: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and _uses_auth(route.dependant):
+            secured.update((route.path, m.lower()) for m in route.methods or ())
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = original()
+        components = spec.setdefault("components", {})
+        components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer",
+                                                                 "bearerFormat": "JWT"}
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, item in spec.get("paths", {}).items():
+            for method, op in item.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                statuses = [413, 422, 503]
+                if (path, method) in secured:
+                    statuses += [401, 403]
+                    op.setdefault("security", [{"bearer": []}])
+                if "{" in path:
+                    statuses.append(404)
+                if method != "get":
+                    statuses += [409, 429]
+                for status in statuses:
+                    op.setdefault("responses", {})[str(status)] = {"description": _PROBLEM_TEXT[status],
+                                                                   "content": problem}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _uses_auth(dependant: Any) -> bool:
+    for dep in dependant.dependencies:
+        if getattr(dep.call, "pasarkota_auth", False) or _uses_auth(dep):
+            return True
+    return False
 
 
 class CorrelationMiddleware:

@@ -136,3 +136,27 @@ def test_only_a_lost_connection_is_an_outage() -> None:
     assert not is_outage(asyncpg.InterfaceError("the server expects 3 arguments for this query, 2 were passed"))
     assert not is_outage(asyncpg.exceptions.UndefinedColumnError("column x does not exist"))
     assert not is_outage(ValueError("bad"))
+
+
+def test_the_openapi_declares_the_problems_the_kernel_answers() -> None:
+    from typing import Annotated
+
+    from fastapi import Depends
+
+    from shared.auth import Principal, require
+
+    secured = APIRouter()
+
+    @secured.post("/cities/{city}/secret")
+    async def secret(ctx: CityContext, who: Annotated[Principal, Depends(require("buyer"))]) -> dict[str, str]:
+        return {}
+
+    app = ServiceKernel("unit", None, uses_database=False).http_app(router, secured)
+    spec = app.openapi()
+    op = spec["paths"]["/cities/{city}/secret"]["post"]
+    assert op["security"] == [{"bearer": []}]
+    for status in ("401", "403", "404", "409", "413", "422", "429"):
+        assert "application/problem+json" in op["responses"][status]["content"], status
+    public = spec["paths"]["/cities/{city}/notes"]["post"]
+    assert "security" not in public and "401" not in public["responses"]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
