@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import pytest
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from shared.auth import Principal, require
 from shared.db import is_outage
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from shared.http import CityContext
@@ -138,19 +139,15 @@ def test_only_a_lost_connection_is_an_outage() -> None:
     assert not is_outage(ValueError("bad"))
 
 
+secured = APIRouter()
+
+
+@secured.post("/cities/{city}/secret")
+async def secret(ctx: CityContext, who: Annotated[Principal, Depends(require("buyer"))]) -> dict[str, str]:
+    return {}
+
+
 def test_the_openapi_declares_the_problems_the_kernel_answers() -> None:
-    from typing import Annotated
-
-    from fastapi import Depends
-
-    from shared.auth import Principal, require
-
-    secured = APIRouter()
-
-    @secured.post("/cities/{city}/secret")
-    async def secret(ctx: CityContext, who: Annotated[Principal, Depends(require("buyer"))]) -> dict[str, str]:
-        return {}
-
     app = ServiceKernel("unit", None, uses_database=False).http_app(router, secured)
     spec = app.openapi()
     op = spec["paths"]["/cities/{city}/secret"]["post"]
