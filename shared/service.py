@@ -227,15 +227,23 @@ def document_problems(app: FastAPI) -> None:
     a bearer dependency), 404 (city routes), 409 (writes), 413, 422, 429 and 503, and the bearer scheme."""
     from fastapi.routing import APIRoute
 
-    secured: set[tuple[str, str]] = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute) and _uses_auth(route.dependant):
-            secured.update((route.path, m.lower()) for m in route.methods or ())
     original = app.openapi
+
+    def secured_operations(routes: Any, prefix: str = "") -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for route in routes:
+            if isinstance(route, APIRoute):
+                if _uses_auth(route.dependant):
+                    found.update((prefix + route.path, m.lower()) for m in route.methods or ())
+            elif hasattr(route, "original_router"):  # FastAPI's lazily included routers
+                inner = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+                found |= secured_operations(route.original_router.routes, prefix + inner)
+        return found
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
+        secured = secured_operations(app.routes)
         spec = original()
         components = spec.setdefault("components", {})
         components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
