@@ -69,8 +69,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(STATUS_OF_KIND[exc.kind], exc.detail, code=exc.code, instance=request.url.path,
-                                **exc.extra)
+        response = problem_response(STATUS_OF_KIND[exc.kind], exc.detail, code=exc.code,
+                                    instance=request.url.path, **exc.extra)
+        retry_after = exc.extra.get("retry_after_seconds")
+        if isinstance(retry_after, int | float) and retry_after > 0:
+            response.headers["Retry-After"] = str(max(1, round(retry_after)))
+        return response
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

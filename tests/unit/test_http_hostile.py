@@ -49,7 +49,8 @@ async def small(request: Request) -> dict[str, int]:
 @router.get("/errors/{kind}")
 async def errors(kind: str) -> None:
     error = {"nf": NotFound, "cf": Conflict, "in": Invalid, "fb": Forbidden, "tm": TooMany}[kind]
-    raise error(f"code-{kind}", "Rincian. / Detail.", attempts_left=2)
+    raise error(f"code-{kind}", "Rincian. / Detail.", attempts_left=2,
+                **({"retry_after_seconds": 42} if kind == "tm" else {}))
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,7 @@ def test_domain_errors_map_to_problem_statuses_in_one_place(client: TestClient, 
     body = r.json()
     assert body["type"].endswith(f"/code-{kind}") and body["detail"] == "Rincian. / Detail."
     assert body["attempts_left"] == 2
+    assert r.headers.get("retry-after") == ("42" if kind == "tm" else None)
 
 
 def test_only_a_lost_connection_is_an_outage() -> None:
