@@ -271,6 +271,8 @@ async def test_bad_enrolments_change_nothing(platform: Platform) -> None:
 async def test_booked_seats_without_attendance_become_no_shows(platform: Platform) -> None:
     """The no-show sweep (run every minute by the service) on a session moved into the past."""
     from learning import handlers
+    from learning.store import LearningStore
+    from shared.uow import PgUnitOfWork
 
     url = platform.url("learning")
     async with httpx.AsyncClient(timeout=30) as client:
@@ -287,7 +289,10 @@ async def test_booked_seats_without_attendance_become_no_shows(platform: Platfor
         try:
             await conn.execute("UPDATE sessions SET starts_at = now() - interval '3 hours',"
                                " ends_at = now() - interval '2 hours' WHERE session_id = $1", session_id)
-            assert await handlers.mark_no_shows(conn, now=datetime.now(UTC)) >= 1
+            async with conn.transaction():   # the periodic job, run once in a unit of work of its own
+                uow = PgUnitOfWork(conn, LearningStore(conn), city=None)
+                assert await handlers.mark_no_shows(uow, now=datetime.now(UTC)) >= 1
+                await uow.flush()
             assert await conn.fetchval("SELECT count(*) FROM enrolments WHERE session_id = $1"
                                        " AND status = 'booked'", session_id) == 0
         finally:

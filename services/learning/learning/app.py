@@ -1,28 +1,22 @@
-"""Composition root of the learning service: `pasarkota serve learning` runs `learning.app:app`."""
+"""Composition root of the learning service: `pasarkota serve learning` runs `learning.app:app`.
 
-import asyncio
-from datetime import UTC, datetime
+One kernel with the learning store (every unit of work gets a ``LearningStore`` on its transaction), the
+consumers, the demo seeder, the no-show sweep as a periodic job, and the HTTP routes.
+"""
+
 from pathlib import Path
 
-from learning import handlers
-from learning.http import install_domain_errors, routers
+from learning import handlers, stream
+from learning.http import routers
 from learning.seed import seed_demo
-from learning.stream import register_consumers
+from learning.store import LearningStore
 from shared.service import ServiceKernel
 
-kernel = ServiceKernel("learning", Path(__file__).resolve().parent / "migrations")
-register_consumers(kernel.bus)
+NO_SHOW_SWEEP_SECONDS = 60.0
+
+kernel = ServiceKernel("learning", Path(__file__).resolve().parent / "migrations", store=LearningStore)
+stream.register(kernel.bus)
 kernel.seeder(seed_demo)
-
-
-@kernel.worker
-async def mark_no_shows(k: ServiceKernel) -> None:
-    """Every minute: booked seats of sessions over for an hour without attendance become no-shows."""
-    while True:
-        async with k.db().acquire() as conn:
-            await handlers.mark_no_shows(conn, now=datetime.now(UTC))
-        await asyncio.sleep(60)
-
+kernel.periodic(NO_SHOW_SWEEP_SECONDS)(handlers.mark_no_shows)
 
 app = kernel.http_app(*routers, title="PasarKota learning")
-install_domain_errors(app)

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooMany
+
+__all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "NotFound", "TooMany"]
+
 Status = Literal["booked", "waitlisted", "cancelled", "attended", "no_show"]
 GROUPS = ("pkk", "pelaku_usaha", "pengurus_rw", "karang_taruna", "lpm", "umum")
 STYLES = ("in_person", "webinar", "hybrid")
@@ -32,14 +36,11 @@ CERTIFICATE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 CERTIFICATE_CODE_LENGTH = 10
 
 
-class DomainError(Exception):
-    """A rule of the domain said no. ``status`` is the HTTP status the entrypoint should answer with."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+# Check-in guessing limits (issue #18 item 7/8): wrong codes per participant per session, and per session
+# in a sliding window; past either, the code is not even checked (the trainer can still record attendance).
+MAX_WRONG_CODES_PER_PARTICIPANT = 5
+MAX_WRONG_CODES_PER_SESSION = 50
+WRONG_CODE_WINDOW = timedelta(minutes=10)
 
 
 # ---------------------------------------------------------------------------------------------- enrolment
@@ -69,26 +70,64 @@ def can_move(current: str, target: str) -> bool:
 
 def require_move(current: str, target: str) -> None:
     if not can_move(current, target):
-        raise DomainError(409, "invalid-enrolment-transition",
-                          f"Pendaftaran berstatus '{current}' tidak dapat menjadi '{target}'. / "
-                          f"An enrolment that is '{current}' cannot become '{target}'.")
+        raise Conflict("invalid-enrolment-transition",
+                       f"Pendaftaran berstatus '{current}' tidak dapat menjadi '{target}'. / "
+                       f"An enrolment that is '{current}' cannot become '{target}'.")
 
 
 def ensure_enrolment_open(starts_at: datetime, now: datetime) -> None:
     if now >= starts_at:
-        raise DomainError(409, "session-started",
-                          "Sesi ini sudah dimulai atau sudah lewat. / This session has already started or is over.")
+        raise Conflict("session-started",
+                       "Sesi ini sudah dimulai atau sudah lewat. / This session has already started or is over.")
 
 
 def ensure_cancellable(status: str, starts_at: datetime, now: datetime) -> None:
     if status not in ("booked", "waitlisted"):
-        raise DomainError(409, "not-cancellable",
-                          f"Pendaftaran berstatus '{status}' tidak dapat dibatalkan. / "
-                          f"An enrolment that is '{status}' cannot be cancelled.")
+        raise Conflict("not-cancellable",
+                       f"Pendaftaran berstatus '{status}' tidak dapat dibatalkan. / "
+                       f"An enrolment that is '{status}' cannot be cancelled.")
     if now >= starts_at:
-        raise DomainError(409, "session-started",
-                          "Sesi sudah dimulai; pembatalan tidak lagi bisa. / "
-                          "The session has started; too late to cancel.")
+        raise Conflict("session-started",
+                       "Sesi sudah dimulai; pembatalan tidak lagi bisa. / "
+                       "The session has started; too late to cancel.")
+
+
+def ensure_not_enrolled(live_enrolment_id: str | None) -> None:
+    if live_enrolment_id is not None:
+        raise Conflict("already-enrolled",
+                       "Anda sudah terdaftar di sesi ini. / You are already enrolled in this session.")
+
+
+def ensure_attendable(status: str) -> None:
+    if status == "waitlisted":
+        raise Conflict("not-booked", "Anda masih di daftar tunggu sesi ini. / You are on the waitlist, not booked.")
+
+
+# ------------------------------------------------------------------------------------------------ setup
+
+def ensure_style(style: str) -> None:
+    if style not in STYLES:
+        raise Invalid("bad-style", "Gaya program tidak dikenal. / Unknown programme style.")
+
+
+def ensure_session_plan(style: str, *, starts_at: datetime, ends_at: datetime, now: datetime,
+                        rw_hub_id: str | None, meeting_link: str | None) -> None:
+    """The times and the venue of a new session fit its programme's style."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise Invalid("naive-time", "Waktu harus menyertakan zona waktu. / Times need a time zone.")
+    if ends_at <= starts_at:
+        raise Invalid("bad-times", "Waktu selesai harus setelah waktu mulai. / The end must follow the start.")
+    if starts_at <= now:
+        raise Invalid("session-in-past", "Sesi tidak boleh di masa lalu. / A session cannot be in the past.")
+    if style == "in_person" and not rw_hub_id:
+        raise Invalid("venue-required", "Sesi tatap muka perlu balai RW. / An in-person session needs an RW hub.")
+    if style == "webinar" and not meeting_link:
+        raise Invalid("meeting-link-required", "Webinar perlu tautan rapat. / A webinar needs a meeting link.")
+    if style == "hybrid" and not (rw_hub_id or meeting_link):
+        raise Invalid("venue-required", "Sesi hibrida perlu balai RW atau tautan. / A hybrid session needs a "
+                                         "venue or a link.")
+    if meeting_link and not re.fullmatch(r"https://\S{3,500}", meeting_link):
+        raise Invalid("bad-meeting-link", "Tautan rapat harus https://… / The meeting link must be https://…")
 
 
 # ----------------------------------------------------------------------------------------- check-in code
@@ -134,6 +173,49 @@ def verify_check_in_code(secret: str, code: str, now: datetime) -> bool:
     return any(hmac.compare_digest(code, check_in_code_for_minute(secret, m)) for m in (minute, minute - 1))
 
 
+def ensure_check_in_open(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if not is_check_in_open(starts_at, ends_at, now):
+        raise Conflict("check-in-closed", "Presensi hanya dibuka 15 menit sebelum sampai akhir sesi. / "
+                                          "Check-in is open from 15 minutes before the start to the end.")
+
+
+def ensure_attendance_open(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """Trainers record attendance from the check-in opening on (also after the session)."""
+    opens, _ = check_in_window(starts_at, ends_at)
+    if now < opens:
+        raise Conflict("attendance-not-open", "Presensi belum dibuka untuk sesi ini. / Attendance is not open yet "
+                                              "for this session.")
+
+
+def check_in_guard(own_wrong: int, session_wrong_recently: int) -> DomainError | None:
+    """Why a code may not even be checked now: this participant's wrong codes for the session, or the session's
+    wrong codes in the last ``WRONG_CODE_WINDOW`` (someone is guessing). None when the code may be checked."""
+    if own_wrong >= MAX_WRONG_CODES_PER_PARTICIPANT:
+        return locked_out()
+    if session_wrong_recently >= MAX_WRONG_CODES_PER_SESSION:
+        return TooMany("check-in-throttled",
+                       "Terlalu banyak kode salah untuk sesi ini; coba lagi beberapa menit lagi atau minta pelatih "
+                       "mencatat kehadiran Anda. / Too many wrong codes for this session; try again in a few "
+                       "minutes or ask the trainer to record your attendance.",
+                       retry_after_seconds=int(WRONG_CODE_WINDOW.total_seconds()))
+    return None
+
+
+def locked_out() -> TooMany:
+    return TooMany("check-in-locked",
+                   "Terlalu banyak kode salah; minta pelatih mencatat kehadiran Anda. / Too many wrong codes; ask "
+                   "the trainer to record your attendance.", attempts_left=0)
+
+
+def wrong_code(own_wrong_now: int) -> DomainError:
+    """The answer to a wrong code, given this participant's wrong codes for the session including this one."""
+    left = MAX_WRONG_CODES_PER_PARTICIPANT - own_wrong_now
+    if left <= 0:
+        return locked_out()
+    return Invalid("wrong-check-in-code", "Kode presensi salah atau kedaluwarsa. / Wrong or expired check-in code.",
+                   attempts_left=left)
+
+
 def new_session_secret() -> str:
     return secrets.token_hex(32)
 
@@ -161,6 +243,18 @@ def has_completed(sessions: Iterable[tuple[str, bool]], attended: Iterable[str])
 
 
 # ------------------------------------------------------------------------------------------ participant
+
+def ensure_group(group: str) -> None:
+    if group not in GROUPS:
+        raise Invalid("bad-group", "Kelompok peserta tidak dikenal. / Unknown participant group.")
+
+
+def valid_phone(raw: str) -> str:
+    phone = normalise_phone(raw)
+    if phone is None:
+        raise Invalid("bad-phone", "Nomor HP tidak valid (contoh 0812…). / Invalid mobile number (e.g. 0812…).")
+    return phone
+
 
 def normalise_phone(raw: str) -> str | None:
     """Indonesian mobile numbers as ``08…``; None when it is not one."""

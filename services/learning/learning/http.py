@@ -1,4 +1,7 @@
-"""HTTP routes of the learning service: validate, authorise, call a handler or query; nothing else.
+"""HTTP routes of the learning service: declarations only — wire model → command → ``ctx.run`` / ``ctx.read``.
+
+``ctx: CityContext`` resolves the path's city once and carries the request's correlation id into every
+event a use case emits; the principal comes from ``require(...)``. No SQL, no transaction, no city lookup.
 
 Public: programmes and sessions of a city, self-registration, certificate verification.
 Participant (token role ``participant``): enrol, cancel, check in, own enrolments and certificates.
@@ -13,18 +16,15 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from learning import domain, handlers, store
-from learning.domain import DomainError
-from shared.auth import Principal, mint_token, require
-from shared.cities import all_cities, get_city
+from learning import domain, handlers, queries
+from shared.auth import Principal, current_principal, mint_token, require
 from shared.events.common import ParticipantGroup, ProgrammeStyle
-from shared.problems import Problem
-from shared.service import ServiceKernel
+from shared.http import CityContext, service_context
 from shared.settings import get_settings
+from shared.uow import Work
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
@@ -35,17 +35,9 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _kernel(request: Request) -> ServiceKernel:
-    kernel: ServiceKernel = request.app.state.kernel
-    return kernel
-
-
-def _pool(request: Request) -> asyncpg.Pool:
-    return _kernel(request).db()
-
-
-def _correlation(request: Request) -> str | None:
-    return request.headers.get("x-correlation-id")
+def bearer_if_any(request: Request) -> Principal | None:
+    """The caller of a public route, when a token is sent (it may vouch for a vendor link); else None."""
+    return current_principal(request) if request.headers.get("authorization") else None
 
 
 class Body(BaseModel):
@@ -106,100 +98,52 @@ class AttendanceBody(Body):
     attended: bool = True
 
 
-async def _participant(conn: asyncpg.Connection, city: str, principal: Principal) -> asyncpg.Record:
-    row = await store.participant_by_subject(conn, city, principal.sub)
-    if row is None:
-        raise Problem(403, "Anda belum terdaftar sebagai peserta. / You are not registered as a participant.",
-                      code="not-a-participant")
-    return row
-
-
-async def _trainer_session(conn: asyncpg.Connection, city: str, session_id: str,
-                           principal: Principal) -> asyncpg.Record:
-    """The session, if the caller is its trainer (or a city admin / operator)."""
-    session = await store.get_session(conn, city, session_id)
-    if session is None:
-        raise Problem(404, "Sesi tidak ditemukan. / Session not found.", code="session-not-found")
-    if principal.has("city_admin", "operator"):
-        return session
-    trainer = await store.trainer_by_subject(conn, city, principal.sub)
-    if trainer is None or session["trainer_id"] != trainer["trainer_id"]:
-        raise Problem(403, "Ini bukan sesi Anda. / This is not your session.", code="not-your-session")
-    return session
-
-
 # ------------------------------------------------------------------------------------------------ public
 
 public = APIRouter(tags=["public"])
+Caller = Annotated[Principal | None, Depends(bearer_if_any)]
 
 
 @public.post("/cities/{city}/participants/register", status_code=201)
-async def register(city: str, body: RegisterBody, request: Request) -> dict[str, Any]:
-    get_city(city)
+async def register(ctx: CityContext, body: RegisterBody, caller: Caller) -> dict[str, Any]:
+    """Self-registration. ``vendor_id`` only with proof: the vendor's own token or a market/city admin's."""
+    row = await ctx.run(handlers.register_participant, handlers.RegisterParticipant(
+        name=body.name, phone=body.phone, group=body.group, rw=body.rw, kelurahan=body.kelurahan,
+        vendor_id=body.vendor_id, linked_by=caller))
     settings = get_settings()
-    async with _pool(request).acquire() as conn:
-        row = await handlers.register_participant(
-            conn, city, name=body.name, phone=body.phone, group=body.group, rw=body.rw, kelurahan=body.kelurahan,
-            vendor_id=body.vendor_id)
-    token = mint_token(settings.jwt_secret.get_secret_value(), sub=row["subject"], city=city, roles=["participant"],
-                       ttl_seconds=settings.jwt_ttl_seconds)
-    return {"participant": store.participant_json(row), "token": token, "token_type": "Bearer"}
+    token = mint_token(settings.jwt_secret.get_secret_value(), sub=row["subject"], city=ctx.slug,
+                       roles=["participant"], ttl_seconds=settings.jwt_ttl_seconds)
+    return {"participant": queries.participant_json(row), "token": token, "token_type": "Bearer"}
 
 
 @public.get("/cities/{city}/programmes")
-async def programmes(city: str, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        rows = await store.list_programmes(conn, city)
-    return {"city": city, "programmes": [store.programme_json(r) for r in rows]}
+async def programmes(ctx: CityContext) -> dict[str, Any]:
+    return await ctx.read(queries.programmes, ctx.slug)
 
 
 @public.get("/cities/{city}/programmes/{programme_id}")
-async def programme(city: str, programme_id: PathId, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        row = await store.get_programme(conn, city, programme_id)
-        if row is None:
-            raise Problem(404, "Program tidak ditemukan. / Programme not found.", code="programme-not-found")
-        sessions = await store.list_sessions(conn, city, programme_id=programme_id)
-    return {**store.programme_json(row), "sessions": [store.session_json(s) for s in sessions]}
+async def programme(ctx: CityContext, programme_id: PathId) -> dict[str, Any]:
+    return await ctx.read(queries.programme, ctx.slug, programme_id)
 
 
 @public.get("/cities/{city}/sessions")
-async def sessions(city: str, request: Request,
+async def sessions(ctx: CityContext,
                    programme_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
                    upcoming: bool = False) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        rows = await store.list_sessions(conn, city, programme_id=programme_id,
-                                         upcoming_after=now_utc() if upcoming else None)
-    return {"city": city, "sessions": [store.session_json(r) for r in rows]}
+    return await ctx.read(queries.sessions, ctx.slug, programme_id=programme_id,
+                          upcoming_after=now_utc() if upcoming else None)
 
 
 @public.get("/cities/{city}/sessions/{session_id}")
-async def session(city: str, session_id: PathId, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        row = await store.get_session(conn, city, session_id)
-    if row is None:
-        raise Problem(404, "Sesi tidak ditemukan. / Session not found.", code="session-not-found")
-    return store.session_json(row)
+async def session(ctx: CityContext, session_id: PathId) -> dict[str, Any]:
+    return await ctx.read(queries.session, ctx.slug, session_id)
 
 
 @public.get("/certificates/{code}")
-async def verify_certificate(code: str, request: Request) -> dict[str, Any]:
+async def verify_certificate(code: str, work: Annotated[Work, Depends(service_context)]) -> dict[str, Any]:
     """Public verification: only the holder's name, the programme, the city and the date."""
-    normal = domain.normalise_certificate_code(code)
-    row = None
-    if 4 <= len(normal) <= 20 and normal.isascii() and normal.isalnum():
-        async with _pool(request).acquire() as conn:
-            row = await store.certificate_public(conn, normal)
-    if row is None:
-        raise Problem(404, "Sertifikat tidak ditemukan. / No such certificate.", code="certificate-not-found")
-    city = all_cities().get(row["city"])
-    return {"valid": True, "code": row["code"], "name": row["name"], "programme": row["title"],
-            "programme_style": row["style"], "partner": row["partner"], "city": row["city"],
-            "city_name": city.name if city else row["city"], "issued_on": row["issued_on"].isoformat()}
+    async with work.reading() as conn:
+        return await queries.certificate(conn, code)
 
 
 # ------------------------------------------------------------------------------------------- participant
@@ -209,60 +153,36 @@ AsParticipant = Annotated[Principal, Depends(require("participant"))]
 
 
 @participant.get("/cities/{city}/me")
-async def me(city: str, request: Request, principal: AsParticipant) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        return store.participant_json(await _participant(conn, city, principal))
+async def me(ctx: CityContext, who: AsParticipant) -> dict[str, Any]:
+    return await ctx.read(queries.me, ctx.slug, who.sub)
 
 
 @participant.post("/cities/{city}/sessions/{session_id}/enrolments", status_code=201)
-async def enrol(city: str, session_id: PathId, request: Request, principal: AsParticipant) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        p = await _participant(conn, city, principal)
-        return await handlers.enrol(conn, city, session_id, p["participant_id"], now=now_utc(),
-                                    correlation_id=_correlation(request))
+async def enrol(ctx: CityContext, session_id: PathId, who: AsParticipant) -> dict[str, Any]:
+    return await ctx.run(handlers.enrol, handlers.Enrol(session_id, participant=who.sub))
 
 
 @participant.get("/cities/{city}/me/enrolments")
-async def my_enrolments(city: str, request: Request, principal: AsParticipant) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        p = await _participant(conn, city, principal)
-        rows = await store.participant_enrolments(conn, city, p["participant_id"])
-    return {"enrolments": [store.enrolment_json(r) for r in rows]}
+async def my_enrolments(ctx: CityContext, who: AsParticipant) -> dict[str, Any]:
+    return await ctx.read(queries.my_enrolments, ctx.slug, who.sub)
 
 
 @participant.post("/cities/{city}/enrolments/{enrolment_id}/cancel")
-async def cancel_enrolment(city: str, enrolment_id: PathId, request: Request,
-                           principal: AsParticipant) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        p = await _participant(conn, city, principal)
-        result = await handlers.cancel(conn, city, enrolment_id, participant_id=p["participant_id"],
-                                       actor=p["participant_id"], now=now_utc(), correlation_id=_correlation(request))
+async def cancel_enrolment(ctx: CityContext, enrolment_id: PathId, who: AsParticipant) -> dict[str, Any]:
+    result = await ctx.run(handlers.cancel, handlers.Cancel(enrolment_id, actor=who.sub, participant=who.sub))
     return {"enrolment_id": result["enrolment_id"], "status": result["status"]}
 
 
 @participant.get("/cities/{city}/me/certificates")
-async def my_certificates(city: str, request: Request, principal: AsParticipant) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        p = await _participant(conn, city, principal)
-        rows = await store.participant_certificates(conn, city, p["participant_id"])
-    return {"certificates": [{"code": r["code"], "programme_id": r["programme_id"], "programme": r["title"],
-                              "style": r["style"], "partner": r["partner"], "issued_on": r["issued_on"].isoformat(),
-                              "verify_path": f"/certificates/{r['code']}"} for r in rows]}
+async def my_certificates(ctx: CityContext, who: AsParticipant) -> dict[str, Any]:
+    return await ctx.read(queries.my_certificates, ctx.slug, who.sub)
 
 
 @participant.post("/cities/{city}/sessions/{session_id}/check-in")
-async def check_in(city: str, session_id: PathId, body: CheckInBody, request: Request,
-                   principal: AsParticipant) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        p = await _participant(conn, city, principal)
-        return await handlers.check_in(conn, city, session_id, p["participant_id"], body.code, now=now_utc(),
-                                       correlation_id=_correlation(request))
+async def check_in(ctx: CityContext, session_id: PathId, body: CheckInBody, who: AsParticipant) -> dict[str, Any]:
+    """A wrong code is counted and committed first, then answered (422, then 429 once locked out)."""
+    result = await ctx.run(handlers.check_in, handlers.CheckIn(session_id, participant=who.sub, code=body.code))
+    return result.answer()
 
 
 # ---------------------------------------------------------------------------------------------- trainer
@@ -272,85 +192,35 @@ AsTrainer = Annotated[Principal, Depends(require("trainer", "city_admin"))]
 
 
 @trainer.get("/cities/{city}/trainer/sessions")
-async def my_sessions(city: str, request: Request, principal: AsTrainer) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        t = await store.trainer_by_subject(conn, city, principal.sub)
-        if t is None:
-            raise Problem(403, "Anda belum terdaftar sebagai pelatih. / You are not registered as a trainer.",
-                          code="not-a-trainer")
-        rows = await store.list_sessions(conn, city, trainer_id=t["trainer_id"])
-    return {"trainer": store.trainer_json(t), "sessions": [store.session_json(r) for r in rows]}
+async def my_sessions(ctx: CityContext, who: AsTrainer) -> dict[str, Any]:
+    return await ctx.read(queries.trainer_sessions, ctx.slug, who.sub)
 
 
 @trainer.get("/cities/{city}/trainer/sessions/{session_id}/roster")
-async def session_roster(city: str, session_id: PathId, request: Request, principal: AsTrainer) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        s = await _trainer_session(conn, city, session_id, principal)
-        rows = await store.roster(conn, city, session_id)
-    waiting = 0
-    entries = []
-    for r in rows:
-        position = None
-        if r["status"] == "waitlisted":
-            waiting += 1
-            position = waiting
-        entries.append({"enrolment_id": r["enrolment_id"], "participant_id": r["participant_id"], "name": r["name"],
-                        "phone": r["phone"], "group": r["grp"], "rw": r["rw"], "kelurahan": r["kelurahan"],
-                        "status": r["status"], "waitlist_position": position,
-                        "attendance": ({"method": r["attendance_method"], "at": store.iso(r["recorded_at"])}
-                                       if r["attendance_method"] else None)})
-    return {"session": store.session_json(s), "roster": entries}
-
-
-def _code_payload(city: str, session_id: str, code: str) -> str:
-    return f"pasarkota:check-in?city={city}&session={session_id}&code={code}"
+async def session_roster(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
+    return await ctx.read(queries.roster, ctx.slug, session_id, who)
 
 
 @trainer.get("/cities/{city}/trainer/sessions/{session_id}/check-in-code")
-async def check_in_code(city: str, session_id: PathId, request: Request, principal: AsTrainer) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        s = await _trainer_session(conn, city, session_id, principal)
-        secret = await conn.fetchval("SELECT checkin_secret FROM sessions WHERE session_id = $1", session_id)
-    now = now_utc()
-    code = domain.check_in_code(secret, now)
-    opens, closes = domain.check_in_window(s["starts_at"], s["ends_at"])
-    return {"session_id": session_id, "code": code, "valid_until": domain.code_valid_until(now).isoformat(),
-            "rotates_every_seconds": domain.CODE_PERIOD_SECONDS, "check_in_opens_at": opens.isoformat(),
-            "check_in_closes_at": closes.isoformat(), "check_in_open": opens <= now <= closes,
-            "qr_payload": _code_payload(city, session_id, code),
-            "qr_png_path": f"/cities/{city}/trainer/sessions/{session_id}/check-in-code.png"}
+async def check_in_code(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
+    return await ctx.read(queries.check_in_code, ctx.slug, session_id, who, now_utc())
 
 
 @trainer.get("/cities/{city}/trainer/sessions/{session_id}/check-in-code.png",
              response_class=Response, responses={200: {"content": {"image/png": {}}}})
-async def check_in_code_png(city: str, session_id: PathId, request: Request, principal: AsTrainer) -> Response:
+async def check_in_code_png(ctx: CityContext, session_id: PathId, who: AsTrainer) -> Response:
     from learning.qr import qr_png
 
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        await _trainer_session(conn, city, session_id, principal)
-        secret = await conn.fetchval("SELECT checkin_secret FROM sessions WHERE session_id = $1", session_id)
-    code = domain.check_in_code(secret, now_utc())
-    return Response(qr_png(_code_payload(city, session_id, code)), media_type="image/png",
-                    headers={"Cache-Control": "no-store", "X-Check-In-Code": code})
+    code = await ctx.read(queries.check_in_code, ctx.slug, session_id, who, now_utc())
+    return Response(qr_png(code["qr_payload"]), media_type="image/png",
+                    headers={"Cache-Control": "no-store", "X-Check-In-Code": code["code"]})
 
 
 @trainer.post("/cities/{city}/trainer/sessions/{session_id}/attendance")
-async def mark_attendance(city: str, session_id: PathId, body: AttendanceBody, request: Request,
-                          principal: AsTrainer) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        s = await _trainer_session(conn, city, session_id, principal)
-        opens, _ = domain.check_in_window(s["starts_at"], s["ends_at"])
-        if now_utc() < opens:
-            raise Problem(409, "Presensi belum dibuka untuk sesi ini. / Attendance is not open yet for this session.",
-                          code="attendance-not-open")
-        return await handlers.record_attendance(
-            conn, city, body.enrolment_id, attended=body.attended, method="trainer", actor=principal.sub,
-            now=now_utc(), correlation_id=_correlation(request), session_id=session_id)
+async def mark_attendance(ctx: CityContext, session_id: PathId, body: AttendanceBody,
+                          who: AsTrainer) -> dict[str, Any]:
+    return await ctx.run(handlers.record_attendance, handlers.RecordAttendance(
+        body.enrolment_id, attended=body.attended, actor=who.sub, session_id=session_id, by=who))
 
 
 # ------------------------------------------------------------------------------------------- city admin
@@ -360,103 +230,67 @@ AsAdmin = Annotated[Principal, Depends(require("city_admin"))]
 
 
 @admin.post("/cities/{city}/admin/trainers", status_code=201)
-async def create_trainer(city: str, body: TrainerBody, request: Request, _: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        trainer_id = await handlers.create_trainer(conn, city, name=body.name, subject=body.subject,
-                                                   phone=body.phone, expertise=body.expertise)
-        row = await conn.fetchrow("SELECT * FROM trainers WHERE trainer_id = $1", trainer_id)
-    return store.trainer_json(row)
+async def create_trainer(ctx: CityContext, body: TrainerBody, _: AsAdmin) -> dict[str, Any]:
+    trainer_id = await ctx.run(handlers.create_trainer, handlers.CreateTrainer(
+        name=body.name, subject=body.subject, phone=body.phone, expertise=body.expertise))
+    return await ctx.read(queries.trainer, ctx.slug, trainer_id)
 
 
 @admin.get("/cities/{city}/admin/trainers")
-async def list_trainers(city: str, request: Request, _: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        return {"trainers": [store.trainer_json(r) for r in await store.list_trainers(conn, city)]}
+async def list_trainers(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
+    return await ctx.read(queries.trainers, ctx.slug)
 
 
 @admin.post("/cities/{city}/admin/programmes", status_code=201)
-async def create_programme(city: str, body: ProgrammeBody, request: Request, _: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        programme_id = await handlers.create_programme(conn, city, title=body.title, style=body.style,
-                                                       partner=body.partner, modules=body.modules,
-                                                       description=body.description)
-        return store.programme_json(await store.get_programme(conn, city, programme_id))
+async def create_programme(ctx: CityContext, body: ProgrammeBody, _: AsAdmin) -> dict[str, Any]:
+    programme_id = await ctx.run(handlers.create_programme, handlers.CreateProgramme(
+        title=body.title, style=body.style, partner=body.partner, modules=body.modules,
+        description=body.description))
+    return await ctx.read(queries.programme, ctx.slug, programme_id, with_sessions=False)
 
 
 @admin.post("/cities/{city}/admin/programmes/{programme_id}/sessions", status_code=201)
-async def create_session(city: str, programme_id: PathId, body: SessionBody, request: Request,
-                         _: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        session_id = await handlers.create_session(
-            conn, city, programme_id=programme_id, title=body.title, module=body.module, starts_at=body.starts_at,
-            ends_at=body.ends_at, capacity=body.capacity, rw_hub_id=body.rw_hub_id, meeting_link=body.meeting_link,
-            trainer_id=body.trainer_id, required=body.required, now=now_utc())
-        return store.session_json(await store.get_session(conn, city, session_id))
+async def create_session(ctx: CityContext, programme_id: PathId, body: SessionBody, _: AsAdmin) -> dict[str, Any]:
+    session_id = await ctx.run(handlers.create_session, handlers.CreateSession(
+        programme_id=programme_id, title=body.title, module=body.module, starts_at=body.starts_at,
+        ends_at=body.ends_at, capacity=body.capacity, rw_hub_id=body.rw_hub_id, meeting_link=body.meeting_link,
+        trainer_id=body.trainer_id, required=body.required))
+    return await ctx.read(queries.session, ctx.slug, session_id)
 
 
 @admin.get("/cities/{city}/admin/rw-hubs")
-async def rw_hubs(city: str, request: Request, _: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        rows = await store.list_hubs(conn, city)
-    return {"rw_hubs": [{"rw_hub_id": r["rw_hub_id"], "name": r["name"], "kelurahan": r["kelurahan"], "rw": r["rw"],
-                         "address": r["address"], "active": r["active"]} for r in rows]}
+async def rw_hubs(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
+    return await ctx.read(queries.rw_hubs, ctx.slug)
 
 
 @admin.get("/cities/{city}/admin/enrolments/{enrolment_id}")
-async def enrolment_detail(city: str, enrolment_id: PathId, request: Request, _: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        row = await store.get_enrolment(conn, city, enrolment_id)
-        if row is None:
-            raise Problem(404, "Pendaftaran tidak ditemukan. / Enrolment not found.", code="enrolment-not-found")
-        return {**store.enrolment_json(row), "history": await store.enrolment_history(conn, enrolment_id)}
+async def enrolment_detail(ctx: CityContext, enrolment_id: PathId, _: AsAdmin) -> dict[str, Any]:
+    return await ctx.read(queries.enrolment_detail, ctx.slug, enrolment_id)
 
 
 @admin.post("/cities/{city}/admin/enrolments/{enrolment_id}/cancel")
-async def admin_cancel(city: str, enrolment_id: PathId, request: Request, principal: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        result = await handlers.cancel(conn, city, enrolment_id, participant_id=None, actor=principal.sub,
-                                       now=now_utc(), correlation_id=_correlation(request))
+async def admin_cancel(ctx: CityContext, enrolment_id: PathId, who: AsAdmin) -> dict[str, Any]:
+    result = await ctx.run(handlers.cancel, handlers.Cancel(enrolment_id, actor=who.sub))
     return {"enrolment_id": result["enrolment_id"], "status": result["status"]}
 
 
 @admin.get("/cities/{city}/admin/reports/programmes")
-async def programme_report(city: str, request: Request, _: AsAdmin) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        rows = await store.programme_report(conn, city)
-    return {"city": city, "programmes": [dict(r) for r in rows]}
+async def programme_report(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
+    return await ctx.read(queries.programme_report, ctx.slug)
 
 
 @admin.get("/cities/{city}/admin/reports/funnel", response_model=None)
-async def funnel_report(city: str, request: Request, _: AsAdmin,
+async def funnel_report(ctx: CityContext, _: AsAdmin,
                         style: Annotated[ProgrammeStyle | None, Query()] = None,
                         format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response | dict[str, Any]:
     """Enrolled → attended → certified → became a vendor → first sale → sold again within 30 days."""
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        report = await handlers.funnel_report(conn, city, style=style)
+    report = await ctx.read(queries.funnel_report, ctx.slug, style=style)
     if format == "csv":
         buffer = io.StringIO()
         csv.writer(buffer).writerows(domain.funnel_csv_rows(report))
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="funnel-{city}.csv"'})
+                        headers={"Content-Disposition": f'attachment; filename="funnel-{ctx.slug}.csv"'})
     return report
 
 
 routers = (public, participant, trainer, admin)
-
-
-def install_domain_errors(app: Any) -> None:
-    """Map the domain's refusals to problem documents (the kernel renders :class:`Problem`)."""
-    from shared.problems import problem_response
-
-    @app.exception_handler(DomainError)
-    async def _domain_error(request: Request, exc: DomainError) -> Response:
-        return problem_response(exc.status, exc.message, code=exc.code, instance=request.url.path)

@@ -7,7 +7,8 @@ attendance (by check-in code and by the trainer) and the certificates that follo
 events reach the catalog — and future sessions open for enrolment. Some business owners are linked to the
 catalog's demo vendors, so the funnel has something to show.
 
-Idempotent: one transaction per city under an advisory lock; a city whose first programme exists is skipped.
+Idempotent: one unit of work per city under an advisory lock; a city whose first programme exists is skipped.
+Business owners are linked to vendors with the seeder vouching as the city's admin (``policy.may_link_vendor``).
 Ids are deterministic (``demo_id``), times relative to the day of seeding.
 """
 
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 from learning import domain, handlers
+from learning.handlers import Uow
+from learning.store import Row
+from shared.auth import Principal
 from shared.ids import demo_id
 from shared.logging import get_logger
 from shared.service import ServiceKernel
@@ -140,68 +142,70 @@ async def seed_city(kernel: ServiceKernel, city: str) -> None:
     if city not in all_cities():
         return
     tz = all_cities()[city].tz
-    async with kernel.db().acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"learning-demo-seed:{city}")
-        first = demo_id("programme", city, PROGRAMMES[city][0].slug)
-        if await conn.fetchval("SELECT 1 FROM programmes WHERE programme_id = $1", first):
+    async with kernel.work(city=city, correlation_id=f"demo-seed-learning-{city}") as uow:
+        await uow.store.lock_seeding(city)
+        if await uow.store.programme_exists(demo_id("programme", city, PROGRAMMES[city][0].slug)):
             return
-        rng = random.Random(f"pasarkota-learning-demo-{city}")
-        today = datetime.now(UTC)
-        correlation = f"demo-seed-learning-{city}"
-
-        trainers = []
-        for n in range(1, 4):
-            trainers.append(await handlers.create_trainer(
-                conn, city, name=f"{rng.choice(FIRST)} {rng.choice(LAST)}", subject=f"demo-trainer-{city}-{n}",
-                phone=f"0813{n:02d}{len(city):02d}0000", expertise="Pemasaran digital & QRIS",
-                trainer_id=demo_id("trainer", city, str(n))))
-
-        hubs = HUBS[city]
-        participants = []
-        vendor_no = 0
-        for n in range(1, 61):
-            group = GROUP_PLAN[n - 1]
-            _, kelurahan, rw = hubs[(n * 7) % len(hubs)]
-            vendor_id = None
-            if group == "pelaku_usaha" and vendor_no < 8 and n % 2 == 1:
-                vendor_no += 1
-                vendor_id = demo_id("vendor", city, f"vendor-{vendor_no:02d}")
-            row = await handlers.register_participant(
-                conn, city, name=f"{FIRST[(n * 11) % len(FIRST)]} {LAST[(n * 5 + len(city)) % len(LAST)]}",
-                phone=f"0812{1 if city == 'cimahi' else 2}{n:07d}", group=group, rw=rw, kelurahan=kelurahan,
-                vendor_id=vendor_id, subject=f"demo-participant-{city}-{n}",
-                participant_id=demo_id("participant", city, str(n)))
-            participants.append(row)
-
-        for p_index, plan in enumerate(PROGRAMMES[city]):
-            programme_id = await handlers.create_programme(
-                conn, city, title=plan.title, style=plan.style, partner=plan.partner, modules=plan.modules,
-                description=plan.description, programme_id=demo_id("programme", city, plan.slug))
-            invited = [p for p in participants if p["grp"] in plan.audience]
-            invited += [p for p in participants if p["grp"] not in plan.audience and rng.random() < 0.15]
-            planned = []   # every session exists before any is played: completion needs the whole programme
-            for s_index, sp in enumerate(plan.sessions):
-                starts = _at(today + timedelta(days=sp.day_offset), tz, 9 if plan.style != "webinar" else 13)
-                ends = starts + timedelta(hours=3 if plan.style != "webinar" else 2)
-                hub_slug, _, hub_rw = hubs[(p_index * 2 + s_index) % len(hubs)]
-                session_id = await handlers.create_session(
-                    conn, city, programme_id=programme_id, title=sp.title, module=sp.module, starts_at=starts,
-                    ends_at=ends, capacity=plan.capacity,
-                    rw_hub_id=demo_id("rwhub", city, f"{hub_slug}-rw{hub_rw}") if plan.style != "webinar" else None,
-                    meeting_link=(f"https://meet.example.id/pasarkota-{city}-{plan.slug}-{sp.slug}"
-                                  if plan.style != "in_person" else None),
-                    trainer_id=trainers[(p_index + s_index) % len(trainers)], required=sp.required,
-                    now=starts - timedelta(days=30), session_id=demo_id("session", city, plan.slug, sp.slug),
-                    check_hub=False)
-                planned.append((session_id, starts, ends, sp))
-            for session_id, starts, ends, sp in planned:
-                await _play_session(conn, city, session_id, starts, ends, sp, invited, rng, today, correlation)
-        log.info("learning demo data seeded", city=city, participants=len(participants))
+        await _seed(uow, city, tz)
 
 
-async def _play_session(conn: asyncpg.Connection, city: str, session_id: str, starts: datetime, ends: datetime,
-                        sp: SessionPlan, invited: list[asyncpg.Record], rng: random.Random, today: datetime,
-                        correlation: str) -> None:
+async def _seed(uow: Uow, city: str, tz: ZoneInfo) -> None:
+    rng = random.Random(f"pasarkota-learning-demo-{city}")
+    today = datetime.now(UTC)
+    seeder = Principal(sub="demo-seed", city=city, roles=frozenset({"city_admin"}))
+
+    trainers = []
+    for n in range(1, 4):
+        trainers.append(await handlers.create_trainer(uow, handlers.CreateTrainer(
+            name=f"{rng.choice(FIRST)} {rng.choice(LAST)}", subject=f"demo-trainer-{city}-{n}",
+            phone=f"0813{n:02d}{len(city):02d}0000", expertise="Pemasaran digital & QRIS",
+            trainer_id=demo_id("trainer", city, str(n)))))
+
+    hubs = HUBS[city]
+    participants = []
+    vendor_no = 0
+    for n in range(1, 61):
+        group = GROUP_PLAN[n - 1]
+        _, kelurahan, rw = hubs[(n * 7) % len(hubs)]
+        vendor_id = None
+        if group == "pelaku_usaha" and vendor_no < 8 and n % 2 == 1:
+            vendor_no += 1
+            vendor_id = demo_id("vendor", city, f"vendor-{vendor_no:02d}")
+        row = await handlers.register_participant(uow, handlers.RegisterParticipant(
+            name=f"{FIRST[(n * 11) % len(FIRST)]} {LAST[(n * 5 + len(city)) % len(LAST)]}",
+            phone=f"0812{1 if city == 'cimahi' else 2}{n:07d}", group=group, rw=rw, kelurahan=kelurahan,
+            vendor_id=vendor_id, linked_by=seeder, subject=f"demo-participant-{city}-{n}",
+            participant_id=demo_id("participant", city, str(n))))
+        participants.append(row)
+
+    for p_index, plan in enumerate(PROGRAMMES[city]):
+        programme_id = await handlers.create_programme(uow, handlers.CreateProgramme(
+            title=plan.title, style=plan.style, partner=plan.partner, modules=plan.modules,
+            description=plan.description, programme_id=demo_id("programme", city, plan.slug)))
+        invited = [p for p in participants if p["grp"] in plan.audience]
+        invited += [p for p in participants if p["grp"] not in plan.audience and rng.random() < 0.15]
+        planned = []   # every session exists before any is played: completion needs the whole programme
+        for s_index, sp in enumerate(plan.sessions):
+            starts = _at(today + timedelta(days=sp.day_offset), tz, 9 if plan.style != "webinar" else 13)
+            ends = starts + timedelta(hours=3 if plan.style != "webinar" else 2)
+            hub_slug, _, hub_rw = hubs[(p_index * 2 + s_index) % len(hubs)]
+            session_id = await handlers.create_session(uow, handlers.CreateSession(
+                programme_id=programme_id, title=sp.title, module=sp.module, starts_at=starts,
+                ends_at=ends, capacity=plan.capacity,
+                rw_hub_id=demo_id("rwhub", city, f"{hub_slug}-rw{hub_rw}") if plan.style != "webinar" else None,
+                meeting_link=(f"https://meet.example.id/pasarkota-{city}-{plan.slug}-{sp.slug}"
+                              if plan.style != "in_person" else None),
+                trainer_id=trainers[(p_index + s_index) % len(trainers)], required=sp.required,
+                now=starts - timedelta(days=30), session_id=demo_id("session", city, plan.slug, sp.slug),
+                check_hub=False))
+            planned.append((session_id, starts, ends, sp))
+        for session_id, starts, ends, sp in planned:
+            await _play_session(uow, city, session_id, starts, ends, sp, invited, rng, today)
+    log.info("learning demo data seeded", city=city, participants=len(participants))
+
+
+async def _play_session(uow: Uow, city: str, session_id: str, starts: datetime, ends: datetime,
+                        sp: SessionPlan, invited: list[Row], rng: random.Random, today: datetime) -> None:
     """Enrol, cancel, and (for sessions already held) record attendance — as the API would have, back then."""
     past = ends < today
     share = 0.85 if sp.required else 0.35
@@ -211,31 +215,29 @@ async def _play_session(conn: asyncpg.Connection, city: str, session_id: str, st
     enrolled: list[tuple[str, str]] = []
     for p in invited:
         if rng.random() < share:
-            result = await handlers.enrol(conn, city, session_id, p["participant_id"],
-                                          now=enrol_at + timedelta(seconds=len(enrolled)),
-                                          correlation_id=correlation,
-                                          enrolment_id=demo_id("enrolment", city, session_id, p["participant_id"]))
+            result = await handlers.enrol(uow, handlers.Enrol(
+                session_id, participant=p["subject"], now=enrol_at + timedelta(seconds=len(enrolled)),
+                enrolment_id=demo_id("enrolment", city, session_id, p["participant_id"])))
             enrolled.append((result["enrolment_id"], result["status"]))
     # A few booked people cancel; the first on the waitlist takes each freed seat.
     booked = [e for e, status in enrolled if status == "booked"]
     for enrolment_id in booked[:: max(1, len(booked) // 2)][:2]:
-        await handlers.cancel(conn, city, enrolment_id, participant_id=None, actor="demo-seed",
-                              now=enrol_at + (timedelta(days=2) if past else timedelta(minutes=1)),
-                              correlation_id=correlation)
+        await handlers.cancel(uow, handlers.Cancel(
+            enrolment_id, actor="demo-seed", now=enrol_at + (timedelta(days=2) if past else timedelta(minutes=1))))
     if not past:
         return
-    secret = await conn.fetchval("SELECT checkin_secret FROM sessions WHERE session_id = $1", session_id)
-    rows = await conn.fetch("SELECT enrolment_id, participant_id FROM enrolments WHERE session_id = $1"
-                            " AND status = 'booked' ORDER BY seq", session_id)
-    for i, row in enumerate(rows):
+    secret = await uow.store.session_secret(session_id)
+    subject_of = {p["participant_id"]: p["subject"] for p in invited}
+    for i, row in enumerate(await uow.store.booked_enrolments(session_id)):
         at = starts + timedelta(minutes=5 + i % 20)
         if rng.random() < 0.8:
             if i % 2 == 0:   # checked in with the code on the screen
-                await handlers.check_in(conn, city, session_id, row["participant_id"],
-                                        domain.check_in_code(secret, at), now=at, correlation_id=correlation)
+                (await handlers.check_in(uow, handlers.CheckIn(
+                    session_id, participant=subject_of[row["participant_id"]],
+                    code=domain.check_in_code(secret, at), now=at))).answer()
             else:            # marked by the trainer
-                await handlers.record_attendance(conn, city, row["enrolment_id"], attended=True, method="trainer",
-                                                 actor="demo-trainer", now=at, correlation_id=correlation)
+                await handlers.record_attendance(uow, handlers.RecordAttendance(
+                    row["enrolment_id"], attended=True, actor="demo-trainer", now=at))
         else:
-            await handlers.record_attendance(conn, city, row["enrolment_id"], attended=False, method="trainer",
-                                             actor="demo-trainer", now=ends, correlation_id=correlation)
+            await handlers.record_attendance(uow, handlers.RecordAttendance(
+                row["enrolment_id"], attended=False, actor="demo-trainer", now=ends))

@@ -1,201 +1,265 @@
-"""asyncpg queries on the ``learning`` schema only (the pool's search_path)."""
+"""``LearningStore``: every write and every aggregate load of the ``learning`` schema, on one connection.
+
+Built by the kernel for each unit of work (``ServiceKernel(..., store=LearningStore)``), so it always runs
+inside that unit's transaction. Reads for pages are in ``queries.py``.
+
+Locks, always taken in this order so they cannot deadlock:
+  enrol / cancel:      session row (FOR NO KEY UPDATE) → enrolment rows
+  attendance:          participant row (FOR NO KEY UPDATE) → enrolment row
+  check-in:            participant row → enrolment row (the wrong-code counters are counted under it)
+NO KEY UPDATE (not UPDATE) so the locks never block the foreign-key checks of inserts referencing those rows.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeAlias
 
 import asyncpg
 
+# A row of this schema: an asyncpg.Record here, a plain dict in the in-memory fakes of unit tests.
+Row: TypeAlias = Any
 SEAT_STATUSES = ("booked", "attended", "no_show")
 
-SESSION_VIEW = """
-SELECT s.*, pr.style, pr.title AS programme_title,
-       h.name AS hub_name, h.kelurahan AS hub_kelurahan, h.rw AS hub_rw, h.address AS hub_address,
-       t.name AS trainer_name,
-       (SELECT count(*) FROM enrolments e WHERE e.session_id = s.session_id
-          AND e.status IN ('booked', 'attended', 'no_show')) AS seats_taken,
-       (SELECT count(*) FROM enrolments e WHERE e.session_id = s.session_id AND e.status = 'waitlisted') AS waitlisted
-FROM sessions s
-JOIN programmes pr ON pr.programme_id = s.programme_id
-LEFT JOIN rw_hubs h ON h.rw_hub_id = s.rw_hub_id
-LEFT JOIN trainers t ON t.trainer_id = s.trainer_id
-"""
 
+class LearningStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    # ------------------------------------------------------------------------------------------- setup
 
+    async def insert_trainer(self, city: str, trainer_id: str, *, name: str, subject: str, phone: str | None,
+                             expertise: str | None) -> bool:
+        inserted = await self.conn.fetchval(
+            "INSERT INTO trainers(trainer_id, city, name, subject, phone, expertise) VALUES ($1,$2,$3,$4,$5,$6)"
+            " ON CONFLICT DO NOTHING RETURNING trainer_id", trainer_id, city, name, subject, phone, expertise)
+        return inserted is not None
 
-def session_json(row: asyncpg.Record) -> dict[str, Any]:
-    venue: dict[str, Any] = {}
-    if row["rw_hub_id"]:
-        venue["rw_hub"] = {"rw_hub_id": row["rw_hub_id"], "name": row["hub_name"], "kelurahan": row["hub_kelurahan"],
-                           "rw": row["hub_rw"], "address": row["hub_address"]}
-    if row["meeting_link"]:
-        venue["meeting_link"] = row["meeting_link"]
-    return {
-        "session_id": row["session_id"], "programme_id": row["programme_id"],
-        "programme_title": row["programme_title"], "style": row["style"], "title": row["title"],
-        "module": row["module"], "starts_at": iso(row["starts_at"]), "ends_at": iso(row["ends_at"]),
-        "venue": venue, "capacity": row["capacity"], "seats_taken": row["seats_taken"],
-        "seats_left": max(0, row["capacity"] - row["seats_taken"]), "waitlisted": row["waitlisted"],
-        "required": row["required"],
-        "trainer": {"trainer_id": row["trainer_id"], "name": row["trainer_name"]} if row["trainer_id"] else None,
-    }
+    async def insert_programme(self, city: str, programme_id: str, *, title: str, style: str, partner: str | None,
+                               modules: list[str], description: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO programmes(programme_id, city, title, style, partner, modules, description)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7)", programme_id, city, title, style, partner, modules, description)
 
+    async def programme_style(self, city: str, programme_id: str) -> str | None:
+        style: str | None = await self.conn.fetchval(
+            "SELECT style FROM programmes WHERE city = $1 AND programme_id = $2", city, programme_id)
+        return style
 
-def programme_json(row: asyncpg.Record) -> dict[str, Any]:
-    return {"programme_id": row["programme_id"], "title": row["title"], "style": row["style"],
-            "partner": row["partner"], "modules": list(row["modules"]), "description": row["description"]}
+    async def hub_active(self, city: str, rw_hub_id: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT active FROM rw_hubs WHERE city = $1 AND rw_hub_id = $2",
+                                             city, rw_hub_id))
 
+    async def trainer_known(self, city: str, trainer_id: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT 1 FROM trainers WHERE city = $1 AND trainer_id = $2",
+                                             city, trainer_id))
 
-def enrolment_json(row: asyncpg.Record) -> dict[str, Any]:
-    out = {"enrolment_id": row["enrolment_id"], "session_id": row["session_id"],
-           "programme_id": row["programme_id"], "participant_id": row["participant_id"], "status": row["status"],
-           "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
-    if "waitlist_position" in row.keys():
-        out["waitlist_position"] = row["waitlist_position"]
-    if "session_title" in row.keys():
-        out.update({"session_title": row["session_title"], "starts_at": iso(row["starts_at"]),
-                    "ends_at": iso(row["ends_at"]), "programme_title": row["programme_title"],
-                    "style": row["style"], "rw_hub_id": row["rw_hub_id"], "meeting_link": row["meeting_link"]})
-    return out
+    async def trainer_id_of(self, city: str, subject: str) -> str | None:
+        trainer_id: str | None = await self.conn.fetchval(
+            "SELECT trainer_id FROM trainers WHERE city = $1 AND subject = $2", city, subject)
+        return trainer_id
 
+    async def insert_session(self, city: str, session_id: str, *, programme_id: str, title: str, module: str | None,
+                             starts_at: datetime, ends_at: datetime, rw_hub_id: str | None, meeting_link: str | None,
+                             capacity: int, trainer_id: str | None, required: bool, secret: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO sessions(session_id, city, programme_id, title, module, starts_at, ends_at, rw_hub_id,"
+            " meeting_link, capacity, trainer_id, required, checkin_secret)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+            session_id, city, programme_id, title, module, starts_at, ends_at, rw_hub_id, meeting_link, capacity,
+            trainer_id, required, secret)
 
-def participant_json(row: asyncpg.Record) -> dict[str, Any]:
-    return {"participant_id": row["participant_id"], "name": row["name"], "phone": row["phone"],
-            "group": row["grp"], "rw": row["rw"], "kelurahan": row["kelurahan"], "vendor_id": row["vendor_id"]}
+    # ------------------------------------------------------------------------------------ participants
 
+    async def insert_participant(self, city: str, participant_id: str, *, name: str, phone: str, group: str,
+                                 rw: str | None, kelurahan: str | None, vendor_id: str | None,
+                                 subject: str) -> Row | None:
+        row: Row | None = await self.conn.fetchrow(
+            "INSERT INTO participants(participant_id, city, name, phone, grp, rw, kelurahan, vendor_id, subject)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING RETURNING *",
+            participant_id, city, name, phone, group, rw, kelurahan, vendor_id, subject)
+        return row
 
-def trainer_json(row: asyncpg.Record) -> dict[str, Any]:
-    return {"trainer_id": row["trainer_id"], "name": row["name"], "subject": row["subject"],
-            "phone": row["phone"], "expertise": row["expertise"]}
+    async def vendor_city(self, vendor_id: str) -> str | None:
+        """The city of a vendor learning has heard of (from catalog's events), else None."""
+        city: str | None = await self.conn.fetchval("SELECT city FROM vendor_links WHERE vendor_id = $1", vendor_id)
+        return city
 
+    async def participant_by_subject(self, city: str, subject: str) -> Row | None:
+        row: Row | None = await self.conn.fetchrow("SELECT * FROM participants WHERE city = $1 AND subject = $2",
+                                                   city, subject)
+        return row
 
-# ------------------------------------------------------------------------------------------------ reads
+    async def lock_participant(self, participant_id: str) -> Row:
+        row: Row = await self.conn.fetchrow("SELECT * FROM participants WHERE participant_id = $1"
+                                            " FOR NO KEY UPDATE", participant_id)
+        return row
 
-async def list_programmes(conn: asyncpg.Connection, city: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM programmes WHERE city = $1 ORDER BY created_at, title", city)
+    # --------------------------------------------------------------------------------------- enrolment
 
+    async def session(self, city: str, session_id: str, *, lock: bool = False) -> Row | None:
+        """A session of the city; ``lock`` takes its row lock (enrol / cancel: capacity and waitlist exact)."""
+        row: Row | None = await self.conn.fetchrow(
+            "SELECT * FROM sessions WHERE city = $1 AND session_id = $2" + (" FOR NO KEY UPDATE" if lock else ""),
+            city, session_id)
+        return row
 
-async def get_programme(conn: asyncpg.Connection, city: str, programme_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM programmes WHERE city = $1 AND programme_id = $2", city, programme_id)
+    async def live_enrolment(self, session_id: str, participant_id: str) -> Row | None:
+        row: Row | None = await self.conn.fetchrow(
+            "SELECT * FROM enrolments WHERE session_id = $1 AND participant_id = $2 AND status <> 'cancelled'",
+            session_id, participant_id)
+        return row
 
+    async def seats_taken(self, session_id: str) -> int:
+        return int(await self.conn.fetchval(
+            "SELECT count(*) FROM enrolments WHERE session_id = $1 AND status IN ('booked', 'attended', 'no_show')",
+            session_id))
 
-async def list_sessions(conn: asyncpg.Connection, city: str, *, programme_id: str | None = None,
-                        trainer_id: str | None = None, upcoming_after: datetime | None = None) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        SESSION_VIEW + " WHERE s.city = $1 AND ($2::text IS NULL OR s.programme_id = $2)"
-        " AND ($3::text IS NULL OR s.trainer_id = $3) AND ($4::timestamptz IS NULL OR s.ends_at >= $4)"
-        " ORDER BY s.starts_at, s.session_id",
-        city, programme_id, trainer_id, upcoming_after)
+    async def waitlist_length(self, session_id: str) -> int:
+        return int(await self.conn.fetchval(
+            "SELECT count(*) FROM enrolments WHERE session_id = $1 AND status = 'waitlisted'", session_id))
 
+    async def insert_enrolment(self, city: str, enrolment_id: str, *, session_id: str, programme_id: str,
+                               participant_id: str, status: str, now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO enrolments(enrolment_id, city, session_id, programme_id, participant_id, status,"
+            " created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7)",
+            enrolment_id, city, session_id, programme_id, participant_id, status, now)
+        await self.conn.execute(
+            "INSERT INTO enrolment_history(enrolment_id, city, from_status, to_status, reason, actor, at)"
+            " VALUES ($1,$2,NULL,$3,'enrolled',$4,$5)", enrolment_id, city, status, participant_id, now)
 
-async def get_session(conn: asyncpg.Connection, city: str, session_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(SESSION_VIEW + " WHERE s.city = $1 AND s.session_id = $2", city, session_id)
+    async def enrolment(self, city: str, enrolment_id: str, *, session_id: str | None = None) -> Row | None:
+        """An enrolment of the city (and of ``session_id`` when given), without a lock."""
+        row: Row | None = await self.conn.fetchrow(
+            "SELECT * FROM enrolments WHERE city = $1 AND enrolment_id = $2 AND ($3::text IS NULL OR session_id = $3)",
+            city, enrolment_id, session_id)
+        return row
 
+    async def lock_enrolment(self, enrolment_id: str) -> Row:
+        row: Row = await self.conn.fetchrow("SELECT * FROM enrolments WHERE enrolment_id = $1 FOR UPDATE",
+                                            enrolment_id)
+        return row
 
-async def participant_by_subject(conn: asyncpg.Connection, city: str, subject: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM participants WHERE city = $1 AND subject = $2", city, subject)
+    async def lock_waitlist(self, session_id: str) -> list[Row]:
+        """The waitlisted enrolments of a session in arrival order, locked (caller holds the session lock)."""
+        return list(await self.conn.fetch(
+            "SELECT * FROM enrolments WHERE session_id = $1 AND status = 'waitlisted' ORDER BY seq FOR UPDATE",
+            session_id))
 
+    async def move(self, enrolment: Row, target: str, *, reason: str, actor: str | None,
+                   now: datetime) -> None:
+        """Change an enrolment's status and write the history line (the domain allowed the move)."""
+        await self.conn.execute("UPDATE enrolments SET status = $2, updated_at = $3 WHERE enrolment_id = $1",
+                                enrolment["enrolment_id"], target, now)
+        await self.conn.execute(
+            "INSERT INTO enrolment_history(enrolment_id, city, from_status, to_status, reason, actor, at)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            enrolment["enrolment_id"], enrolment["city"], enrolment["status"], target, reason, actor, now)
 
-async def trainer_by_subject(conn: asyncpg.Connection, city: str, subject: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM trainers WHERE city = $1 AND subject = $2", city, subject)
+    # -------------------------------------------------------------------------------------- attendance
 
+    async def insert_attendance(self, city: str, enrolment: Row, *, method: str, actor: str | None,
+                                now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO attendance(enrolment_id, city, session_id, participant_id, method, recorded_by,"
+            " recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+            enrolment["enrolment_id"], city, enrolment["session_id"], enrolment["participant_id"], method, actor, now)
 
-async def list_trainers(conn: asyncpg.Connection, city: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM trainers WHERE city = $1 ORDER BY name", city)
+    async def wrong_codes(self, session_id: str, participant_id: str, *, since: datetime) -> tuple[int, int]:
+        """(this participant's wrong codes for the session, the session's wrong codes since ``since``)."""
+        row = await self.conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE participant_id = $2) AS own, count(*) FILTER (WHERE at >= $3) AS recent"
+            " FROM check_in_failures WHERE session_id = $1", session_id, participant_id, since)
+        return int(row["own"]), int(row["recent"])
 
+    async def record_wrong_code(self, city: str, session_id: str, participant_id: str, now: datetime) -> None:
+        await self.conn.execute("INSERT INTO check_in_failures(session_id, participant_id, city, at)"
+                                " VALUES ($1,$2,$3,$4)", session_id, participant_id, city, now)
 
-ENROLMENT_VIEW = """
-SELECT e.*, CASE WHEN e.status = 'waitlisted' THEN
-    (SELECT count(*) FROM enrolments w WHERE w.session_id = e.session_id AND w.status = 'waitlisted'
-       AND w.seq <= e.seq) END AS waitlist_position,
-    s.title AS session_title, s.starts_at, s.ends_at, s.rw_hub_id, s.meeting_link,
-    pr.title AS programme_title, pr.style
-FROM enrolments e
-JOIN sessions s ON s.session_id = e.session_id
-JOIN programmes pr ON pr.programme_id = e.programme_id
-"""
+    # -------------------------------------------------------------------------------------- completion
 
+    async def completion_facts(self, programme_id: str, participant_id: str
+                               ) -> tuple[list[tuple[str, bool]], list[str], bool]:
+        """(sessions of the programme with their ``required`` flag, sessions this participant attended,
+        whether they already hold the programme's certificate)."""
+        sessions = await self.conn.fetch("SELECT session_id, required FROM sessions WHERE programme_id = $1",
+                                         programme_id)
+        attended = await self.conn.fetch("SELECT session_id FROM enrolments WHERE programme_id = $1"
+                                         " AND participant_id = $2 AND status = 'attended'", programme_id,
+                                         participant_id)
+        held = await self.conn.fetchval("SELECT 1 FROM certificates WHERE programme_id = $1 AND participant_id = $2",
+                                        programme_id, participant_id)
+        return ([(s["session_id"], s["required"]) for s in sessions], [a["session_id"] for a in attended],
+                held is not None)
 
-async def participant_enrolments(conn: asyncpg.Connection, city: str, participant_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(ENROLMENT_VIEW + " WHERE e.city = $1 AND e.participant_id = $2 ORDER BY e.seq",
-                            city, participant_id)
+    async def insert_certificate(self, city: str, code: str, *, programme_id: str, participant_id: str,
+                                 enrolment_id: str, issued_on: date, now: datetime) -> bool:
+        """False on a code collision (the caller draws again)."""
+        inserted = await self.conn.fetchval(
+            "INSERT INTO certificates(code, city, programme_id, participant_id, enrolment_id, issued_on, issued_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING RETURNING code",
+            code, city, programme_id, participant_id, enrolment_id, issued_on, now)
+        return inserted is not None
 
+    async def programme(self, programme_id: str) -> Row:
+        row: Row = await self.conn.fetchrow("SELECT * FROM programmes WHERE programme_id = $1", programme_id)
+        return row
 
-async def get_enrolment(conn: asyncpg.Connection, city: str, enrolment_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(ENROLMENT_VIEW + " WHERE e.city = $1 AND e.enrolment_id = $2", city, enrolment_id)
+    async def mark_no_shows(self, now: datetime, grace_minutes: int) -> int:
+        """Booked enrolments of sessions over for ``grace_minutes`` become no-shows (guarded by the status)."""
+        moved = await self.conn.fetch(
+            "WITH moved AS (UPDATE enrolments e SET status = 'no_show', updated_at = $1 FROM sessions s"
+            " WHERE e.session_id = s.session_id AND e.status = 'booked'"
+            " AND s.ends_at < $1::timestamptz - make_interval(mins => $2::int) RETURNING e.enrolment_id, e.city)"
+            " INSERT INTO enrolment_history(enrolment_id, city, from_status, to_status, reason, actor, at)"
+            " SELECT enrolment_id, city, 'booked', 'no_show', 'no attendance by the end of the session', NULL, $1"
+            " FROM moved RETURNING enrolment_id", now, grace_minutes)
+        return len(moved)
 
+    # ------------------------------------------------------------------------- projections (events in)
 
-async def enrolment_history(conn: asyncpg.Connection, enrolment_id: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch("SELECT from_status, to_status, reason, actor, at FROM enrolment_history"
-                            " WHERE enrolment_id = $1 ORDER BY id", enrolment_id)
-    return [{"from": r["from_status"], "to": r["to_status"], "reason": r["reason"], "actor": r["actor"],
-             "at": iso(r["at"])} for r in rows]
+    async def upsert_hub(self, city: str, *, rw_hub_id: str, name: str, kelurahan: str, rw: str, address: str,
+                         active: bool) -> None:
+        await self.conn.execute(
+            "INSERT INTO rw_hubs(rw_hub_id, city, name, kelurahan, rw, address, active, updated_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7, now()) ON CONFLICT (rw_hub_id) DO UPDATE SET name = EXCLUDED.name,"
+            " kelurahan = EXCLUDED.kelurahan, rw = EXCLUDED.rw, address = EXCLUDED.address, active = EXCLUDED.active,"
+            " updated_at = now() WHERE rw_hubs.city = EXCLUDED.city",
+            rw_hub_id, city, name, kelurahan, rw, address, active)
 
+    async def link_vendor(self, city: str, vendor_id: str, participant_id: str | None, column: str,
+                          at: datetime) -> None:
+        """Record a vendor's step (first time wins) and, when catalog names one, its participant."""
+        assert column in ("drafted_at", "badge_at", "activated_at", "suspended_at")
+        await self.conn.execute(
+            f"INSERT INTO vendor_links(vendor_id, city, participant_id, {column}) VALUES ($1,$2,$3,$4)"
+            f" ON CONFLICT (vendor_id) DO UPDATE SET participant_id = coalesce(vendor_links.participant_id,"
+            f" EXCLUDED.participant_id), {column} = coalesce(vendor_links.{column}, EXCLUDED.{column})"
+            f" WHERE vendor_links.city = EXCLUDED.city", vendor_id, city, participant_id, at)
+        if participant_id:
+            # Learning's own participant record learns its vendor (used on later certificates and in the funnel).
+            await self.conn.execute("UPDATE participants SET vendor_id = $1 WHERE city = $2 AND participant_id = $3"
+                                    " AND vendor_id IS NULL", vendor_id, city, participant_id)
 
-async def roster(conn: asyncpg.Connection, city: str, session_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT e.enrolment_id, e.status, e.seq, p.participant_id, p.name, p.phone, p.grp, p.rw, p.kelurahan,"
-        " a.method AS attendance_method, a.recorded_at"
-        " FROM enrolments e JOIN participants p ON p.participant_id = e.participant_id"
-        " LEFT JOIN attendance a ON a.enrolment_id = e.enrolment_id"
-        " WHERE e.city = $1 AND e.session_id = $2 AND e.status <> 'cancelled' ORDER BY e.seq", city, session_id)
+    async def record_sales(self, city: str, order_id: str, vendor_ids: list[str], at: datetime) -> None:
+        await self.conn.executemany(
+            "INSERT INTO vendor_sales(vendor_id, order_id, city, sold_at) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+            [(vendor_id, order_id, city, at) for vendor_id in sorted(set(vendor_ids))])
 
+    # ------------------------------------------------------------------------------------------ demo seed
 
-async def participant_certificates(conn: asyncpg.Connection, city: str, participant_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT c.code, c.issued_on, c.programme_id, pr.title, pr.style, pr.partner FROM certificates c"
-        " JOIN programmes pr ON pr.programme_id = c.programme_id"
-        " WHERE c.city = $1 AND c.participant_id = $2 ORDER BY c.issued_at", city, participant_id)
+    async def lock_seeding(self, city: str) -> None:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"learning-demo-seed:{city}")
 
+    async def programme_exists(self, programme_id: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT 1 FROM programmes WHERE programme_id = $1", programme_id))
 
-async def certificate_public(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT c.code, c.city, c.issued_on, p.name, pr.title, pr.style, pr.partner FROM certificates c"
-        " JOIN participants p ON p.participant_id = c.participant_id"
-        " JOIN programmes pr ON pr.programme_id = c.programme_id WHERE c.code = $1", code)
+    async def session_secret(self, session_id: str) -> str:
+        secret: str = await self.conn.fetchval("SELECT checkin_secret FROM sessions WHERE session_id = $1",
+                                               session_id)
+        return secret
 
-
-async def list_hubs(conn: asyncpg.Connection, city: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM rw_hubs WHERE city = $1 ORDER BY kelurahan, rw", city)
-
-
-async def programme_report(conn: asyncpg.Connection, city: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT pr.programme_id, pr.title, pr.style, pr.partner,"
-        " (SELECT count(*) FROM sessions s WHERE s.programme_id = pr.programme_id) AS sessions,"
-        " count(e.*) FILTER (WHERE e.status IN ('booked', 'attended', 'no_show')) AS seats_taken,"
-        " count(e.*) FILTER (WHERE e.status = 'waitlisted') AS waitlisted,"
-        " count(e.*) FILTER (WHERE e.status = 'attended') AS attended,"
-        " count(e.*) FILTER (WHERE e.status = 'no_show') AS no_show,"
-        " count(e.*) FILTER (WHERE e.status = 'cancelled') AS cancelled,"
-        " (SELECT count(*) FROM certificates c WHERE c.programme_id = pr.programme_id) AS certificates"
-        " FROM programmes pr LEFT JOIN enrolments e ON e.programme_id = pr.programme_id"
-        " WHERE pr.city = $1 GROUP BY pr.programme_id ORDER BY pr.created_at, pr.title", city)
-
-
-# ------------------------------------------------------------------------------------- funnel inputs
-
-async def funnel_inputs(conn: asyncpg.Connection, city: str) -> dict[str, Any]:
-    facts = await conn.fetch(
-        "SELECT e.participant_id, pr.style, p.grp, p.rw, p.kelurahan,"
-        " bool_or(e.status <> 'cancelled') AS enrolled, bool_or(e.status = 'attended') AS attended"
-        " FROM enrolments e JOIN programmes pr ON pr.programme_id = e.programme_id"
-        " JOIN participants p ON p.participant_id = e.participant_id"
-        " WHERE e.city = $1 GROUP BY e.participant_id, pr.style, p.grp, p.rw, p.kelurahan", city)
-    certified = await conn.fetch(
-        "SELECT DISTINCT c.participant_id, pr.style FROM certificates c"
-        " JOIN programmes pr ON pr.programme_id = c.programme_id WHERE c.city = $1", city)
-    vendors = await conn.fetch(
-        "SELECT p.participant_id, x.vendor_id, coalesce(v.activated_at IS NOT NULL, false) AS active"
-        " FROM participants p CROSS JOIN LATERAL ("
-        "   SELECT p.vendor_id AS vendor_id WHERE p.vendor_id IS NOT NULL"
-        "   UNION SELECT l.vendor_id FROM vendor_links l WHERE l.participant_id = p.participant_id) x"
-        " LEFT JOIN vendor_links v ON v.vendor_id = x.vendor_id"
-        " WHERE p.city = $1", city)
-    sales = await conn.fetch(
-        "SELECT vendor_id, sold_at FROM vendor_sales WHERE city = $1 ORDER BY vendor_id, sold_at", city)
-    return {"facts": facts, "certified": certified, "vendors": vendors, "sales": sales}
+    async def booked_enrolments(self, session_id: str) -> list[Row]:
+        return list(await self.conn.fetch("SELECT enrolment_id, participant_id FROM enrolments WHERE session_id = $1"
+                                          " AND status = 'booked' ORDER BY seq", session_id))

@@ -1,0 +1,337 @@
+"""The read side of learning's routes: ``async def fn(conn, city, ...)`` → the JSON the route answers.
+
+Joins and a constant number of queries per page (no N+1); nothing is written. A thing that is missing, or
+belongs to another city, is ``NotFound``; who may see a trainer's page is ``policy``'s call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from learning import domain, policy
+from shared.auth import Principal
+from shared.cities import all_cities
+from shared.errors import Forbidden, not_found
+
+SESSION_VIEW = """
+SELECT s.*, pr.style, pr.title AS programme_title,
+       h.name AS hub_name, h.kelurahan AS hub_kelurahan, h.rw AS hub_rw, h.address AS hub_address,
+       t.name AS trainer_name,
+       (SELECT count(*) FROM enrolments e WHERE e.session_id = s.session_id
+          AND e.status IN ('booked', 'attended', 'no_show')) AS seats_taken,
+       (SELECT count(*) FROM enrolments e WHERE e.session_id = s.session_id AND e.status = 'waitlisted') AS waitlisted
+FROM sessions s
+JOIN programmes pr ON pr.programme_id = s.programme_id
+LEFT JOIN rw_hubs h ON h.rw_hub_id = s.rw_hub_id
+LEFT JOIN trainers t ON t.trainer_id = s.trainer_id
+"""
+
+ENROLMENT_VIEW = """
+SELECT e.*, CASE WHEN e.status = 'waitlisted' THEN
+    (SELECT count(*) FROM enrolments w WHERE w.session_id = e.session_id AND w.status = 'waitlisted'
+       AND w.seq <= e.seq) END AS waitlist_position,
+    s.title AS session_title, s.starts_at, s.ends_at, s.rw_hub_id, s.meeting_link,
+    pr.title AS programme_title, pr.style
+FROM enrolments e
+JOIN sessions s ON s.session_id = e.session_id
+JOIN programmes pr ON pr.programme_id = e.programme_id
+"""
+
+
+# ------------------------------------------------------------------------------------------- rendering
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def session_json(row: asyncpg.Record) -> dict[str, Any]:
+    venue: dict[str, Any] = {}
+    if row["rw_hub_id"]:
+        venue["rw_hub"] = {"rw_hub_id": row["rw_hub_id"], "name": row["hub_name"], "kelurahan": row["hub_kelurahan"],
+                           "rw": row["hub_rw"], "address": row["hub_address"]}
+    if row["meeting_link"]:
+        venue["meeting_link"] = row["meeting_link"]
+    return {
+        "session_id": row["session_id"], "programme_id": row["programme_id"],
+        "programme_title": row["programme_title"], "style": row["style"], "title": row["title"],
+        "module": row["module"], "starts_at": iso(row["starts_at"]), "ends_at": iso(row["ends_at"]),
+        "venue": venue, "capacity": row["capacity"], "seats_taken": row["seats_taken"],
+        "seats_left": max(0, row["capacity"] - row["seats_taken"]), "waitlisted": row["waitlisted"],
+        "required": row["required"],
+        "trainer": {"trainer_id": row["trainer_id"], "name": row["trainer_name"]} if row["trainer_id"] else None,
+    }
+
+
+def programme_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {"programme_id": row["programme_id"], "title": row["title"], "style": row["style"],
+            "partner": row["partner"], "modules": list(row["modules"]), "description": row["description"]}
+
+
+def enrolment_json(row: asyncpg.Record) -> dict[str, Any]:
+    out = {"enrolment_id": row["enrolment_id"], "session_id": row["session_id"],
+           "programme_id": row["programme_id"], "participant_id": row["participant_id"], "status": row["status"],
+           "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
+    if "waitlist_position" in row.keys():
+        out["waitlist_position"] = row["waitlist_position"]
+    if "session_title" in row.keys():
+        out.update({"session_title": row["session_title"], "starts_at": iso(row["starts_at"]),
+                    "ends_at": iso(row["ends_at"]), "programme_title": row["programme_title"],
+                    "style": row["style"], "rw_hub_id": row["rw_hub_id"], "meeting_link": row["meeting_link"]})
+    return out
+
+
+def participant_json(row: Any) -> dict[str, Any]:
+    return {"participant_id": row["participant_id"], "name": row["name"], "phone": row["phone"],
+            "group": row["grp"], "rw": row["rw"], "kelurahan": row["kelurahan"], "vendor_id": row["vendor_id"]}
+
+
+def trainer_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {"trainer_id": row["trainer_id"], "name": row["name"], "subject": row["subject"],
+            "phone": row["phone"], "expertise": row["expertise"]}
+
+
+# ----------------------------------------------------------------------------------------------- public
+
+async def programmes(conn: asyncpg.Connection, city: str) -> dict[str, Any]:
+    rows = await conn.fetch("SELECT * FROM programmes WHERE city = $1 ORDER BY created_at, title", city)
+    return {"city": city, "programmes": [programme_json(r) for r in rows]}
+
+
+async def programme(conn: asyncpg.Connection, city: str, programme_id: str, *,
+                    with_sessions: bool = True) -> dict[str, Any]:
+    """A programme with its sessions (two queries)."""
+    row = await conn.fetchrow("SELECT * FROM programmes WHERE city = $1 AND programme_id = $2", city, programme_id)
+    if row is None:
+        raise not_found("Program", "Programme", "programme-not-found")
+    if not with_sessions:
+        return programme_json(row)
+    sessions = await _sessions(conn, city, programme_id=programme_id)
+    return {**programme_json(row), "sessions": [session_json(s) for s in sessions]}
+
+
+async def _sessions(conn: asyncpg.Connection, city: str, *, programme_id: str | None = None,
+                    trainer_id: str | None = None, upcoming_after: datetime | None = None) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        SESSION_VIEW + " WHERE s.city = $1 AND ($2::text IS NULL OR s.programme_id = $2)"
+        " AND ($3::text IS NULL OR s.trainer_id = $3) AND ($4::timestamptz IS NULL OR s.ends_at >= $4)"
+        " ORDER BY s.starts_at, s.session_id",
+        city, programme_id, trainer_id, upcoming_after))
+
+
+async def sessions(conn: asyncpg.Connection, city: str, *, programme_id: str | None = None,
+                   upcoming_after: datetime | None = None) -> dict[str, Any]:
+    rows = await _sessions(conn, city, programme_id=programme_id, upcoming_after=upcoming_after)
+    return {"city": city, "sessions": [session_json(r) for r in rows]}
+
+
+async def _session(conn: asyncpg.Connection, city: str, session_id: str) -> asyncpg.Record:
+    row = await conn.fetchrow(SESSION_VIEW + " WHERE s.city = $1 AND s.session_id = $2", city, session_id)
+    if row is None:
+        raise not_found("Sesi", "Session", "session-not-found")
+    return row
+
+
+async def session(conn: asyncpg.Connection, city: str, session_id: str) -> dict[str, Any]:
+    return session_json(await _session(conn, city, session_id))
+
+
+async def certificate(conn: asyncpg.Connection, raw_code: str) -> dict[str, Any]:
+    """Public verification: only the holder's name, the programme, the city and the date."""
+    code = domain.normalise_certificate_code(raw_code)
+    row = None
+    if 4 <= len(code) <= 20 and code.isascii() and code.isalnum():
+        row = await conn.fetchrow(
+            "SELECT c.code, c.city, c.issued_on, p.name, pr.title, pr.style, pr.partner FROM certificates c"
+            " JOIN participants p ON p.participant_id = c.participant_id"
+            " JOIN programmes pr ON pr.programme_id = c.programme_id WHERE c.code = $1", code)
+    if row is None:
+        raise not_found("Sertifikat", "Certificate", "certificate-not-found")
+    city = all_cities().get(row["city"])
+    return {"valid": True, "code": row["code"], "name": row["name"], "programme": row["title"],
+            "programme_style": row["style"], "partner": row["partner"], "city": row["city"],
+            "city_name": city.name if city else row["city"], "issued_on": row["issued_on"].isoformat()}
+
+
+# ------------------------------------------------------------------------------------------ participant
+
+async def _participant(conn: asyncpg.Connection, city: str, subject: str) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT * FROM participants WHERE city = $1 AND subject = $2", city, subject)
+    if row is None:
+        raise Forbidden("not-a-participant",
+                        "Anda belum terdaftar sebagai peserta. / You are not registered as a participant.")
+    return row
+
+
+async def me(conn: asyncpg.Connection, city: str, subject: str) -> dict[str, Any]:
+    return participant_json(await _participant(conn, city, subject))
+
+
+async def my_enrolments(conn: asyncpg.Connection, city: str, subject: str) -> dict[str, Any]:
+    p = await _participant(conn, city, subject)
+    rows = await conn.fetch(ENROLMENT_VIEW + " WHERE e.city = $1 AND e.participant_id = $2 ORDER BY e.seq",
+                            city, p["participant_id"])
+    return {"enrolments": [enrolment_json(r) for r in rows]}
+
+
+async def my_certificates(conn: asyncpg.Connection, city: str, subject: str) -> dict[str, Any]:
+    p = await _participant(conn, city, subject)
+    rows = await conn.fetch(
+        "SELECT c.code, c.issued_on, c.programme_id, pr.title, pr.style, pr.partner FROM certificates c"
+        " JOIN programmes pr ON pr.programme_id = c.programme_id"
+        " WHERE c.city = $1 AND c.participant_id = $2 ORDER BY c.issued_at", city, p["participant_id"])
+    return {"certificates": [{"code": r["code"], "programme_id": r["programme_id"], "programme": r["title"],
+                              "style": r["style"], "partner": r["partner"], "issued_on": r["issued_on"].isoformat(),
+                              "verify_path": f"/certificates/{r['code']}"} for r in rows]}
+
+
+# ---------------------------------------------------------------------------------------------- trainer
+
+async def trainer_sessions(conn: asyncpg.Connection, city: str, subject: str) -> dict[str, Any]:
+    t = await conn.fetchrow("SELECT * FROM trainers WHERE city = $1 AND subject = $2", city, subject)
+    if t is None:
+        raise Forbidden("not-a-trainer", "Anda belum terdaftar sebagai pelatih. / You are not registered as a trainer.")
+    rows = await _sessions(conn, city, trainer_id=t["trainer_id"])
+    return {"trainer": trainer_json(t), "sessions": [session_json(r) for r in rows]}
+
+
+async def _trainer_session(conn: asyncpg.Connection, city: str, session_id: str, who: Principal) -> asyncpg.Record:
+    """The session (with the caller's trainer id, in one query), if the caller may run it."""
+    row = await conn.fetchrow(
+        "SELECT v.*, (SELECT trainer_id FROM trainers WHERE city = $1 AND subject = $3) AS callers_trainer_id"
+        f" FROM ({SESSION_VIEW} WHERE s.city = $1 AND s.session_id = $2) v", city, session_id, who.sub)
+    if row is None:
+        raise not_found("Sesi", "Session", "session-not-found")
+    policy.ensure_runs_session(who, row["trainer_id"], row["callers_trainer_id"])
+    return row
+
+
+async def roster(conn: asyncpg.Connection, city: str, session_id: str, who: Principal) -> dict[str, Any]:
+    s = await _trainer_session(conn, city, session_id, who)
+    rows = await conn.fetch(
+        "SELECT e.enrolment_id, e.status, e.seq, p.participant_id, p.name, p.phone, p.grp, p.rw, p.kelurahan,"
+        " a.method AS attendance_method, a.recorded_at"
+        " FROM enrolments e JOIN participants p ON p.participant_id = e.participant_id"
+        " LEFT JOIN attendance a ON a.enrolment_id = e.enrolment_id"
+        " WHERE e.city = $1 AND e.session_id = $2 AND e.status <> 'cancelled' ORDER BY e.seq", city, session_id)
+    waiting = 0
+    entries = []
+    for r in rows:
+        position = None
+        if r["status"] == "waitlisted":
+            waiting += 1
+            position = waiting
+        entries.append({"enrolment_id": r["enrolment_id"], "participant_id": r["participant_id"], "name": r["name"],
+                        "phone": r["phone"], "group": r["grp"], "rw": r["rw"], "kelurahan": r["kelurahan"],
+                        "status": r["status"], "waitlist_position": position,
+                        "attendance": ({"method": r["attendance_method"], "at": iso(r["recorded_at"])}
+                                       if r["attendance_method"] else None)})
+    return {"session": session_json(s), "roster": entries}
+
+
+def code_payload(city: str, session_id: str, code: str) -> str:
+    return f"pasarkota:check-in?city={city}&session={session_id}&code={code}"
+
+
+async def check_in_code(conn: asyncpg.Connection, city: str, session_id: str, who: Principal,
+                        now: datetime) -> dict[str, Any]:
+    """The rotating code of a session the caller runs, with its validity and the check-in window."""
+    s = await _trainer_session(conn, city, session_id, who)
+    code = domain.check_in_code(s["checkin_secret"], now)
+    opens, closes = domain.check_in_window(s["starts_at"], s["ends_at"])
+    return {"session_id": session_id, "code": code, "valid_until": domain.code_valid_until(now).isoformat(),
+            "rotates_every_seconds": domain.CODE_PERIOD_SECONDS, "check_in_opens_at": opens.isoformat(),
+            "check_in_closes_at": closes.isoformat(), "check_in_open": opens <= now <= closes,
+            "qr_payload": code_payload(city, session_id, code),
+            "qr_png_path": f"/cities/{city}/trainer/sessions/{session_id}/check-in-code.png"}
+
+
+# ------------------------------------------------------------------------------------------- city admin
+
+async def trainer(conn: asyncpg.Connection, city: str, trainer_id: str) -> dict[str, Any]:
+    row = await conn.fetchrow("SELECT * FROM trainers WHERE city = $1 AND trainer_id = $2", city, trainer_id)
+    if row is None:
+        raise not_found("Pelatih", "Trainer", "trainer-not-found")
+    return trainer_json(row)
+
+
+async def trainers(conn: asyncpg.Connection, city: str) -> dict[str, Any]:
+    rows = await conn.fetch("SELECT * FROM trainers WHERE city = $1 ORDER BY name", city)
+    return {"trainers": [trainer_json(r) for r in rows]}
+
+
+async def rw_hubs(conn: asyncpg.Connection, city: str) -> dict[str, Any]:
+    rows = await conn.fetch("SELECT * FROM rw_hubs WHERE city = $1 ORDER BY kelurahan, rw", city)
+    return {"rw_hubs": [{"rw_hub_id": r["rw_hub_id"], "name": r["name"], "kelurahan": r["kelurahan"], "rw": r["rw"],
+                         "address": r["address"], "active": r["active"]} for r in rows]}
+
+
+async def enrolment_detail(conn: asyncpg.Connection, city: str, enrolment_id: str) -> dict[str, Any]:
+    row = await conn.fetchrow(ENROLMENT_VIEW + " WHERE e.city = $1 AND e.enrolment_id = $2", city, enrolment_id)
+    if row is None:
+        raise not_found("Pendaftaran", "Enrolment", "enrolment-not-found")
+    history = await conn.fetch("SELECT from_status, to_status, reason, actor, at FROM enrolment_history"
+                               " WHERE enrolment_id = $1 ORDER BY id", enrolment_id)
+    return {**enrolment_json(row), "history": [{"from": h["from_status"], "to": h["to_status"], "reason": h["reason"],
+                                                "actor": h["actor"], "at": iso(h["at"])} for h in history]}
+
+
+async def programme_report(conn: asyncpg.Connection, city: str) -> dict[str, Any]:
+    rows = await conn.fetch(
+        "SELECT pr.programme_id, pr.title, pr.style, pr.partner,"
+        " (SELECT count(*) FROM sessions s WHERE s.programme_id = pr.programme_id) AS sessions,"
+        " count(e.*) FILTER (WHERE e.status IN ('booked', 'attended', 'no_show')) AS seats_taken,"
+        " count(e.*) FILTER (WHERE e.status = 'waitlisted') AS waitlisted,"
+        " count(e.*) FILTER (WHERE e.status = 'attended') AS attended,"
+        " count(e.*) FILTER (WHERE e.status = 'no_show') AS no_show,"
+        " count(e.*) FILTER (WHERE e.status = 'cancelled') AS cancelled,"
+        " (SELECT count(*) FROM certificates c WHERE c.programme_id = pr.programme_id) AS certificates"
+        " FROM programmes pr LEFT JOIN enrolments e ON e.programme_id = pr.programme_id"
+        " WHERE pr.city = $1 GROUP BY pr.programme_id ORDER BY pr.created_at, pr.title", city)
+    return {"city": city, "programmes": [dict(r) for r in rows]}
+
+
+async def funnel_report(conn: asyncpg.Connection, city: str, *, style: str | None = None) -> dict[str, object]:
+    """The funnel (four queries, whatever the size of the city), counted by ``domain.funnel``."""
+    facts = await conn.fetch(
+        "SELECT e.participant_id, pr.style, p.grp, p.rw, p.kelurahan,"
+        " bool_or(e.status <> 'cancelled') AS enrolled, bool_or(e.status = 'attended') AS attended"
+        " FROM enrolments e JOIN programmes pr ON pr.programme_id = e.programme_id"
+        " JOIN participants p ON p.participant_id = e.participant_id"
+        " WHERE e.city = $1 GROUP BY e.participant_id, pr.style, p.grp, p.rw, p.kelurahan", city)
+    certified_rows = await conn.fetch(
+        "SELECT DISTINCT c.participant_id, pr.style FROM certificates c"
+        " JOIN programmes pr ON pr.programme_id = c.programme_id WHERE c.city = $1", city)
+    vendor_rows = await conn.fetch(
+        "SELECT p.participant_id, x.vendor_id, coalesce(v.activated_at IS NOT NULL, false) AS active"
+        " FROM participants p CROSS JOIN LATERAL ("
+        "   SELECT p.vendor_id AS vendor_id WHERE p.vendor_id IS NOT NULL"
+        "   UNION SELECT l.vendor_id FROM vendor_links l WHERE l.participant_id = p.participant_id) x"
+        " LEFT JOIN vendor_links v ON v.vendor_id = x.vendor_id"
+        " WHERE p.city = $1", city)
+    sales_rows = await conn.fetch(
+        "SELECT vendor_id, sold_at FROM vendor_sales WHERE city = $1 ORDER BY vendor_id, sold_at", city)
+    certified = {(r["participant_id"], r["style"]) for r in certified_rows}
+    vendors_of: dict[str, list[tuple[str, bool]]] = {}
+    for r in vendor_rows:
+        vendors_of.setdefault(r["participant_id"], []).append((r["vendor_id"], r["active"]))
+    sales_of: dict[str, list[datetime]] = {}
+    for r in sales_rows:
+        sales_of.setdefault(r["vendor_id"], []).append(r["sold_at"])
+    rows = []
+    for f in facts:
+        if style and f["style"] != style:
+            continue
+        vendors = vendors_of.get(f["participant_id"], [])
+        sales = tuple(sorted(t for vendor_id, _ in vendors for t in sales_of.get(vendor_id, [])))
+        rows.append(domain.ParticipantFacts(
+            participant_id=f["participant_id"], style=f["style"], group=f["grp"], rw=f["rw"],
+            kelurahan=f["kelurahan"], enrolled=f["enrolled"], attended=f["attended"],
+            certified=(f["participant_id"], f["style"]) in certified,
+            became_vendor=any(active for _, active in vendors), sales=sales))
+    report = domain.funnel(rows)
+    report["city"] = city
+    report["style_filter"] = style
+    return report
