@@ -15,11 +15,13 @@ from orders.domain import (
     LineStatus,
     Order,
     OrderConflict,
+    PickupResult,
     ProductView,
     Status,
     plan_lines,
     status_label,
 )
+from shared.errors import Kind
 from shared.events.orders import (
     OrderCancelled,
     OrderCompleted,
@@ -113,7 +115,8 @@ def test_delivery_adds_the_city_flat_fee() -> None:
 def test_bad_carts_are_rejected(items: list[tuple[str, int]], fulfilment: Fulfilment | None, code_: str) -> None:
     with pytest.raises(CheckoutRejected) as exc:
         plan(items, fulfilment)
-    assert exc.value.code == code_ and 400 <= exc.value.status < 500
+    assert exc.value.code == code_ and exc.value.kind is Kind.INVALID  # answered 422
+    assert " / " in exc.value.detail  # Indonesian. / English.
 
 
 def test_unknown_market_is_rejected() -> None:
@@ -302,6 +305,15 @@ def test_pickup_locks_after_five_wrong_codes() -> None:
     assert result.locked
     result, events = order.confirm_pickup("123456")  # even the right code once locked
     assert result.locked and events == [] and order.status is Status.READY
+
+
+def test_pickup_refusals_are_domain_errors() -> None:
+    assert PickupResult(ok=True).refusal() is None
+    wrong = PickupResult(ok=False, attempts_left=3).refusal()
+    assert wrong is not None and (wrong.kind, wrong.code) == (Kind.INVALID, "wrong-pickup-code")
+    assert wrong.extra == {"attempts_left": 3, "max_attempts": MAX_PICKUP_ATTEMPTS}
+    locked = PickupResult(ok=False, locked=True).refusal()
+    assert locked is not None and (locked.kind, locked.code) == (Kind.CONFLICT, "pickup-locked")
 
 
 def test_rejecting_one_line_refunds_that_line() -> None:

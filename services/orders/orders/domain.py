@@ -3,7 +3,9 @@
 Every method either changes the order (bumping ``version`` once and returning the events to emit) or, for
 an event that is valid but does not apply in the current state (a duplicate, an out-of-order delivery),
 changes nothing and returns no events. Commands a person gives (cancel, accept, prepare, pickup) that are
-not allowed in the current state raise :class:`OrderConflict` (HTTP 409).
+not allowed in the current state raise :class:`OrderConflict` (a ``shared.errors.Conflict``); a cart that
+cannot become an order raises :class:`CheckoutRejected` (a ``shared.errors.Invalid``). The domain never
+knows an HTTP status: ``shared/problems.py`` maps the kinds (conflict 409, invalid 422, not-found 404).
 
     placed ─StockReserved→ stock_reserved ─PaymentRequested→ awaiting_payment ─PaymentSucceeded→ paid
       │                        │                               │
@@ -21,6 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.envelope import EventPayload
+from shared.errors import Conflict, DomainError, Invalid, NotFound, not_found
 from shared.events.common import OrderLine as WireLine
 from shared.events.orders import (
     OrderCancelled,
@@ -100,23 +103,17 @@ def status_label(status: Status | str, fulfilment: str = "pickup_stall") -> str:
     return STATUS_LABELS[status]
 
 
-class OrderConflict(Exception):
-    """A command not allowed in the order's current state (HTTP 409)."""
-
-    def __init__(self, detail: str, code: str = "order-state-conflict") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
+class OrderConflict(Conflict):
+    """A command not allowed in the order's current state; nothing changes."""
 
 
-class CheckoutRejected(Exception):
-    """The cart cannot become an order (HTTP 4xx); nothing is created."""
+class CheckoutRejected(Invalid):
+    """The cart cannot become an order; nothing is created."""
 
-    def __init__(self, status: int, detail: str, code: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.code = code
+
+def order_not_found() -> NotFound:
+    """The order does not exist, is another city's, or is not the caller's to see (never reveal which)."""
+    return not_found("Pesanan", "Order", "order-not-found")
 
 
 # ------------------------------------------------------------------------------------------- checkout
@@ -184,44 +181,43 @@ def plan_lines(city: str, market_id: str, items: list[CartItem], products: dict[
                fulfilment: Fulfilment, hub: HubView | None, market_known: bool) -> list[Line]:
     """Validate a cart against orders' projections; the lines with catalog's prices, or CheckoutRejected."""
     if not items:
-        raise CheckoutRejected(422, "Keranjang kosong. / The cart is empty.", "empty-cart")
+        raise CheckoutRejected("empty-cart", "Keranjang kosong. / The cart is empty.")
     if len(items) > MAX_LINES:
-        raise CheckoutRejected(422, f"Maksimal {MAX_LINES} barang per pesanan. / At most {MAX_LINES} lines.",
-                               "too-many-lines")
+        raise CheckoutRejected("too-many-lines",
+                               f"Maksimal {MAX_LINES} barang per pesanan. / At most {MAX_LINES} lines.")
     if not market_known:
-        raise CheckoutRejected(422, "Pasar tidak dikenal di kota ini. / Unknown market in this city.",
-                               "unknown-market")
+        raise CheckoutRejected("unknown-market", "Pasar tidak dikenal di kota ini. / Unknown market in this city.")
     if fulfilment.type == "pickup_rw_hub":
         if not fulfilment.rw_hub_id:
-            raise CheckoutRejected(422, "Pilih RW tempat pengambilan. / rw_hub_id is required.", "rw-hub-required")
+            raise CheckoutRejected("rw-hub-required", "Pilih RW tempat pengambilan. / rw_hub_id is required.")
         if hub is None or hub.city != city or not hub.active:
-            raise CheckoutRejected(422, "RW hub tidak ditemukan di kota ini. / Unknown RW hub in this city.",
-                                   "unknown-rw-hub")
+            raise CheckoutRejected("unknown-rw-hub",
+                                   "RW hub tidak ditemukan di kota ini. / Unknown RW hub in this city.")
     if fulfilment.type == "delivery" and not (fulfilment.address or "").strip():
-        raise CheckoutRejected(422, "Alamat pengiriman wajib diisi. / A delivery address is required.",
-                               "address-required")
+        raise CheckoutRejected("address-required",
+                               "Alamat pengiriman wajib diisi. / A delivery address is required.")
     seen: set[str] = set()
     lines: list[Line] = []
     for n, item in enumerate(items, start=1):
         if item.product_id in seen:
-            raise CheckoutRejected(422, "Produk yang sama muncul dua kali; gabungkan jumlahnya. / "
-                                        f"Product {item.product_id} appears twice.", "duplicate-product")
+            raise CheckoutRejected("duplicate-product", "Produk yang sama muncul dua kali; gabungkan jumlahnya. / "
+                                                        f"Product {item.product_id} appears twice.")
         seen.add(item.product_id)
         product = products.get(item.product_id)
         if product is None or product.city != city:
-            raise CheckoutRejected(422, f"Produk {item.product_id} tidak ditemukan. / Unknown product.",
-                                   "unknown-product")
+            raise CheckoutRejected("unknown-product",
+                                   f"Produk {item.product_id} tidak ditemukan. / Unknown product.")
         if product.market_id != market_id:
-            raise CheckoutRejected(422, f"Produk '{product.name}' dari pasar lain. / "
-                                        "The product belongs to another market.", "product-other-market")
+            raise CheckoutRejected("product-other-market", f"Produk '{product.name}' dari pasar lain. / "
+                                                           "The product belongs to another market.")
         if not product.sellable:
-            raise CheckoutRejected(422, f"Produk '{product.name}' sedang tidak dijual. / "
-                                        "The product is not available.", "product-unavailable")
+            raise CheckoutRejected("product-unavailable", f"Produk '{product.name}' sedang tidak dijual. / "
+                                                          "The product is not available.")
         upper = min(product.max_per_order or MAX_QUANTITY, MAX_QUANTITY)
         if item.quantity < max(product.min_per_order, 1) or item.quantity > upper:
-            raise CheckoutRejected(422, f"Jumlah '{product.name}' harus {max(product.min_per_order, 1)}–{upper}. "
-                                        f"/ Quantity must be between {product.min_per_order} and {upper}.",
-                                   "quantity-out-of-range")
+            raise CheckoutRejected("quantity-out-of-range",
+                                   f"Jumlah '{product.name}' harus {max(product.min_per_order, 1)}–{upper}. "
+                                   f"/ Quantity must be between {product.min_per_order} and {upper}.")
         lines.append(Line(line_id=f"L{n}", product_id=product.product_id, vendor_id=product.vendor_id,
                           name=product.name, unit=product.unit, quantity=item.quantity,
                           unit_price=product.price, note=(item.note or None)))
@@ -236,6 +232,20 @@ class PickupResult:
     ok: bool
     locked: bool = False
     attempts_left: int = 0
+
+    def refusal(self) -> DomainError | None:
+        """Why a pickup attempt did not complete the order, as the error to answer (None when it did).
+
+        Not raised inside the unit of work: a wrong code is counted, and the count must be committed.
+        """
+        if self.locked:
+            return Conflict("pickup-locked", "Terlalu banyak kode salah; pengambilan dikunci. Hubungi pengelola "
+                                             "pasar. / Too many wrong codes: pickup is locked.")
+        if not self.ok:
+            return Invalid("wrong-pickup-code", f"Kode pengambilan salah. Sisa {self.attempts_left} percobaan. / "
+                                                "Wrong pickup code.", attempts_left=self.attempts_left,
+                           max_attempts=MAX_PICKUP_ATTEMPTS)
+        return None
 
 
 @dataclass
@@ -409,11 +419,12 @@ class Order:
             return [OrderCancelled(order_id=self.order_id, reason=reason, paid=False)]
         if self.status in VENDOR_WORK:
             if any(line.status is LineStatus.PREPARED for line in self.lines):
-                raise OrderConflict("Pesanan sudah mulai dikemas dan tidak bisa dibatalkan. / "
-                                    "The order is already being packed.", "order-already-prepared")
+                raise OrderConflict("order-already-prepared",
+                                    "Pesanan sudah mulai dikemas dan tidak bisa dibatalkan. / "
+                                    "The order is already being packed.")
             return self._cancel_paid(reason)
-        raise OrderConflict(f"Pesanan berstatus '{self.label}' tidak bisa dibatalkan. / "
-                            f"An order in state {self.status} cannot be cancelled.", "order-not-cancellable")
+        raise OrderConflict("order-not-cancellable", f"Pesanan berstatus '{self.label}' tidak bisa dibatalkan. / "
+                                                     f"An order in state {self.status} cannot be cancelled.")
 
     def _cancel_paid(self, reason: str) -> list[EventPayload]:
         remaining = max(self.paid_amount - self.refund_requested, 0)
@@ -429,25 +440,25 @@ class Order:
     def _vendor_lines(self, vendor_id: str) -> list[Line]:
         lines = [line for line in self.lines if line.vendor_id == vendor_id]
         if not lines:
-            raise OrderConflict("Pesanan ini tidak berisi produk Anda. / No lines of yours.", "not-your-order")
+            raise OrderConflict("not-your-order", "Pesanan ini tidak berisi produk Anda. / No lines of yours.")
         return lines
 
     def _require_vendor_work(self) -> None:
         if self.status not in VENDOR_WORK:
-            raise OrderConflict(f"Pesanan berstatus '{self.label}'; belum/tidak bisa dikemas. / "
-                                f"The order is {self.status}; vendors cannot act on it now.", "order-not-paid")
+            raise OrderConflict("order-not-paid", f"Pesanan berstatus '{self.label}'; belum/tidak bisa dikemas. / "
+                                                  f"The order is {self.status}; vendors cannot act on it now.")
 
     def _line(self, vendor_id: str, line_id: str) -> Line:
         for line in self._vendor_lines(vendor_id):
             if line.line_id == line_id:
                 return line
-        raise OrderConflict("Baris pesanan tidak ditemukan. / Unknown order line.", "unknown-line")
+        raise OrderConflict("unknown-line", "Baris pesanan tidak ditemukan. / Unknown order line.")
 
     def accept_line(self, vendor_id: str, line_id: str) -> list[EventPayload]:
         self._require_vendor_work()
         line = self._line(vendor_id, line_id)
         if line.status is LineStatus.REJECTED:
-            raise OrderConflict("Baris ini sudah ditolak. / The line was already rejected.", "line-rejected")
+            raise OrderConflict("line-rejected", "Baris ini sudah ditolak. / The line was already rejected.")
         if line.status is LineStatus.PENDING:
             line.status = LineStatus.ACCEPTED
             self._touch()
@@ -464,7 +475,7 @@ class Order:
         if line.status is LineStatus.REJECTED:
             return []  # repeated click
         if line.status is LineStatus.PREPARED:
-            raise OrderConflict("Baris ini sudah dikemas. / The line is already packed.", "line-prepared")
+            raise OrderConflict("line-prepared", "Baris ini sudah dikemas. / The line is already packed.")
         line.status = LineStatus.REJECTED
         self._touch()
         events: list[EventPayload] = [OrderLineRejected(
@@ -480,7 +491,7 @@ class Order:
         self._require_vendor_work()
         mine = [line for line in self._vendor_lines(vendor_id) if line.status is not LineStatus.REJECTED]
         if not mine:
-            raise OrderConflict("Semua baris Anda sudah ditolak. / All your lines were rejected.", "line-rejected")
+            raise OrderConflict("line-rejected", "Semua baris Anda sudah ditolak. / All your lines were rejected.")
         for line in mine:
             if line.status is not LineStatus.PREPARED:
                 line.status = LineStatus.PREPARED
@@ -501,8 +512,8 @@ class Order:
     # ---- pickup
     def confirm_pickup(self, code: str) -> tuple[PickupResult, list[EventPayload]]:
         if self.status is not Status.READY:
-            raise OrderConflict(f"Pesanan berstatus '{self.label}', belum siap diambil. / "
-                                "The order is not ready for pickup.", "order-not-ready")
+            raise OrderConflict("order-not-ready", f"Pesanan berstatus '{self.label}', belum siap diambil. / "
+                                                   "The order is not ready for pickup.")
         if self.pickup_locked:
             return PickupResult(ok=False, locked=True), []
         if code.strip() != self.pickup_code:
@@ -519,8 +530,8 @@ class Order:
     def unlock_pickup(self) -> list[EventPayload]:
         """Staff checked the buyer in person (e.g. their ID and the order) and give back the attempts."""
         if self.status is not Status.READY:
-            raise OrderConflict("Pesanan tidak sedang menunggu pengambilan. / The order is not ready for pickup.",
-                                "order-not-ready")
+            raise OrderConflict("order-not-ready",
+                                "Pesanan tidak sedang menunggu pengambilan. / The order is not ready for pickup.")
         if self.pickup_attempts:
             self.pickup_attempts = 0
             self._touch()

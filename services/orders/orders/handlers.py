@@ -1,4 +1,17 @@
-"""Reactions and commands: load the order, ask the domain, save (optimistically), emit through the outbox."""
+"""The use cases of orders, each ``async def verb(uow, command_or_event)``: load, decide, save, emit.
+
+``uow`` is the kernel's unit of work (``shared.uow``), already inside its transaction: ``uow.store`` is this
+service's :class:`~orders.store.OrdersStore`, ``uow.emit(payload)`` adds an event to the outbox of the same
+transaction (correlated with the request or event that caused it), ``uow.this_city`` is the city of the work.
+No SQL, no connection, no HTTP here; errors are the domain's (``shared.errors``).
+
+Three kinds:
+
+* **projections** of catalog's events (``orders.projections``): keep orders' own copy of products, markets,
+  RW hubs and vendors — always in the envelope's city, never in the one an id would point to;
+* **the saga** (``orders.saga``): catalog's and payments' answers move an order through its states;
+* **commands** people give over HTTP: checkout, cancel, the vendor's work, pickup.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
-from orders import store
-from orders.domain import CartItem, CheckoutRejected, Fulfilment, Order, OrderConflict, PickupResult, plan_lines
-from shared.envelope import Envelope, EventPayload
+from orders import policy, views
+from orders.domain import CartItem, Fulfilment, Order, PickupResult, order_not_found, plan_lines
+from orders.store import OrdersStore
+from shared.auth import Principal
+from shared.envelope import EventPayload
 from shared.events import catalog as cat
 from shared.events import payments as pay
-from shared.idempotency import begin, remember, request_hash
 from shared.ids import new_id
 from shared.logging import get_logger
-from shared.outbox import emit
-from shared.problems import Problem
+from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
+
+Work = UnitOfWork[OrdersStore]
 
 
 def new_pickup_code() -> str:
@@ -30,125 +43,231 @@ def new_pickup_code() -> str:
 
 # ---------------------------------------------------------------------------------------- projections
 
-async def on_product_listed(conn: asyncpg.Connection, city: str, e: cat.ProductListed) -> None:
-    await store.upsert_product(conn, city, e)
+def _ignored(written: bool, what: str, thing_id: str, city: str) -> None:
+    if not written:
+        log.warning("projection event names a row of another city (or none); ignored", what=what, id=thing_id,
+                    city=city)
 
 
-async def on_product_updated(conn: asyncpg.Connection, city: str, e: cat.ProductUpdated) -> None:
-    await store.upsert_product(conn, city, e, active=e.active)
+async def on_product_listed(uow: Work, e: cat.ProductListed) -> None:
+    _ignored(await uow.store.upsert_product(uow.this_city, e), "product", e.product_id, uow.this_city)
 
 
-async def on_price_changed(conn: asyncpg.Connection, e: cat.PriceChanged) -> None:
-    await store.set_price(conn, e.product_id, e.new_price)
+async def on_product_updated(uow: Work, e: cat.ProductUpdated) -> None:
+    _ignored(await uow.store.upsert_product(uow.this_city, e, active=e.active), "product", e.product_id,
+             uow.this_city)
 
 
-async def on_stock_adjusted(conn: asyncpg.Connection, e: cat.StockAdjusted) -> None:
-    await store.set_stock(conn, e.product_id, e.stock, e.available)
+async def on_price_changed(uow: Work, e: cat.PriceChanged) -> None:
+    _ignored(await uow.store.set_price(uow.this_city, e.product_id, e.new_price), "product", e.product_id,
+             uow.this_city)
+
+
+async def on_stock_adjusted(uow: Work, e: cat.StockAdjusted) -> None:
+    _ignored(await uow.store.set_stock(uow.this_city, e.product_id, e.stock, e.available), "product",
+             e.product_id, uow.this_city)
+
+
+async def on_product_delisted(uow: Work, e: cat.ProductDelisted) -> None:
+    _ignored(await uow.store.delist(uow.this_city, e.product_id), "product", e.product_id, uow.this_city)
+
+
+async def on_market_opened(uow: Work, e: cat.MarketOpened) -> None:
+    _ignored(await uow.store.upsert_market(uow.this_city, e.market_id, e.name, e.kelurahan, e.active), "market",
+             e.market_id, uow.this_city)
+
+
+async def on_rw_hub_registered(uow: Work, e: cat.RwHubRegistered) -> None:
+    _ignored(await uow.store.upsert_hub(uow.this_city, e), "rw hub", e.rw_hub_id, uow.this_city)
+
+
+async def on_vendor_activated(uow: Work, e: cat.VendorActivated) -> None:
+    _ignored(await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=False, market_id=e.market_id,
+                                        name=e.name), "vendor", e.vendor_id, uow.this_city)
+
+
+async def on_vendor_suspended(uow: Work, e: cat.VendorSuspended) -> None:
+    _ignored(await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=True), "vendor", e.vendor_id,
+             uow.this_city)
 
 
 # ---------------------------------------------------------------------------------------- the saga
 
-async def react(conn: asyncpg.Connection, envelope: Envelope, order_id: str,
-                transition: Callable[[Order], list[EventPayload]]) -> Order | None:
-    """Apply one incoming event to its order. Unknown orders and no-op transitions change nothing."""
-    order = await store.load(conn, order_id, for_update=True)
-    if order is None or order.city != envelope.city:
+async def _react(uow: Work, order_id: str, transition: Callable[[Order], list[EventPayload]]) -> None:
+    """Apply one incoming event to its order. Unknown orders (or another city's) and no-op transitions change
+    nothing."""
+    order = await uow.store.load(order_id, for_update=True)
+    if order is None or order.city != uow.this_city:
         log.warning("event for an order this city does not have; ignored", order_id=order_id)
-        return None
+        return
     events = transition(order)
     if not order.changed:
         log.info("event does not apply in the current state; no-op", order_id=order_id, status=order.status.value)
-        return order
-    await store.save(conn, order)
-    for event in events:
-        await emit(conn, event, city=order.city, causation=envelope)
-    return order
+        return
+    await _save(uow, order, events)
 
 
-async def on_stock_reserved(conn: asyncpg.Connection, env: Envelope, e: cat.StockReserved) -> None:
-    await react(conn, env, e.order_id, lambda o: o.stock_reserved())
+async def on_stock_reserved(uow: Work, e: cat.StockReserved) -> None:
+    await _react(uow, e.order_id, lambda o: o.stock_reserved())
 
 
-async def on_stock_rejected(conn: asyncpg.Connection, env: Envelope, e: cat.StockRejected) -> None:
-    await react(conn, env, e.order_id, lambda o: o.stock_rejected())
+async def on_stock_rejected(uow: Work, e: cat.StockRejected) -> None:
+    await _react(uow, e.order_id, lambda o: o.stock_rejected())
 
 
-async def on_payment_requested(conn: asyncpg.Connection, env: Envelope, e: pay.PaymentRequested) -> None:
-    await react(conn, env, e.order_id, lambda o: o.payment_requested(e.payment_id, e.qris, e.expires_at))
+async def on_payment_requested(uow: Work, e: pay.PaymentRequested) -> None:
+    await _react(uow, e.order_id, lambda o: o.payment_requested(e.payment_id, e.qris, e.expires_at))
 
 
-async def on_payment_succeeded(conn: asyncpg.Connection, env: Envelope, e: pay.PaymentSucceeded) -> None:
-    await react(conn, env, e.order_id, lambda o: o.payment_succeeded(e.payment_id, e.amount))
+async def on_payment_succeeded(uow: Work, e: pay.PaymentSucceeded) -> None:
+    await _react(uow, e.order_id, lambda o: o.payment_succeeded(e.payment_id, e.amount))
 
 
-async def on_payment_expired(conn: asyncpg.Connection, env: Envelope, e: pay.PaymentExpired) -> None:
-    await react(conn, env, e.order_id, lambda o: o.payment_expired(e.payment_id))
+async def on_payment_expired(uow: Work, e: pay.PaymentExpired) -> None:
+    await _react(uow, e.order_id, lambda o: o.payment_expired(e.payment_id))
 
 
-async def on_payment_refunded(conn: asyncpg.Connection, env: Envelope, e: pay.PaymentRefunded) -> None:
-    await react(conn, env, e.order_id, lambda o: o.payment_refunded(e.amount, e.reason))
+async def on_payment_refunded(uow: Work, e: pay.PaymentRefunded) -> None:
+    await _react(uow, e.order_id, lambda o: o.payment_refunded(e.amount, e.reason))
 
 
-async def on_payment_failed(conn: asyncpg.Connection, env: Envelope, e: pay.PaymentFailed) -> None:
-    await react(conn, env, e.order_id, lambda o: o.payment_failed())
+async def on_payment_failed(uow: Work, e: pay.PaymentFailed) -> None:
+    await _react(uow, e.order_id, lambda o: o.payment_failed())
 
 
 # ---------------------------------------------------------------------------------------- commands
 
 @dataclass(frozen=True)
-class CheckoutRequest:
+class PlaceOrder:
+    """A buyer's checkout of one market's cart. ``body_hash`` is the request's ``request_hash`` (for the
+    ``Idempotency-Key``); ``delivery_fee`` is the city's flat fee."""
+
+    buyer_id: str
     market_id: str
-    items: list[CartItem]
+    items: tuple[CartItem, ...]
     fulfilment: Fulfilment
+    delivery_fee: int
+    idempotency_key: str | None = None
+    body_hash: str = ""
 
 
-async def place_order(pool: asyncpg.Pool, city: str, delivery_fee: int, buyer_id: str, request: CheckoutRequest,
-                      raw_body: Any, idempotency_key: str | None, correlation_id: str,
-                      render: Callable[[Order], dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    """Validate against the projections, create the order and OrderPlaced in one transaction.
+@dataclass(frozen=True)
+class Answer:
+    """What a command answered: a status and the body (replayed as-is for a repeated ``Idempotency-Key``)."""
 
-    A repeated ``Idempotency-Key`` answers the first request's response; an invalid cart raises and the
-    transaction rolls back, so nothing is created.
+    status: int
+    body: dict[str, Any]
+
+
+async def place_order(uow: Work, cmd: PlaceOrder) -> Answer:
+    """Validate the cart against the projections, create the order and OrderPlaced in one unit of work.
+
+    A repeated ``Idempotency-Key`` answers the first request's response; an invalid cart raises
+    ``CheckoutRejected`` and the unit of work rolls back, so nothing is created.
     """
-    scope = f"checkout:{city}:{buyer_id}"
-    body_hash = request_hash(raw_body)
-    async with pool.acquire() as conn, conn.transaction():
-        replay = await begin(conn, scope, idempotency_key, body_hash)
-        if replay is not None:
-            return replay[0], dict(replay[1])
-        products = await store.products(conn, [i.product_id for i in request.items])
-        hub = await store.hub(conn, request.fulfilment.rw_hub_id)
-        known = await store.market_known(conn, city, request.market_id)
-        try:
-            lines = plan_lines(city, request.market_id, request.items, products, request.fulfilment, hub, known)
-        except CheckoutRejected as exc:
-            raise Problem(exc.status, exc.detail, code=exc.code) from None
-        order, events = Order.place(order_id=new_id(), city=city, buyer_id=buyer_id, market_id=request.market_id,
-                                    fulfilment=request.fulfilment, lines=lines, delivery_fee=delivery_fee)
-        await store.insert(conn, order)
-        for event in events:
-            await emit(conn, event, city=city, correlation_id=correlation_id)
-        response = render(order)
-        await remember(conn, scope, idempotency_key, body_hash, 201, response)
-        return 201, response
+    city = uow.this_city
+    scope = f"checkout:{city}:{cmd.buyer_id}"
+    replay = await uow.replay(scope, cmd.idempotency_key, cmd.body_hash)
+    if replay is not None:
+        return Answer(replay[0], dict(replay[1]))
+    products = await uow.store.products(city, [i.product_id for i in cmd.items])
+    hub = await uow.store.hub(cmd.fulfilment.rw_hub_id)
+    known = await uow.store.market_known(city, cmd.market_id)
+    lines = plan_lines(city, cmd.market_id, list(cmd.items), products, cmd.fulfilment, hub, known)
+    order, events = Order.place(order_id=new_id(), city=city, buyer_id=cmd.buyer_id, market_id=cmd.market_id,
+                                fulfilment=cmd.fulfilment, lines=lines, delivery_fee=cmd.delivery_fee)
+    await uow.store.insert(order)
+    for event in events:
+        uow.emit(event)
+    answer = Answer(201, views.order_body(order, show_code=True))
+    await uow.remember(scope, cmd.idempotency_key, cmd.body_hash, answer.status, answer.body)
+    return answer
 
 
-async def command(pool: asyncpg.Pool, city: str, order_id: str, correlation_id: str,
-                  authorise: Callable[[Order], None], act: Callable[[Order], Any]) -> tuple[Order, Any]:
-    """Run a person's command on an order: lock, authorise, act (domain), save, emit; 409 on a bad state."""
-    async with pool.acquire() as conn, conn.transaction():
-        order = await store.load(conn, order_id, for_update=True)
-        if order is None or order.city != city:
-            raise Problem(404, "Pesanan tidak ditemukan. / Order not found.", code="order-not-found")
-        authorise(order)
-        try:
-            result = act(order)
-        except OrderConflict as exc:
-            raise Problem(409, exc.detail, code=exc.code) from None
-        # act returns its events, or (PickupResult, events) for a pickup
-        events: list[EventPayload] = result[1] if isinstance(result, tuple) and isinstance(result[0], PickupResult) \
-            else result
-        await store.save(conn, order)
-        for event in events:
-            await emit(conn, event, city=city, correlation_id=correlation_id)
-        return order, result
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+    who: Principal
+
+
+@dataclass(frozen=True)
+class LineCommand:
+    """A vendor's decision on one line: accept it, or reject it (``reason``)."""
+
+    order_id: str
+    line_id: str
+    who: Principal
+    reason: str = "unavailable"
+
+
+@dataclass(frozen=True)
+class OrderCommand:
+    """A command on a whole order that needs nothing but the order and who gives it."""
+
+    order_id: str
+    who: Principal
+
+
+@dataclass(frozen=True)
+class ConfirmPickup:
+    order_id: str
+    code: str
+    who: Principal
+
+
+async def cancel_order(uow: Work, cmd: CancelOrder) -> Order:
+    """Before paying: Dibatalkan. Paid but nothing packed yet: cancelled with a full refund."""
+    order = await _order_for(uow, cmd.order_id, lambda o: policy.may_cancel(cmd.who, o))
+    return await _save(uow, order, order.cancel("buyer_cancelled"))
+
+
+async def accept_line(uow: Work, cmd: LineCommand) -> Order:
+    vendor_id = policy.vendor_of(cmd.who)
+    order = await _order_for(uow, cmd.order_id, lambda o: policy.is_vendor_of(vendor_id, o))
+    return await _save(uow, order, order.accept_line(vendor_id, cmd.line_id))
+
+
+async def reject_line(uow: Work, cmd: LineCommand) -> Order:
+    """The vendor cannot supply a line: that line is refunded; with no line left the order is cancelled."""
+    vendor_id = policy.vendor_of(cmd.who)
+    order = await _order_for(uow, cmd.order_id, lambda o: policy.is_vendor_of(vendor_id, o))
+    return await _save(uow, order, order.reject_line(vendor_id, cmd.line_id, new_pickup_code, cmd.reason))
+
+
+async def mark_prepared(uow: Work, cmd: OrderCommand) -> Order:
+    """All the vendor's lines are packed; when every vendor is done the order is Siap Diambil."""
+    vendor_id = policy.vendor_of(cmd.who)
+    order = await _order_for(uow, cmd.order_id, lambda o: policy.is_vendor_of(vendor_id, o))
+    return await _save(uow, order, order.mark_prepared(vendor_id, new_pickup_code))
+
+
+async def confirm_pickup(uow: Work, cmd: ConfirmPickup) -> tuple[Order, PickupResult]:
+    """The buyer's code → Selesai. A wrong code is counted (and committed); the caller answers with
+    ``result.refusal()``."""
+    order = await _order_for(uow, cmd.order_id, lambda o: policy.may_confirm_pickup(cmd.who, o))
+    result, events = order.confirm_pickup(cmd.code)
+    return await _save(uow, order, events), result
+
+
+async def unlock_pickup(uow: Work, cmd: OrderCommand) -> Order:
+    """Market or city staff give a locked pickup its attempts back (after checking the buyer in person)."""
+    order = await _order_for(uow, cmd.order_id, lambda o: policy.may_see(cmd.who, o))
+    return await _save(uow, order, order.unlock_pickup())
+
+
+# ---------------------------------------------------------------------------------------- shared steps
+
+async def _order_for(uow: Work, order_id: str, allowed: Callable[[Order], bool]) -> Order:
+    """The order, locked for this unit of work — or 404 if it is not this city's or not the caller's."""
+    order = await uow.store.load(order_id, for_update=True)
+    if order is None or order.city != uow.this_city or not allowed(order):
+        raise order_not_found()
+    return order
+
+
+async def _save(uow: Work, order: Order, events: list[EventPayload]) -> Order:
+    """Save the changed order (optimistically) and put its events in the outbox of the same transaction."""
+    await uow.store.save(order)
+    for event in events:
+        uow.emit(event)
+    return order
