@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 import orders
-from orders import grace, store, stream
+from orders import grace, stream
 from orders.http import router
+from orders.store import OrdersStore, StaleOrder
 from shared.auth import mint_token
 from shared.bus import EventBus
 from shared.db import create_pool, migrate
@@ -28,8 +29,10 @@ from shared.envelope import EventPayload, build_event
 from shared.events import catalog as cat
 from shared.events import payments as pay
 from shared.ids import new_id
+from shared.inbox import claim_many
 from shared.service import ServiceKernel
 from shared.settings import get_settings
+from shared.uow import Work
 from tests.conftest import Infra
 from tests.integration.probe import new_schema
 
@@ -42,14 +45,21 @@ CITY = "cimahi"
 class Harness:
     def __init__(self, pool: asyncpg.Pool, bus: EventBus, client: httpx.AsyncClient) -> None:
         self.pool, self.bus, self.client = pool, bus, client
+        self.work = Work(lambda: pool, OrdersStore)  # the kernel's units of work, on this schema
 
     async def deliver(self, payload: EventPayload, *, city: str = CITY, envelope: Any = None) -> bool:
-        """Hand one event to the consumer that handles it, as the bus would (inbox + transaction)."""
+        """Hand one event to the handler its consumer registered, as the bus would: one unit of work that
+        claims the event in the consumer's inbox and runs ``handler(uow.caused_by(envelope), event)``."""
         env = envelope or build_event(payload, city=city).envelope
         for consumer in self.bus.consumers:
             handler = consumer.handlers.get((env.event_type, env.event_version))
-            if handler is not None:
-                return await consumer._apply(handler, env, payload)
+            if handler is None:
+                continue
+            async with self.work(city=None) as uow:
+                if env.event_id not in await claim_many(uow.conn, consumer.group_id, [env]):
+                    return False  # seen before: the inbox drops it
+                await handler(uow.caused_by(env), payload)
+            return True
         raise AssertionError(f"no orders consumer handles {env.event_type}")
 
     async def emitted(self, order_id: str) -> list[tuple[str, dict[str, Any]]]:
@@ -81,14 +91,12 @@ async def h(infra: Infra) -> AsyncIterator[Harness]:
     pool = await create_pool(dsn, schema, "orders-test", max_size=5)
     async with pool.acquire() as conn:
         await migrate(conn, schema, MIGRATIONS)
-    bus = EventBus("orders", infra.bootstrap)  # never started: we hand it the events ourselves
-    bus.pools.pool = pool
-    stream.register(bus)
-    kernel = ServiceKernel(schema, None, uses_database=False)
-    kernel.pool = pool
+    kernel = ServiceKernel(schema, None, uses_database=False, store=OrdersStore)
+    kernel.pool = pool  # never started: no Kafka here, the harness hands the events to the handlers itself
+    stream.register(kernel.bus)
     app = kernel.http_app(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://orders") as client:
-        harness = Harness(pool, bus, client)
+        harness = Harness(pool, kernel.bus, client)
         await seed(harness)
         yield harness
     await pool.close()
@@ -369,25 +377,29 @@ async def test_buyer_lists_only_their_orders(h: Harness) -> None:
 async def test_stale_writes_are_refused(h: Harness) -> None:
     order_id = (await place(h))["order_id"]
     async with h.pool.acquire() as conn:
-        first = await store.load(conn, order_id)
-        second = await store.load(conn, order_id)
+        first = await OrdersStore(conn).load(order_id)
+        second = await OrdersStore(conn).load(order_id)
         assert first and second
         first.stock_reserved()
-        await store.save(conn, first)
+        await OrdersStore(conn).save(first)
         second.stock_rejected()
-        with pytest.raises(store.StaleOrder):
-            await store.save(conn, second)
+        with pytest.raises(StaleOrder):
+            await OrdersStore(conn).save(second)
     assert (await h.get(order_id, BUYER))["status"] == "stock_reserved"
 
 
 async def test_grace_worker_flags_and_nudges_a_stuck_order_once(h: Harness) -> None:
     order_id = (await place(h))["order_id"]
-    assert order_id not in await grace.flag_stuck_orders(h.pool, 600)
+    async def grace_pass() -> list[str]:  # one run of the periodic job, in its own unit of work (all cities)
+        async with h.work(city=None) as uow:
+            return await grace.flag_stuck_orders(uow, 600)
+
+    assert order_id not in await grace_pass()
     async with h.pool.acquire() as conn:
         await conn.execute("UPDATE orders SET state_changed_at = now() - interval '11 minutes' WHERE order_id = $1",
                            order_id)
-    assert order_id in await grace.flag_stuck_orders(h.pool, 600)
-    assert order_id not in await grace.flag_stuck_orders(h.pool, 600)
+    assert order_id in await grace_pass()
+    assert order_id not in await grace_pass()
     assert await h.types(order_id) == ["OrderPlaced", "OrderPlaced"]
     async with h.pool.acquire() as conn:
         assert await conn.fetchval("SELECT stuck_since IS NOT NULL FROM orders WHERE order_id = $1", order_id)
@@ -405,3 +417,28 @@ async def test_staff_see_orders_of_their_city_and_market_only(h: Harness) -> Non
         assert r.status_code in (403, 404), r.text
     r = await h.client.get(f"/cities/{CITY}/orders/{order_id}", headers=auth("city_admin", sub="ca", city="tegal"))
     assert r.status_code == 403
+
+
+# ------------------------------------------------------------------------------------------------ hostile input
+
+async def test_an_event_of_another_city_never_rewrites_this_citys_projection(h: Harness) -> None:
+    """Issue 18 (6): the envelope's city decides; ids in the payload that name another city's rows do nothing."""
+    product = new_id()
+    await h.deliver(cat.ProductListed(product_id=product, vendor_id=V1, market_id=MARKET, name="Gula",
+                                      category="pokok", unit="kg", price=16_000))
+    forged: list[EventPayload] = [
+        cat.PriceChanged(product_id=product, old_price=16_000, new_price=1),
+        cat.StockAdjusted(product_id=product, stock=0, available=False),
+        cat.ProductListed(product_id=product, vendor_id=V1, market_id=MARKET, name="Gula", category="pokok",
+                          unit="kg", price=2),  # would move the row to tegal
+        cat.MarketOpened(market_id=MARKET, name="Pasar Palsu", active=False),
+        cat.VendorSuspended(vendor_id=V1, reason="forged"),
+    ]
+    for event in forged:
+        assert await h.deliver(event, city="tegal")
+    await h.deliver(cat.ProductDelisted(product_id=product), city="tegal")
+    order = await place(h, cart((product, 1)))
+    assert order["lines"][0]["unit_price"] == 16_000 and order["total"] == 16_000
+    async with h.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT city FROM product_view WHERE product_id = $1", product) == CITY
+        assert await conn.fetchval("SELECT city FROM market_view WHERE market_id = $1", MARKET) == CITY

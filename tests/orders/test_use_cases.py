@@ -40,7 +40,7 @@ async def seeded() -> FakeStore:
                   cat.ProductListed: handlers.on_product_listed, cat.PriceChanged: handlers.on_price_changed}
     async with in_memory(store, city=None) as uow:
         for e in events:
-            await handler_of[type(e)](uow.caused_by(build_event(e, city=CITY).envelope), e)  # type: ignore[operator]
+            await handler_of[type(e)](uow.caused_by(build_event(e, city=CITY).envelope), e)
     return store
 
 
