@@ -33,7 +33,7 @@ from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
 
-Work = UnitOfWork[OrdersStore]
+Uow = UnitOfWork[OrdersStore]  # what every use case here receives
 
 
 def new_pickup_code() -> str:
@@ -43,57 +43,60 @@ def new_pickup_code() -> str:
 
 # ---------------------------------------------------------------------------------------- projections
 
-def _ignored(written: bool, what: str, thing_id: str, city: str) -> None:
-    if not written:
-        log.warning("projection event names a row of another city (or none); ignored", what=what, id=thing_id,
-                    city=city)
+async def on_product_listed(uow: Uow, e: cat.ProductListed) -> None:
+    if not await uow.store.upsert_product(uow.this_city, e):
+        _ignored(uow, "product", e.product_id)
 
 
-async def on_product_listed(uow: Work, e: cat.ProductListed) -> None:
-    _ignored(await uow.store.upsert_product(uow.this_city, e), "product", e.product_id, uow.this_city)
+async def on_product_updated(uow: Uow, e: cat.ProductUpdated) -> None:
+    if not await uow.store.upsert_product(uow.this_city, e, active=e.active):
+        _ignored(uow, "product", e.product_id)
 
 
-async def on_product_updated(uow: Work, e: cat.ProductUpdated) -> None:
-    _ignored(await uow.store.upsert_product(uow.this_city, e, active=e.active), "product", e.product_id,
-             uow.this_city)
+async def on_price_changed(uow: Uow, e: cat.PriceChanged) -> None:
+    if not await uow.store.set_price(uow.this_city, e.product_id, e.new_price):
+        _ignored(uow, "product", e.product_id)
 
 
-async def on_price_changed(uow: Work, e: cat.PriceChanged) -> None:
-    _ignored(await uow.store.set_price(uow.this_city, e.product_id, e.new_price), "product", e.product_id,
-             uow.this_city)
+async def on_stock_adjusted(uow: Uow, e: cat.StockAdjusted) -> None:
+    if not await uow.store.set_stock(uow.this_city, e.product_id, e.stock, e.available):
+        _ignored(uow, "product", e.product_id)
 
 
-async def on_stock_adjusted(uow: Work, e: cat.StockAdjusted) -> None:
-    _ignored(await uow.store.set_stock(uow.this_city, e.product_id, e.stock, e.available), "product",
-             e.product_id, uow.this_city)
+async def on_product_delisted(uow: Uow, e: cat.ProductDelisted) -> None:
+    if not await uow.store.delist(uow.this_city, e.product_id):
+        _ignored(uow, "product", e.product_id)
 
 
-async def on_product_delisted(uow: Work, e: cat.ProductDelisted) -> None:
-    _ignored(await uow.store.delist(uow.this_city, e.product_id), "product", e.product_id, uow.this_city)
+async def on_market_opened(uow: Uow, e: cat.MarketOpened) -> None:
+    if not await uow.store.upsert_market(uow.this_city, e.market_id, e.name, e.kelurahan, e.active):
+        _ignored(uow, "market", e.market_id)
 
 
-async def on_market_opened(uow: Work, e: cat.MarketOpened) -> None:
-    _ignored(await uow.store.upsert_market(uow.this_city, e.market_id, e.name, e.kelurahan, e.active), "market",
-             e.market_id, uow.this_city)
+async def on_rw_hub_registered(uow: Uow, e: cat.RwHubRegistered) -> None:
+    if not await uow.store.upsert_hub(uow.this_city, e):
+        _ignored(uow, "rw hub", e.rw_hub_id)
 
 
-async def on_rw_hub_registered(uow: Work, e: cat.RwHubRegistered) -> None:
-    _ignored(await uow.store.upsert_hub(uow.this_city, e), "rw hub", e.rw_hub_id, uow.this_city)
+async def on_vendor_activated(uow: Uow, e: cat.VendorActivated) -> None:
+    if not await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=False, market_id=e.market_id,
+                                      name=e.name):
+        _ignored(uow, "vendor", e.vendor_id)
 
 
-async def on_vendor_activated(uow: Work, e: cat.VendorActivated) -> None:
-    _ignored(await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=False, market_id=e.market_id,
-                                        name=e.name), "vendor", e.vendor_id, uow.this_city)
+async def on_vendor_suspended(uow: Uow, e: cat.VendorSuspended) -> None:
+    if not await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=True):
+        _ignored(uow, "vendor", e.vendor_id)
 
 
-async def on_vendor_suspended(uow: Work, e: cat.VendorSuspended) -> None:
-    _ignored(await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=True), "vendor", e.vendor_id,
-             uow.this_city)
+def _ignored(uow: Uow, what: str, thing_id: str) -> None:
+    log.warning("projection event for a row of another city (or for none); ignored", what=what, id=thing_id,
+                city=uow.this_city)
 
 
 # ---------------------------------------------------------------------------------------- the saga
 
-async def _react(uow: Work, order_id: str, transition: Callable[[Order], list[EventPayload]]) -> None:
+async def _react(uow: Uow, order_id: str, transition: Callable[[Order], list[EventPayload]]) -> None:
     """Apply one incoming event to its order. Unknown orders (or another city's) and no-op transitions change
     nothing."""
     order = await uow.store.load(order_id, for_update=True)
@@ -107,31 +110,31 @@ async def _react(uow: Work, order_id: str, transition: Callable[[Order], list[Ev
     await _save(uow, order, events)
 
 
-async def on_stock_reserved(uow: Work, e: cat.StockReserved) -> None:
+async def on_stock_reserved(uow: Uow, e: cat.StockReserved) -> None:
     await _react(uow, e.order_id, lambda o: o.stock_reserved())
 
 
-async def on_stock_rejected(uow: Work, e: cat.StockRejected) -> None:
+async def on_stock_rejected(uow: Uow, e: cat.StockRejected) -> None:
     await _react(uow, e.order_id, lambda o: o.stock_rejected())
 
 
-async def on_payment_requested(uow: Work, e: pay.PaymentRequested) -> None:
+async def on_payment_requested(uow: Uow, e: pay.PaymentRequested) -> None:
     await _react(uow, e.order_id, lambda o: o.payment_requested(e.payment_id, e.qris, e.expires_at))
 
 
-async def on_payment_succeeded(uow: Work, e: pay.PaymentSucceeded) -> None:
+async def on_payment_succeeded(uow: Uow, e: pay.PaymentSucceeded) -> None:
     await _react(uow, e.order_id, lambda o: o.payment_succeeded(e.payment_id, e.amount))
 
 
-async def on_payment_expired(uow: Work, e: pay.PaymentExpired) -> None:
+async def on_payment_expired(uow: Uow, e: pay.PaymentExpired) -> None:
     await _react(uow, e.order_id, lambda o: o.payment_expired(e.payment_id))
 
 
-async def on_payment_refunded(uow: Work, e: pay.PaymentRefunded) -> None:
+async def on_payment_refunded(uow: Uow, e: pay.PaymentRefunded) -> None:
     await _react(uow, e.order_id, lambda o: o.payment_refunded(e.amount, e.reason))
 
 
-async def on_payment_failed(uow: Work, e: pay.PaymentFailed) -> None:
+async def on_payment_failed(uow: Uow, e: pay.PaymentFailed) -> None:
     await _react(uow, e.order_id, lambda o: o.payment_failed())
 
 
@@ -159,7 +162,7 @@ class Answer:
     body: dict[str, Any]
 
 
-async def place_order(uow: Work, cmd: PlaceOrder) -> Answer:
+async def place_order(uow: Uow, cmd: PlaceOrder) -> Answer:
     """Validate the cart against the projections, create the order and OrderPlaced in one unit of work.
 
     A repeated ``Idempotency-Key`` answers the first request's response; an invalid cart raises
@@ -215,33 +218,33 @@ class ConfirmPickup:
     who: Principal
 
 
-async def cancel_order(uow: Work, cmd: CancelOrder) -> Order:
+async def cancel_order(uow: Uow, cmd: CancelOrder) -> Order:
     """Before paying: Dibatalkan. Paid but nothing packed yet: cancelled with a full refund."""
     order = await _order_for(uow, cmd.order_id, lambda o: policy.may_cancel(cmd.who, o))
     return await _save(uow, order, order.cancel("buyer_cancelled"))
 
 
-async def accept_line(uow: Work, cmd: LineCommand) -> Order:
+async def accept_line(uow: Uow, cmd: LineCommand) -> Order:
     vendor_id = policy.vendor_of(cmd.who)
     order = await _order_for(uow, cmd.order_id, lambda o: policy.is_vendor_of(vendor_id, o))
     return await _save(uow, order, order.accept_line(vendor_id, cmd.line_id))
 
 
-async def reject_line(uow: Work, cmd: LineCommand) -> Order:
+async def reject_line(uow: Uow, cmd: LineCommand) -> Order:
     """The vendor cannot supply a line: that line is refunded; with no line left the order is cancelled."""
     vendor_id = policy.vendor_of(cmd.who)
     order = await _order_for(uow, cmd.order_id, lambda o: policy.is_vendor_of(vendor_id, o))
     return await _save(uow, order, order.reject_line(vendor_id, cmd.line_id, new_pickup_code, cmd.reason))
 
 
-async def mark_prepared(uow: Work, cmd: OrderCommand) -> Order:
+async def mark_prepared(uow: Uow, cmd: OrderCommand) -> Order:
     """All the vendor's lines are packed; when every vendor is done the order is Siap Diambil."""
     vendor_id = policy.vendor_of(cmd.who)
     order = await _order_for(uow, cmd.order_id, lambda o: policy.is_vendor_of(vendor_id, o))
     return await _save(uow, order, order.mark_prepared(vendor_id, new_pickup_code))
 
 
-async def confirm_pickup(uow: Work, cmd: ConfirmPickup) -> tuple[Order, PickupResult]:
+async def confirm_pickup(uow: Uow, cmd: ConfirmPickup) -> tuple[Order, PickupResult]:
     """The buyer's code → Selesai. A wrong code is counted (and committed); the caller answers with
     ``result.refusal()``."""
     order = await _order_for(uow, cmd.order_id, lambda o: policy.may_confirm_pickup(cmd.who, o))
@@ -249,7 +252,7 @@ async def confirm_pickup(uow: Work, cmd: ConfirmPickup) -> tuple[Order, PickupRe
     return await _save(uow, order, events), result
 
 
-async def unlock_pickup(uow: Work, cmd: OrderCommand) -> Order:
+async def unlock_pickup(uow: Uow, cmd: OrderCommand) -> Order:
     """Market or city staff give a locked pickup its attempts back (after checking the buyer in person)."""
     order = await _order_for(uow, cmd.order_id, lambda o: policy.may_see(cmd.who, o))
     return await _save(uow, order, order.unlock_pickup())
@@ -257,7 +260,7 @@ async def unlock_pickup(uow: Work, cmd: OrderCommand) -> Order:
 
 # ---------------------------------------------------------------------------------------- shared steps
 
-async def _order_for(uow: Work, order_id: str, allowed: Callable[[Order], bool]) -> Order:
+async def _order_for(uow: Uow, order_id: str, allowed: Callable[[Order], bool]) -> Order:
     """The order, locked for this unit of work — or 404 if it is not this city's or not the caller's."""
     order = await uow.store.load(order_id, for_update=True)
     if order is None or order.city != uow.this_city or not allowed(order):
@@ -265,7 +268,7 @@ async def _order_for(uow: Work, order_id: str, allowed: Callable[[Order], bool])
     return order
 
 
-async def _save(uow: Work, order: Order, events: list[EventPayload]) -> Order:
+async def _save(uow: Uow, order: Order, events: list[EventPayload]) -> Order:
     """Save the changed order (optimistically) and put its events in the outbox of the same transaction."""
     await uow.store.save(order)
     for event in events:
