@@ -165,21 +165,25 @@ async def search_products(conn: asyncpg.Connection, city: str, terms: list[Query
     args: list[Any] = [city, market_id, category, vendor_id]
     where = ["p.city = $1", "p.active", "v.status = 'active'", "($2::text IS NULL OR p.market_id = $2)",
              "($3::text IS NULL OR p.category = $3)", "($4::text IS NULL OR p.vendor_id = $4)"]
-    rank_parts: list[str] = []
+    # The WHERE's parameters come first and are all used by it, so the count below can reuse exactly them.
+    anywhere_of: list[list[str]] = []
     for term in terms:
-        anywhere, in_name, name_word_start = [], [], []
+        anywhere = []
         for spelling in term.spellings:
-            esc = like_escape(spelling)
-            args.append(f"%{esc}%")
-            anywhere.append(f"p.search_text LIKE ${len(args)}")
-            in_name.append(f"p.name_text LIKE ${len(args)}")
-            args.append(f"% {esc}%")
+            args.append(f"%{like_escape(spelling)}%")
+            anywhere.append(f"${len(args)}")
+        anywhere_of.append(anywhere)
+        where.append("(" + " OR ".join(f"p.search_text LIKE {a}" for a in anywhere) + ")")
+    where_args = len(args)
+    rank_parts: list[str] = []
+    for term, anywhere in zip(terms, anywhere_of, strict=True):
+        name_word_start = []
+        for spelling in term.spellings:
+            args.append(f"% {like_escape(spelling)}%")
             name_word_start.append(f"(' ' || p.name_text) LIKE ${len(args)}")
-        where.append("(" + " OR ".join(anywhere) + ")")
         # 3: a word of the product's name starts with it; 2: inside the name; 1: category or vendor only.
         rank_parts.append(f"CASE WHEN {' OR '.join(name_word_start)} THEN 3"
-                          f" WHEN {' OR '.join(in_name)} THEN 2 ELSE 1 END")
-    where_args = len(args)  # the WHERE uses exactly these; the phrases below only rank
+                          f" WHEN {' OR '.join(f'p.name_text LIKE {a}' for a in anywhere)} THEN 2 ELSE 1 END")
     for phrase in phrases:
         args.append(f"%{like_escape(phrase)}%")
         rank_parts.append(f"CASE WHEN p.name_text LIKE ${len(args)} THEN 3 ELSE 0 END")
