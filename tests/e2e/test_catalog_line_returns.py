@@ -12,10 +12,12 @@ import asyncpg
 import pytest
 
 import catalog
-from catalog import handlers, store
-from shared.envelope import EventPayload
+from catalog import handlers, queries
+from catalog.store import CatalogStore
+from shared.envelope import EventPayload, decode
 from shared.events.common import OrderLine
 from shared.events.orders import OrderLineRejected, OrderPlaced
+from shared.uow import PgUnitOfWork
 from tests.conftest import Infra, scratch_schema
 
 pytestmark = pytest.mark.integration
@@ -42,8 +44,12 @@ class Sink:
     def __init__(self) -> None:
         self.events: list[EventPayload] = []
 
-    async def __call__(self, payload: EventPayload) -> None:
-        self.events.append(payload)
+    def take(self, uow: PgUnitOfWork[CatalogStore]) -> None:
+        """The payloads the use case emitted into the unit of work (typed again, as a consumer sees them)."""
+        for outgoing in uow.pending:
+            payload = decode(outgoing.body())[1]
+            assert payload is not None
+            self.events.append(payload)
 
     def of(self, kind: str) -> list[Any]:
         return [e for e in self.events if type(e).__name__ == kind]
@@ -67,12 +73,17 @@ async def stock(pool: asyncpg.Pool, pid: str) -> int | None:
 
 
 async def run(pool: asyncpg.Pool, sink: Sink, step: str, *args: Any, **kw: Any) -> Any:
+    """One use case in one unit of work on the scratch schema (no outbox relay: the events go to ``sink``)."""
     async with pool.acquire() as conn, conn.transaction():
+        uow: PgUnitOfWork[CatalogStore] = PgUnitOfWork(conn, CatalogStore(conn), city=CITY)
         if step == "place":
-            return await handlers.reserve_stock(conn, sink, CITY, *args)
-        if step == "reject":
-            return await handlers.return_rejected_line(conn, sink, CITY, *args)
-        return await handlers.apply_order_outcome(conn, sink, CITY, *args, **kw)
+            result = await handlers.reserve_stock(uow, *args)
+        elif step == "reject":
+            result = await handlers.return_rejected_line(uow, *args)
+        else:
+            result = await handlers.apply_order_outcome(uow, CITY, *args, **kw)
+        sink.take(uow)
+        return result
 
 
 async def test_rejected_line_of_a_paid_order_is_restocked_once_and_not_again_on_cancel(pool: asyncpg.Pool) -> None:
@@ -147,5 +158,5 @@ async def test_an_order_placed_again_gets_the_same_answer_and_reserves_nothing_m
     assert await run(pool, sink, "place", order) == "duplicate"
     assert sink.events == [] and await stock(pool, "pa") == 10
     async with pool.acquire() as conn:
-        reservation = await store.get_reservation(conn, CITY, "o4")
+        reservation = await queries.reservation(conn, CITY, "o4")
     assert reservation is not None and reservation["status"] == "released"

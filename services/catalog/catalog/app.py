@@ -2,18 +2,22 @@
 
 from pathlib import Path
 
-from catalog import seed, stream
+from catalog import handlers, seed, stream
 from catalog.http import router
+from catalog.store import CatalogStore
 from shared.service import ServiceKernel
 
-kernel = ServiceKernel("catalog", Path(__file__).resolve().parent / "migrations")
+RELEASE_INTERVAL_SECONDS = 5.0
+
+kernel = ServiceKernel("catalog", Path(__file__).resolve().parent / "migrations", store=CatalogStore)
 stream.register(kernel.bus)
-kernel.worker(stream.release_expired_reservations)
+# The deadline job: held reservations past expires_at are released, one per unit of work, until none is due.
+kernel.periodic(RELEASE_INTERVAL_SECONDS)(handlers.release_expired_reservation)
 
 
 @kernel.seeder
 async def seed_demo(k: ServiceKernel) -> None:
-    await seed.seed_demo(k.db())
+    await seed.seed_demo(k)
 
 
 app = kernel.http_app(router, title="PasarKota catalog")

@@ -1,11 +1,18 @@
-"""The catalog's rules: units, categories, vendor lifecycle, stock reservation planning. Pure, no IO."""
+"""The catalog's rules: units, categories, vendor lifecycle, stock reservation planning. Pure, no IO.
+
+Rules that say no raise ``shared.errors`` (a code and an Indonesian / English detail); ``shared.problems`` turns
+them into problem+json with the status of their kind.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from shared.errors import Conflict, Invalid, NotFound
 
 UNITS: tuple[str, ...] = (
     "kg", "ons", "gram", "liter", "ml", "ikat", "bungkus", "pcs", "buah", "sisir", "papan", "karung", "porsi",
@@ -42,6 +49,66 @@ def vendor_transition(status: str, action: str) -> str:
     if nxt is None:
         raise TransitionError(f"cannot {action} a vendor in status {status}")
     return nxt
+
+
+def vendor_status_after(status: str, action: str) -> str:
+    """``vendor_transition`` as the domain error the caller sees (409 ``vendor-status``)."""
+    try:
+        return vendor_transition(status, action)
+    except TransitionError:
+        raise Conflict("vendor-status", f"Status pedagang '{status}' tidak dapat di-{action}. / "
+                                        f"A {status} vendor cannot be {action}d.") from None
+
+
+# ---- errors with the catalog's words ------------------------------------------------------------------
+
+_ENGLISH = {"Pasar": "Market", "Produk": "Product", "Pedagang": "Vendor", "Hub RW": "RW hub", "Lapak": "Stall"}
+
+
+def not_found(what: str, ident: str) -> NotFound:
+    """``not_found("Pasar", market_id)``: code ``not-found`` with the id asked for (cut to 80 characters)."""
+    return NotFound("not-found", f"{what} tidak ditemukan. / {_ENGLISH.get(what, what)} not found.", id=ident[:80])
+
+
+def reservation_not_found() -> NotFound:
+    return NotFound("not-found", "Reservasi tidak ditemukan. / Reservation not found.")
+
+
+def unknown_stall() -> Invalid:
+    return Invalid("unknown-stall", "Lapak tidak ditemukan di pasar ini. / No such stall in this market.")
+
+
+def market_exists() -> Conflict:
+    return Conflict("market-exists", "Pasar dengan slug ini sudah ada. / A market with this slug exists.")
+
+
+def stall_exists() -> Conflict:
+    return Conflict("stall-exists", "Lapak ini sudah terdaftar. / This stall exists already.")
+
+
+def rw_hub_exists() -> Conflict:
+    return Conflict("rw-hub-exists", "Hub RW ini sudah terdaftar. / This RW hub exists already.")
+
+
+def check_order_limits(min_per_order: int, max_per_order: int | None) -> None:
+    if max_per_order is not None and max_per_order < min_per_order:
+        raise Invalid("invalid-order-limits", "Maksimal per pesanan harus ≥ minimal. / "
+                                              "max_per_order must be ≥ min_per_order.")
+
+
+def vendor_market(vendor: dict[str, Any], market_id: str | None, actor_market_id: str | None) -> str | None:
+    """The market a vendor action lands in: the vendor's own, else the one asked for, else the admin's.
+
+    Asking for another market than the vendor's (it belongs to one already) is 409 ``vendor-other-market``.
+    """
+    if market_id is not None and vendor["market_id"] is not None and market_id != vendor["market_id"]:
+        raise Conflict("vendor-other-market", "Pedagang sudah terdaftar di pasar lain. / "
+                                              "The vendor belongs to another market.")
+    return vendor["market_id"] or market_id or actor_market_id
+
+
+def market_required() -> Invalid:
+    return Invalid("market-required", "Pilih pasar untuk pedagang ini. / Choose a market for this vendor.")
 
 
 # ---- stock reservations ------------------------------------------------------------------------------
@@ -200,6 +267,11 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def check_price_day(day: date) -> None:
+    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+        raise Invalid("date-out-of-range", "Tanggal di luar jangkauan. / Date out of range.")
 
 
 def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:

@@ -1,4 +1,6 @@
-"""Catalog HTTP: validate, authorise, call a handler or a query; nothing else.
+"""Catalog HTTP: declarations only — wire model → command → ``ctx.run(handlers.fn, command)`` or
+``ctx.read(queries.fn, ...)`` → render. ``ctx: CityContext`` resolves the city once and carries the request's
+correlation id into every event the request causes.
 
 Public (no token): markets, products (search), RW hubs, the daily price list. Vendor token: own products and
 profile. Market admin (token with ``market_id``): vendors of that market. City admin: markets, stalls, RW hubs,
@@ -8,21 +10,32 @@ and every market's vendors. Another city's resources answer 404; another city's 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import asyncpg
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from structlog.contextvars import get_contextvars
 
-from catalog import domain, handlers, store
-from catalog.search import parse_query, query_phrases
+from catalog import domain, handlers, policy, queries
+from catalog.handlers import (
+    ChangeVendorStatus,
+    CreateProduct,
+    DelistProduct,
+    EditMarket,
+    EditProduct,
+    EditRwHub,
+    EditVendorProfile,
+    NewMarket,
+    NewRwHub,
+    NewStall,
+    OnboardVendor,
+    SetPrice,
+    SetStock,
+)
+from catalog.search import parse_query
 from shared.auth import Principal, require
-from shared.cities import get_city
-from shared.problems import Problem
+from shared.errors import Invalid
+from shared.http import CityContext
 
 router = APIRouter()
 
@@ -112,7 +125,7 @@ class StockIn(Strict):
         if self.available is not None:
             out["available"] = self.available
         if not out:
-            raise Problem(422, "Isi stok atau status tersedia. / Give stock and/or available.", code="empty-change")
+            raise Invalid("empty-change", "Isi stok atau status tersedia. / Give stock and/or available.")
         return out
 
 
@@ -190,18 +203,7 @@ class VendorActionIn(Strict):
     stall_id: str | None = Field(None, max_length=80)
 
 
-# ---- helpers ------------------------------------------------------------------------------------------
-
-def _pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.kernel.db()
-
-
-@asynccontextmanager
-async def _tx(request: Request) -> AsyncIterator[tuple[asyncpg.Connection, handlers.Emit]]:
-    city = request.path_params["city"]
-    async with _pool(request).acquire() as conn, conn.transaction():
-        yield conn, handlers.emitter(conn, city, get_contextvars().get("correlation_id"))
-
+# ---- rendering ----------------------------------------------------------------------------------------
 
 def _product_out(p: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in p.items() if k not in ("rank", "total", "vendor_status")}
@@ -215,24 +217,6 @@ def _vendor_public(v: dict[str, Any]) -> dict[str, Any]:
     return {k: v[k] for k in keep}
 
 
-async def _own_vendor(conn: asyncpg.Connection, city: str, principal: Principal) -> dict[str, Any]:
-    vendor = await store.get_vendor(conn, city, principal.vendor_id or "") if principal.vendor_id else None
-    if vendor is None:
-        raise Problem(403, "Token Anda tidak terhubung ke toko di kota ini. / Your token has no shop in this city.",
-                      code="no-vendor")
-    return vendor
-
-
-def _admin_market(principal: Principal) -> str | None:
-    """The market a market admin acts for; None for a city admin (all markets of their city)."""
-    if principal.has("city_admin", "operator"):
-        return None
-    if not principal.market_id:
-        raise Problem(403, "Token pengelola pasar tanpa market_id. / Market admin token has no market_id.",
-                      code="no-market")
-    return principal.market_id
-
-
 VendorP = Annotated[Principal, Depends(require("vendor"))]
 MarketAdminP = Annotated[Principal, Depends(require("market_admin", "city_admin"))]
 CityAdminP = Annotated[Principal, Depends(require("city_admin"))]
@@ -241,54 +225,35 @@ CityAdminP = Annotated[Principal, Depends(require("city_admin"))]
 # ---- public -------------------------------------------------------------------------------------------
 
 @router.get("/cities/{city}/product-options", tags=["public"])
-async def product_options(city: str) -> dict[str, Any]:
-    get_city(city)
+async def product_options(ctx: CityContext) -> dict[str, Any]:
     return {"units": list(domain.UNITS), "categories": list(domain.CATEGORIES), "max_price": domain.MAX_PRICE}
 
 
 @router.get("/cities/{city}/markets", tags=["public"])
-async def list_markets(city: str, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        return {"items": await store.list_markets(conn, city)}
+async def list_markets(ctx: CityContext) -> dict[str, Any]:
+    return {"items": await ctx.read(queries.list_markets, ctx.slug)}
 
 
 @router.get("/cities/{city}/markets/{market_id}", tags=["public"])
-async def get_market(city: str, market_id: Id, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        market = await store.get_market(conn, city, market_id)
-        if market is None:
-            raise handlers.not_found("Pasar", market_id)
-        vendors = await store.list_vendors(conn, city, market_id=market_id, status="active")
-        market["vendors"] = [_vendor_public(v) for v in vendors]
-        market["categories"] = sorted({c for v in vendors for c in v["categories"]})
-        return market
+async def get_market(ctx: CityContext, market_id: Id) -> dict[str, Any]:
+    market, vendors = await ctx.read(queries.market_with_vendors, ctx.slug, market_id)
+    return {**market, "vendors": [_vendor_public(v) for v in vendors],
+            "categories": sorted({c for v in vendors for c in v["categories"]})}
 
 
 @router.get("/cities/{city}/markets/{market_id}/stalls", tags=["public"])
-async def list_stalls(city: str, market_id: Id, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        if await store.get_market(conn, city, market_id) is None:
-            raise handlers.not_found("Pasar", market_id)
-        return {"items": await store.list_stalls(conn, city, market_id)}
+async def list_stalls(ctx: CityContext, market_id: Id) -> dict[str, Any]:
+    return {"items": await ctx.read(queries.market_stalls, ctx.slug, market_id)}
 
 
 @router.get("/cities/{city}/markets/{market_id}/prices", tags=["public"])
-async def daily_price_list(city: str, market_id: Id, request: Request,
+async def daily_price_list(ctx: CityContext, market_id: Id,
                            day: Annotated[date | None, Query(alias="date")] = None) -> dict[str, Any]:
     """Today's (or ``date``'s) price per product of the market, with the change from the day before."""
-    c = get_city(city)
-    day = day or domain.local_today(c.tz)
-    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
-        raise Problem(422, "Tanggal di luar jangkauan. / Date out of range.", code="date-out-of-range")
-    start, end = domain.local_day_bounds(day, c.tz)
-    async with _pool(request).acquire() as conn:
-        market = await store.get_market(conn, city, market_id)
-        if market is None:
-            raise handlers.not_found("Pasar", market_id)
-        rows = await store.daily_prices(conn, city, market_id, start, end)
+    day = day or domain.local_today(ctx.city.tz)
+    domain.check_price_day(day)
+    start, end = domain.local_day_bounds(day, ctx.city.tz)
+    market, rows = await ctx.read(queries.daily_prices, ctx.slug, market_id, start, end)
     items = []
     for r in rows:
         if r["price"] is None:
@@ -296,12 +261,12 @@ async def daily_price_list(city: str, market_id: Id, request: Request,
         diff, pct, trend = domain.price_change(r["price"], r["previous_price"])
         items.append({**r, "change": diff, "change_percent": pct, "trend": trend})
     return {"market_id": market_id, "market_name": market["name"], "date": day.isoformat(),
-            "timezone": c.timezone, "items": items}
+            "timezone": ctx.city.timezone, "items": items}
 
 
 @router.get("/cities/{city}/products", tags=["public"])
 async def search_products(
-    city: str, request: Request,
+    ctx: CityContext,
     q: Annotated[str | None, Query(max_length=200)] = None,  # folded to letters and digits: NUL-safe
     market: QueryId = None,
     category: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z]+$")] = None,
@@ -309,225 +274,135 @@ async def search_products(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    get_city(city)
-    terms = parse_query(q)
-    async with _pool(request).acquire() as conn:
-        rows, total = await store.search_products(
-            conn, city, terms, phrases=query_phrases(terms), market_id=market, category=category, vendor_id=vendor,
-            limit=page_size, offset=(page - 1) * page_size)
+    rows, total = await ctx.read(queries.search, ctx.slug, q, market_id=market, category=category,
+                                 vendor_id=vendor, limit=page_size, offset=(page - 1) * page_size)
     return {"items": [_product_out(r) for r in rows], "page": page, "page_size": page_size, "total": total,
-            "query": q or "", "terms": [t.word for t in terms]}
+            "query": q or "", "terms": [t.word for t in parse_query(q)]}
 
 
 @router.get("/cities/{city}/products/{product_id}", tags=["public"])
-async def get_product(city: str, product_id: Id, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        product = await store.get_product(conn, city, product_id)
-        if product is None or (not product["active"] or product["vendor_status"] != "active"):
-            raise handlers.not_found("Produk", product_id)
-        out = _product_out(product)
-        out["price_history"] = await store.price_history(conn, city, product_id, limit=14)
-        return out
+async def get_product(ctx: CityContext, product_id: Id) -> dict[str, Any]:
+    product = await ctx.read(queries.product_detail, ctx.slug, product_id)
+    return {**_product_out(product), "price_history": product["price_history"]}
 
 
 @router.get("/cities/{city}/vendors/{vendor_id}", tags=["public"])
-async def get_vendor(city: str, vendor_id: Id, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        vendor = await store.get_vendor(conn, city, vendor_id)
-        if vendor is None or vendor["status"] != "active":
-            raise handlers.not_found("Pedagang", vendor_id)
-        return _vendor_public(vendor)
+async def get_vendor(ctx: CityContext, vendor_id: Id) -> dict[str, Any]:
+    return _vendor_public(await ctx.read(queries.public_vendor, ctx.slug, vendor_id))
 
 
 @router.get("/cities/{city}/rw-hubs", tags=["public"])
-async def list_rw_hubs(city: str, request: Request, kelurahan: Annotated[
+async def list_rw_hubs(ctx: CityContext, kelurahan: Annotated[
         str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        return {"items": await store.list_rw_hubs(conn, city, kelurahan=kelurahan)}
+    return {"items": await ctx.read(queries.list_rw_hubs, ctx.slug, kelurahan=kelurahan)}
 
 
 @router.get("/cities/{city}/rw-hubs/{hub_id}", tags=["public"])
-async def get_rw_hub(city: str, hub_id: Id, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        hub = await store.get_rw_hub(conn, city, hub_id)
-    if hub is None:
-        raise handlers.not_found("Hub RW", hub_id)
-    return hub
+async def get_rw_hub(ctx: CityContext, hub_id: Id) -> dict[str, Any]:
+    return await ctx.read(queries.rw_hub, ctx.slug, hub_id)
 
 
 # ---- vendor -------------------------------------------------------------------------------------------
 
 @router.get("/cities/{city}/me/vendor", tags=["vendor"])
-async def my_vendor(city: str, principal: VendorP, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        return await _own_vendor(conn, city, principal)
+async def my_vendor(who: VendorP, ctx: CityContext) -> dict[str, Any]:
+    return await ctx.read(queries.own_vendor, ctx.slug, who)
 
 
 @router.patch("/cities/{city}/me/vendor", tags=["vendor"])
-async def edit_my_vendor(city: str, body: VendorPatch, principal: VendorP, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, _):
-        vendor = await _own_vendor(conn, city, principal)
-        return await handlers.edit_vendor_profile(conn, city, vendor["id"], body.changes())
+async def edit_my_vendor(who: VendorP, ctx: CityContext, body: VendorPatch) -> dict[str, Any]:
+    return await ctx.run(handlers.edit_vendor_profile, EditVendorProfile(who, body.changes()))
 
 
 @router.get("/cities/{city}/me/products", tags=["vendor"])
-async def my_products(city: str, principal: VendorP, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        vendor = await _own_vendor(conn, city, principal)
-        return {"items": [_product_out(p) for p in await store.vendor_products(conn, city, vendor["id"])]}
+async def my_products(who: VendorP, ctx: CityContext) -> dict[str, Any]:
+    return {"items": [_product_out(p) for p in await ctx.read(queries.own_products, ctx.slug, who)]}
 
 
 @router.post("/cities/{city}/products", status_code=201, tags=["vendor"])
-async def create_product(city: str, body: ProductIn, principal: VendorP, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, emit):
-        vendor = await _own_vendor(conn, city, principal)
-        return _product_out(await handlers.create_product(conn, emit, city, vendor, body.model_dump()))
+async def create_product(who: VendorP, ctx: CityContext, body: ProductIn) -> dict[str, Any]:
+    return _product_out(await ctx.run(handlers.create_product, CreateProduct(who, body.model_dump())))
 
 
 @router.patch("/cities/{city}/products/{product_id}", tags=["vendor"])
-async def edit_product(city: str, product_id: Id, body: ProductPatch, principal: VendorP,
-                       request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, emit):
-        vendor = await _own_vendor(conn, city, principal)
-        return _product_out(await handlers.edit_product(conn, emit, city, vendor, product_id, body.changes()))
+async def edit_product(who: VendorP, ctx: CityContext, product_id: Id, body: ProductPatch) -> dict[str, Any]:
+    return _product_out(await ctx.run(handlers.edit_product, EditProduct(who, product_id, body.changes())))
 
 
 @router.put("/cities/{city}/products/{product_id}/price", tags=["vendor"])
-async def set_price(city: str, product_id: Id, body: PriceIn, principal: VendorP,
-                    request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, emit):
-        vendor = await _own_vendor(conn, city, principal)
-        return _product_out(await handlers.set_price(conn, emit, city, vendor["id"], product_id, body.price))
+async def set_price(who: VendorP, ctx: CityContext, product_id: Id, body: PriceIn) -> dict[str, Any]:
+    return _product_out(await ctx.run(handlers.set_price, SetPrice(who, product_id, body.price)))
 
 
 @router.put("/cities/{city}/products/{product_id}/stock", tags=["vendor"])
-async def set_stock(city: str, product_id: Id, body: StockIn, principal: VendorP,
-                    request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, emit):
-        vendor = await _own_vendor(conn, city, principal)
-        return _product_out(await handlers.set_stock(conn, emit, city, vendor["id"], product_id, body.changes()))
+async def set_stock(who: VendorP, ctx: CityContext, product_id: Id, body: StockIn) -> dict[str, Any]:
+    return _product_out(await ctx.run(handlers.set_stock, SetStock(who, product_id, body.changes())))
 
 
 @router.delete("/cities/{city}/products/{product_id}", status_code=204, tags=["vendor"])
-async def delist_product(city: str, product_id: Id, principal: VendorP, request: Request) -> Response:
-    get_city(city)
-    async with _tx(request) as (conn, emit):
-        vendor = await _own_vendor(conn, city, principal)
-        await handlers.delist_product(conn, emit, city, vendor["id"], product_id)
+async def delist_product(who: VendorP, ctx: CityContext, product_id: Id) -> Response:
+    await ctx.run(handlers.delist_product, DelistProduct(who, product_id))
     return Response(status_code=204)
 
 
 # ---- market admin (and city admin) --------------------------------------------------------------------
 
 @router.get("/cities/{city}/admin/vendors", tags=["market admin"])
-async def admin_vendors(city: str, principal: MarketAdminP, request: Request,
+async def admin_vendors(who: MarketAdminP, ctx: CityContext,
                         status: Annotated[Literal[domain.VENDOR_STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
                         market: QueryId = None) -> dict[str, Any]:
-    get_city(city)
-    own = _admin_market(principal)
-    if own is not None and market is not None and market != own:
-        raise Problem(403, "Bukan pasar Anda. / Not your market.", code="other-market")
-    async with _pool(request).acquire() as conn:
-        return {"items": await store.list_vendors(conn, city, market_id=own or market, status=status)}
+    scope = policy.vendor_list_scope(who, market)
+    return {"items": await ctx.read(queries.list_vendors, ctx.slug, market_id=scope, status=status)}
 
 
 @router.get("/cities/{city}/admin/vendor-drafts", tags=["market admin"])
-async def vendor_drafts(city: str, principal: MarketAdminP, request: Request) -> dict[str, Any]:
+async def vendor_drafts(who: MarketAdminP, ctx: CityContext) -> dict[str, Any]:
     """Drafts opened for trained business owners; they have no market until an admin verifies them."""
-    get_city(city)
-    _admin_market(principal)
-    async with _pool(request).acquire() as conn:
-        return {"items": await store.list_vendors(conn, city, drafts_only=True)}
+    policy.admin_market(who)
+    return {"items": await ctx.read(queries.list_vendors, ctx.slug, drafts_only=True)}
 
 
 @router.post("/cities/{city}/markets/{market_id}/vendors", status_code=201, tags=["market admin"])
-async def onboard_vendor(city: str, market_id: Id, body: VendorIn, principal: MarketAdminP,
-                         request: Request) -> dict[str, Any]:
-    get_city(city)
-    own = _admin_market(principal)
-    if own is not None and own != market_id:
-        raise Problem(403, "Bukan pasar Anda. / Not your market.", code="other-market")
-    async with _tx(request) as (conn, _):
-        return await handlers.onboard_vendor(conn, city, market_id, body.model_dump())
+async def onboard_vendor(who: MarketAdminP, ctx: CityContext, market_id: Id, body: VendorIn) -> dict[str, Any]:
+    return await ctx.run(handlers.onboard_vendor, OnboardVendor(who, market_id, body.model_dump()))
 
 
 @router.post("/cities/{city}/vendors/{vendor_id}/{action}", tags=["market admin"])
-async def vendor_action(city: str, vendor_id: Id, action: Literal["verify", "activate", "suspend"],
-                        principal: MarketAdminP, request: Request,
+async def vendor_action(who: MarketAdminP, ctx: CityContext, vendor_id: Id,
+                        action: Literal["verify", "activate", "suspend"],
                         body: VendorActionIn | None = None) -> dict[str, Any]:
-    get_city(city)
-    own = _admin_market(principal)
     body = body or VendorActionIn()
-    if own is not None and body.market_id is not None and body.market_id != own:
-        raise Problem(403, "Bukan pasar Anda. / Not your market.", code="other-market")
-    async with _tx(request) as (conn, emit):
-        return await handlers.change_vendor_status(conn, emit, city, vendor_id, action, actor_market_id=own,
-                                                   reason=body.reason, market_id=body.market_id,
-                                                   stall_id=body.stall_id)
+    return await ctx.run(handlers.change_vendor_status, ChangeVendorStatus(
+        who, vendor_id, action, reason=body.reason, market_id=body.market_id, stall_id=body.stall_id))
 
 
 @router.get("/cities/{city}/reservations/{order_id}", tags=["market admin"])
-async def get_reservation(city: str, order_id: Id, principal: CityAdminP, request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _pool(request).acquire() as conn:
-        reservation = await store.get_reservation(conn, city, order_id)
-    if reservation is None:
-        raise Problem(404, "Reservasi tidak ditemukan. / Reservation not found.", code="not-found")
-    return reservation
+async def get_reservation(who: CityAdminP, ctx: CityContext, order_id: Id) -> dict[str, Any]:
+    return await ctx.read(queries.reservation, ctx.slug, order_id)
 
 
 # ---- city admin ---------------------------------------------------------------------------------------
 
 @router.post("/cities/{city}/markets", status_code=201, tags=["city admin"])
-async def create_market(city: str, body: MarketIn, principal: CityAdminP, request: Request) -> dict[str, Any]:
-    get_city(city)
-    from shared.ids import demo_id
-
-    data = {**body.model_dump(), "id": demo_id("market", city, body.slug)}
-    async with _tx(request) as (conn, emit):
-        return await handlers.create_market(conn, emit, city, data)
+async def create_market(who: CityAdminP, ctx: CityContext, body: MarketIn) -> dict[str, Any]:
+    return await ctx.run(handlers.create_market, NewMarket(body.slug, body.model_dump()))
 
 
 @router.patch("/cities/{city}/markets/{market_id}", tags=["city admin"])
-async def edit_market(city: str, market_id: Id, body: MarketPatch, principal: CityAdminP,
-                      request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, emit):
-        return await handlers.update_market(conn, emit, city, market_id, body.changes())
+async def edit_market(who: CityAdminP, ctx: CityContext, market_id: Id, body: MarketPatch) -> dict[str, Any]:
+    return await ctx.run(handlers.update_market, EditMarket(market_id, body.changes()))
 
 
 @router.post("/cities/{city}/markets/{market_id}/stalls", status_code=201, tags=["city admin"])
-async def create_stall(city: str, market_id: Id, body: StallIn, principal: CityAdminP,
-                       request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, _):
-        return await handlers.create_stall(conn, city, market_id, body.model_dump())
+async def create_stall(who: CityAdminP, ctx: CityContext, market_id: Id, body: StallIn) -> dict[str, Any]:
+    return await ctx.run(handlers.create_stall, NewStall(market_id, body.model_dump()))
 
 
 @router.post("/cities/{city}/rw-hubs", status_code=201, tags=["city admin"])
-async def create_rw_hub(city: str, body: RwHubIn, principal: CityAdminP, request: Request) -> dict[str, Any]:
-    get_city(city)
-    data = body.model_dump()
-    data["rw"] = data["rw"].zfill(2)[-3:]
-    data["name"] = data["name"] or f"Hub RW {data['rw']} {data['kelurahan']}"
-    async with _tx(request) as (conn, emit):
-        return await handlers.create_rw_hub(conn, emit, city, data)
+async def create_rw_hub(who: CityAdminP, ctx: CityContext, body: RwHubIn) -> dict[str, Any]:
+    return await ctx.run(handlers.create_rw_hub, NewRwHub(body.model_dump()))
 
 
 @router.patch("/cities/{city}/rw-hubs/{hub_id}", tags=["city admin"])
-async def edit_rw_hub(city: str, hub_id: Id, body: RwHubPatch, principal: CityAdminP,
-                      request: Request) -> dict[str, Any]:
-    get_city(city)
-    async with _tx(request) as (conn, emit):
-        return await handlers.update_rw_hub(conn, emit, city, hub_id, body.changes())
+async def edit_rw_hub(who: CityAdminP, ctx: CityContext, hub_id: Id, body: RwHubPatch) -> dict[str, Any]:
+    return await ctx.run(handlers.update_rw_hub, EditRwHub(hub_id, body.changes()))

@@ -1,7 +1,7 @@
 """Demo data for Cimahi and Tegal: markets, stalls, 16 active vendors, ~300 products, RW hubs, price history.
 
 Idempotent (deterministic ids, ``ON CONFLICT DO NOTHING``; events only for rows actually inserted) and fast
-(one transaction per city, bulk inserts). Events go to the outbox like every other write.
+(one unit of work per city, bulk inserts). Events go to the outbox like every other write (``uow.emit``).
 """
 
 from __future__ import annotations
@@ -9,18 +9,19 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
-from catalog import domain, handlers, store
+from catalog import domain, handlers
 from catalog.search import search_text
+from catalog.store import CatalogStore
 from shared.cities import all_cities
-from shared.envelope import build_event
 from shared.events.catalog import VendorActivated
 from shared.ids import demo_id
 from shared.logging import get_logger
-from shared.outbox import add_to_outbox
+from shared.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.service import ServiceKernel
 
 log = get_logger(__name__)
 
@@ -221,29 +222,29 @@ def demo_products(city: str, vendor_index: int, vendor_id: str, market_id: str, 
     return out
 
 
-async def seed_city(conn: asyncpg.Connection, city: str) -> dict[str, int]:
-    """Seed one city in the caller's transaction; returns counts of what was newly created."""
-    events = []
+async def seed_city(uow: UnitOfWork[CatalogStore]) -> dict[str, int]:
+    """Seed the unit of work's city; returns counts of what was newly created."""
+    city, store = uow.this_city, uow.store
     counts = {"markets": 0, "vendors": 0, "products": 0, "rw_hubs": 0}
     market_ids = []
     for m in MARKETS.get(city, []):
         mid = demo_id("market", city, m["slug"])
         market_ids.append(mid)
-        created = await store.insert_market(conn, {**m, "id": mid, "city": city,
-                                                   "description": f"{m['name']}, pasar tradisional di {city.title()}"})
+        created = await store.insert_market({**m, "id": mid, "city": city,
+                                             "description": f"{m['name']}, pasar tradisional di {city.title()}"})
         if created:
             counts["markets"] += 1
-            events.append(build_event(handlers.market_opened(created), city=city, correlation_id="demo-seed"))
+            uow.emit(handlers.market_opened(created))
     if not market_ids:
         return counts
     for kelurahan, rw, bandwidth in RW_HUBS.get(city, []):
-        hub = await store.insert_rw_hub(conn, {
+        hub = await store.insert_rw_hub({
             "id": rw_hub_id(city, kelurahan, rw), "city": city, "name": f"Hub RW {rw:02d} {kelurahan}",
             "kelurahan": kelurahan, "rw": f"{rw:02d}", "address": f"Balai RW {rw:02d}, Kel. {kelurahan}",
             "bandwidth_mbps": bandwidth})
         if hub:
             counts["rw_hubs"] += 1
-            events.append(build_event(handlers.rw_hub_registered(hub), city=city, correlation_id="demo-seed"))
+            uow.emit(handlers.rw_hub_registered(hub))
     now = datetime.now(UTC)
     products: list[DemoProduct] = []
     shop_of: dict[str, str] = {}
@@ -251,38 +252,36 @@ async def seed_city(conn: asyncpg.Connection, city: str) -> dict[str, int]:
         vid = demo_id("vendor", city, vendor_ref(i))
         market_id = market_ids[(i - 1) % len(market_ids)]
         stall_id = demo_id("stall", city, market_id, f"los-{i:02d}")
-        await store.insert_stall(conn, {"id": stall_id, "city": city, "market_id": market_id, "kind": "los",
-                                        "block": "A" if i <= 8 else "B", "number": f"{i:02d}"})
+        await store.insert_stall({"id": stall_id, "city": city, "market_id": market_id, "kind": "los",
+                                  "block": "A" if i <= 8 else "B", "number": f"{i:02d}"})
         phone = f"0812-{5550 + sorted(MARKETS).index(city)}-{1000 + i}"  # fake numbers
-        vendor = await store.insert_vendor(conn, {
+        vendor = await store.insert_vendor({
             "id": vid, "city": city, "market_id": market_id, "stall_id": stall_id, "name": shop, "owner_name": owner,
             "phone": phone, "whatsapp": phone, "categories": list(categories), "status": "active"})
         if vendor:
             counts["vendors"] += 1
-            events.append(build_event(VendorActivated(vendor_id=vid, market_id=market_id, name=shop),
-                                      city=city, correlation_id="demo-seed"))
+            uow.emit(VendorActivated(vendor_id=vid, market_id=market_id, name=shop))
         shop_of[vid] = shop
         products += demo_products(city, i, vid, market_id, shop, categories, now)
-    inserted = await store.insert_products_bulk(conn, [p.row for p in products])
+    inserted = await store.insert_products_bulk([p.row for p in products])
     history = []
     for p in products:
         if p.row["id"] in inserted:
             history += [(city, p.row["id"], price, at) for price, at in p.history]
             full = {**p.row, "active": True}
-            listed = handlers.product_listed(full, shop_of[full["vendor_id"]])
-            events.append(build_event(listed, city=city, correlation_id="demo-seed"))
-            events.append(build_event(handlers.stock_adjusted(full), city=city, correlation_id="demo-seed"))
-    await store.add_price_history_bulk(conn, history)
+            uow.emit(handlers.product_listed(full, shop_of[full["vendor_id"]]))
+            uow.emit(handlers.stock_adjusted(full))
+    await store.add_price_history_bulk(history)
     counts["products"] = len(inserted)
-    await add_to_outbox(conn, events)
     return counts
 
 
-async def seed_demo(pool: asyncpg.Pool) -> None:
+async def seed_demo(kernel: ServiceKernel) -> None:
+    """Every city with demo data, one unit of work each, serialised across replicas by an advisory lock."""
     for city in all_cities():
         if city not in MARKETS:
             continue
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('catalog-demo-seed'))")
-            counts = await seed_city(conn, city)
+        async with kernel.work(city=city, correlation_id="demo-seed") as uow:
+            await uow.store.lock_demo_seed()
+            counts = await seed_city(uow)
         log.info("demo data seeded", city=city, **counts)
