@@ -1,13 +1,17 @@
-"""The city directory: which cities this deployment serves, with their settings and merchant of record.
+"""The city directory: which cities this deployment serves, with their settings.
 
 Loaded from ``PASARKOTA_CITIES_FILE`` (default ``config/cities.toml``). Secrets come from the environment
 (``PASARKOTA_CITY_<SLUG>_WEBHOOK_SECRET``). Unknown cities answer 404 everywhere.
+
+Each city's ``[city.merchant]`` table (its QRIS merchant of record) is payments' configuration: it is kept
+here raw (:class:`MerchantTable`) and parsed and validated by payments at start-up (``payments.merchant``).
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,18 +22,33 @@ from shared.problems import Problem
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "cities.toml"
 
 
-@dataclass(frozen=True)
-class Merchant:
-    name: str
-    city: str
-    postal_code: str
-    mcc: str
-    nmid: str
-    acquirer_guid: str
-    acquirer_nns: str
-    merchant_pan: str
-    merchant_id: str
-    criteria: str
+class MerchantTable(Mapping[str, object]):
+    """The raw ``[city.merchant]`` table, unparsed: payments owns its meaning and validates it at start-up.
+
+    ``name`` is the display name pages may show (the portal's payment page).
+    """
+
+    def __init__(self, raw: Mapping[str, object]) -> None:
+        self._raw = dict(raw)
+
+    def __getitem__(self, key: str) -> object:
+        return self._raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"MerchantTable({self._raw!r})"
+
+    def __hash__(self) -> int:  # a City stays hashable, as it was
+        return hash(tuple(sorted((k, repr(v)) for k, v in self._raw.items())))
+
+    @property
+    def name(self) -> str:
+        return str(self._raw.get("name", ""))
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,7 @@ class City:
     delivery_fee: int
     payment_expiry_minutes: int
     programme_style: str
-    merchant: Merchant
+    merchant: MerchantTable
 
     @property
     def tz(self) -> ZoneInfo:
@@ -58,7 +77,7 @@ def _load(path: Path) -> dict[str, City]:
         raise RuntimeError(f"city directory {path} not found; set PASARKOTA_CITIES_FILE") from None
     cities = {}
     for raw in data.get("city", []):
-        merchant = Merchant(**raw["merchant"])
+        merchant = MerchantTable(raw.get("merchant", {}))
         cities[raw["slug"]] = City(
             slug=raw["slug"], name=raw["name"], timezone=raw.get("timezone", "Asia/Jakarta"),
             delivery_fee=int(raw.get("delivery_fee", 0)),

@@ -16,11 +16,11 @@ from payments.domain import (
     bill_number_for,
     decide,
     issue_problem,
-    merchant_of_record,
     plan_refund,
     reference_label_for,
     repeated_answer,
 )
+from payments.merchant import merchants_of_record
 from payments.qris import decode_qris, encode_dynamic_qris
 from shared.cities import all_cities
 
@@ -99,10 +99,10 @@ def test_issue_problems() -> None:
 
 
 def test_every_city_merchant_issues_a_decodable_qris_tied_to_the_intent() -> None:
-    for city in all_cities().values():
+    for merchant in merchants_of_record(all_cities()).values():
         pid = uuid.uuid4()
         order_id = str(uuid.uuid4())
-        payload = encode_dynamic_qris(merchant_of_record(city), 15_000, bill_number_for(pid),
+        payload = encode_dynamic_qris(merchant, 15_000, bill_number_for(pid),
                                       reference_label_for(order_id))
         decoded = decode_qris(payload)
         assert decoded.is_dynamic and decoded.amount == 15_000

@@ -1,29 +1,69 @@
-"""In production the simulator does not exist and every city must have its own webhook secret."""
+"""In production the simulator does not exist and every city must have its own strong webhook secret.
+
+Settings are read when the app is built (``create_app``), not at import, so these run in-process.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import secrets
 
-PROBE = "import payments.app as a; print(sorted(p for p in a.app.openapi()['paths'] if 'simulator' in p))"
+import pytest
+from pydantic import SecretStr
+
+from payments.app import create_app
+from shared.settings import Settings
+
+STRONG_JWT = secrets.token_hex(32)  # 64 hex characters
+CIMAHI, TEGAL = "PASARKOTA_CITY_CIMAHI_WEBHOOK_SECRET", "PASARKOTA_CITY_TEGAL_WEBHOOK_SECRET"
+STRONG = {CIMAHI: secrets.token_hex(32), TEGAL: secrets.token_hex(32)}
 
 
-def run(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PASARKOTA_CITY_")}
-    env.update({"PASARKOTA_JWT_SECRET": "a-real-secret", **extra})
-    return subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60)
+def settings(env: str) -> Settings:
+    return Settings(env=env, jwt_secret=SecretStr(STRONG_JWT))  # type: ignore[arg-type]
+
+
+def simulator_paths(environ: dict[str, str], env: str = "prod") -> list[str]:
+    app = create_app(settings(env), environ=environ)
+    return sorted(p for p in app.openapi()["paths"] if "simulator" in p)
 
 
 def test_prod_refuses_the_development_webhook_secrets() -> None:
-    out = run({"PASARKOTA_ENV": "prod"})
-    assert out.returncode != 0 and "PASARKOTA_CITY_CIMAHI_WEBHOOK_SECRET" in out.stderr
+    with pytest.raises(RuntimeError) as refused:
+        create_app(settings("prod"), environ={})
+    assert CIMAHI in str(refused.value) and TEGAL in str(refused.value)
+    dev = {CIMAHI: "dev-webhook-secret-cimahi", TEGAL: "dev-webhook-secret-tegal"}
+    with pytest.raises(RuntimeError, match=CIMAHI):
+        create_app(settings("prod"), environ=dev)
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("", "empty"),
+    ("s1", "shorter than"),
+    ("0123456789abcdef0123456789abcd", "shorter than"),
+    ("CHANGE_ME_CIMAHI_WEBHOOK_SECRET", "placeholder"),
+    ("change_me_" + secrets.token_hex(16), "placeholder"),
+    ("a" * 64, "predictable"),
+])
+def test_prod_refuses_weak_webhook_secrets_naming_the_variable(value: str, why: str) -> None:
+    with pytest.raises(RuntimeError) as refused:
+        create_app(settings("prod"), environ={**STRONG, CIMAHI: value})
+    message = str(refused.value)
+    assert f"{CIMAHI} (" in message and why in message and TEGAL not in message
+    if value:
+        assert value not in message  # a secret is never printed
+
+
+def test_prod_refuses_a_weak_jwt_secret() -> None:
+    with pytest.raises(RuntimeError, match="PASARKOTA_JWT_SECRET"):
+        create_app(Settings(env="prod", jwt_secret=SecretStr("a-real-secret")), environ=STRONG)  # type: ignore[arg-type]
 
 
 def test_prod_has_no_simulator_and_dev_has_one() -> None:
-    secrets = {"PASARKOTA_CITY_CIMAHI_WEBHOOK_SECRET": "s1", "PASARKOTA_CITY_TEGAL_WEBHOOK_SECRET": "s2"}
-    prod = run({"PASARKOTA_ENV": "prod", **secrets})
-    dev = run({"PASARKOTA_ENV": "dev"})
-    assert prod.returncode == 0, prod.stderr
-    assert prod.stdout.strip() == "[]"
-    assert dev.stdout.strip() == "['/simulator/{city}/expire', '/simulator/{city}/pay']"
+    assert simulator_paths(STRONG) == []
+    assert simulator_paths({}, env="dev") == ["/simulator/{city}/expire", "/simulator/{city}/pay"]
+
+
+def test_the_app_uses_the_secrets_it_was_started_with() -> None:
+    app = create_app(settings("prod"), environ=STRONG)
+    assert dict(app.state.payments.config.webhook_secrets) == {"cimahi": STRONG[CIMAHI], "tegal": STRONG[TEGAL]}
+    assert app.state.kernel.body_limits["/acquirer/"] == 16 * 1024

@@ -29,6 +29,7 @@ class RefundOrder:
     amount: int
     reason: str
     acquirer_reference: str | None  # the payment being returned, when known
+    refund_id: str | None = None    # ours: the acquirer's idempotency key for this refund
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Acquirer(ABC):
 
     @abstractmethod
     async def refund(self, order: RefundOrder) -> RefundReceipt:
-        """Return money to the payer. Must be idempotent for the same refund (we retry on failure)."""
+        """Return money to the payer. Must be idempotent for the same refund (``order.refund_id``): the refund
+        worker retries until it gets a receipt. Called after the refund is committed, outside any batch."""
 
     @abstractmethod
     def verify_notification(self, secret: str, method: str, path: str, headers: Mapping[str, str],

@@ -1,96 +1,85 @@
-"""Composition root of the payments service: `pasarkota serve payments` runs `payments.app:app`."""
+"""Composition root of the payments service: `pasarkota serve payments` runs `payments.app:app`.
+
+Nothing is read at import: :func:`create_app` (called when the server loads ``app``) reads the settings,
+parses and validates every city's merchant of record and webhook secret (refusing to start, naming the city
+and field or the variable), builds the acquirer adapter and the workers' wake-up events, and wires them into
+the consumers, the periodic jobs and the routes (``app.state.payments``). The dev-only simulator router is
+included unless ``PASARKOTA_ENV=prod``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
 
 from payments import handlers, stream
-from payments.http import ACQUIRER, Wakeup, router, simulator_router
+from payments.acquirer import Acquirer
+from payments.config import Runtime, load_config
+from payments.http import WEBHOOK_MAX_BODY, router, simulator_router
+from payments.simulator import SimulatorAcquirer
+from payments.store import PaymentsStore
 from shared.cities import all_cities
-from shared.logging import get_logger
 from shared.service import ServiceKernel
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
-log = get_logger(__name__)
-logging.getLogger("httpx").setLevel(logging.WARNING)  # the simulator's own calls are not news
-
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 NOTIFICATION_BATCH = 500
 EXPIRY_INTERVAL_SECONDS = 1.0
 NOTIFICATION_IDLE_POLL_SECONDS = 0.25  # other replicas' notifications are picked up within this
 NOTIFICATION_BATCH_WINDOW_SECONDS = 0.02
-
-kernel = ServiceKernel("payments", Path(__file__).resolve().parent / "migrations")
-stream.register(kernel.bus)
+REFUND_INTERVAL_SECONDS = 1.0  # other replicas' refunds; this process's own wake the worker at once
 
 
-@kernel.worker
-async def process_acquirer_notifications(kernel: ServiceKernel) -> None:
-    """Drain stored notifications into intent transitions and outbox events, a batch per transaction."""
-    wake = Wakeup.get()
-    failures: dict[int, int] = {}
-    while True:
-        try:
-            async with kernel.db().acquire() as conn, conn.transaction():
-                done = await handlers.process_notifications(conn, ACQUIRER, NOTIFICATION_BATCH)
-        except Exception as exc:  # a poison row must not block every payment behind it
-            log.error("notification batch failed; isolating the oldest row", error=repr(exc))
-            await isolate_oldest_notification(kernel, failures)
-            await asyncio.sleep(0.5)
-            continue
-        if done < NOTIFICATION_BATCH:
-            wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), NOTIFICATION_IDLE_POLL_SECONDS)
-            # Let a burst fill the batch: one transaction per ~20 ms instead of one per notification
-            # (each batch costs ~8 round trips whatever its size).
-            await asyncio.sleep(NOTIFICATION_BATCH_WINDOW_SECONDS)
+def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] | None = None,
+               acquirer: Acquirer | None = None) -> FastAPI:
+    """The payments service, configured from ``settings`` (default: the environment) — see the module doc."""
+    settings = (settings or get_settings()).refuse_weak_secrets()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the simulator's own calls are not news
+    config = load_config(settings, environ=environ)
+    runtime = Runtime(config=config, acquirer=acquirer or SimulatorAcquirer(),
+                      notifications_stored=asyncio.Event(), refunds_decided=asyncio.Event())
+
+    kernel = ServiceKernel("payments", MIGRATIONS, settings=settings, store=PaymentsStore)
+    kernel.body_limits["/acquirer/"] = WEBHOOK_MAX_BODY
+    stream.register(kernel.bus, handlers.Issuing(runtime.acquirer, config.merchants, all_cities()))
+
+    drain = handlers.NotificationDrain(NOTIFICATION_BATCH, window=NOTIFICATION_BATCH_WINDOW_SECONDS)
+
+    @kernel.periodic(NOTIFICATION_IDLE_POLL_SECONDS, wake=runtime.notifications_stored)
+    async def process_acquirer_notifications(uow: Any) -> int:
+        """Stored notifications → intent transitions, refunds decided, outbox events; a batch per unit of work."""
+        done = await drain(uow)
+        if done:
+            runtime.refunds_decided.set()  # late / duplicate payments may have been refunded
+        return done
+
+    kernel.periodic(EXPIRY_INTERVAL_SECONDS)(handlers.expire_due)  # pending intents past expiry → expired
+
+    @kernel.periodic(REFUND_INTERVAL_SECONDS, wake=runtime.refunds_decided)
+    async def send_refunds(uow: Any) -> int:
+        """Refunds decided (and committed) → the acquirer, outside any notification batch."""
+        return await handlers.send_refunds(uow, acquirer=runtime.acquirer)
+
+    routers = [router, simulator_router] if config.simulator else [router]
+    app = kernel.http_app(*routers, title="PasarKota payments")
+    app.state.payments = runtime
+    return app
 
 
-async def isolate_oldest_notification(kernel: ServiceKernel, failures: dict[int, int]) -> None:
-    """Retry the oldest unprocessed notification alone; after 5 failures of that very row, quarantine it
-    (outcome ``error`` + a mismatch for staff) so the rows behind it proceed. Transient outages heal first."""
-    try:
-        async with kernel.db().acquire() as conn, conn.transaction():
-            await handlers.process_notifications(conn, ACQUIRER, 1)
-        return
-    except Exception as exc:
-        error = repr(exc)
-    with contextlib.suppress(Exception):
-        async with kernel.db().acquire() as conn, conn.transaction():
-            oldest = await conn.fetchval("SELECT min(id) FROM acquirer_notifications WHERE processed_at IS NULL")
-            if oldest is None:
-                return
-            failures[oldest] = failures.get(oldest, 0) + 1
-            if failures[oldest] >= 5:
-                await handlers.quarantine_notification(conn, oldest, error)
-                failures.pop(oldest, None)
+_app: FastAPI | None = None
 
 
-@kernel.worker
-async def expire_payment_intents(kernel: ServiceKernel) -> None:
-    """Pending intents past their expiry → expired + PaymentExpired."""
-    while True:
-        async with kernel.db().acquire() as conn, conn.transaction():
-            expired = await handlers.expire_due(conn)
-        if expired:
-            log.info("payment intents expired", count=expired)
-        else:
-            await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+def __getattr__(name: str) -> Any:
+    """``payments.app:app`` for the server: built on first access (at start), not at import."""
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-def refuse_dev_webhook_secrets() -> None:
-    """In production every city needs its own acquirer webhook secret, never the development default."""
-    missing = [f"PASARKOTA_CITY_{slug.upper()}_WEBHOOK_SECRET" for slug, city in all_cities().items()
-               if city.webhook_secret == f"dev-webhook-secret-{slug}"]
-    if missing:
-        raise RuntimeError("PASARKOTA_ENV=prod but these webhook secrets are not set: " + ", ".join(missing))
-
-
-if get_settings().env == "prod":
-    refuse_dev_webhook_secrets()
-# The acquirer simulator (it can "pay" any QRIS) exists only outside production.
-routers = [router] if get_settings().env == "prod" else [router, simulator_router]
-app = kernel.http_app(*routers, title="PasarKota payments")

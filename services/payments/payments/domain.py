@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from payments.qris import MAX_AMOUNT, MerchantOfRecord
-from shared.cities import City
+from payments.qris import MAX_AMOUNT
+from shared.errors import Conflict, NotFound, not_found
 
 
 class Status(StrEnum):
@@ -66,12 +66,36 @@ REFUNDING_OUTCOMES = frozenset({Outcome.LATE_PAYMENT, Outcome.ORDER_CANCELLED, O
                                 Outcome.NOT_PAYABLE})
 
 
-def merchant_of_record(city: City) -> MerchantOfRecord:
-    m = city.merchant
-    return MerchantOfRecord(
-        merchant_name=m.name, merchant_city=m.city, postal_code=m.postal_code, mcc=m.mcc, nmid=m.nmid,
-        acquirer_guid=m.acquirer_guid, acquirer_nns=m.acquirer_nns, merchant_pan=m.merchant_pan,
-        merchant_id=m.merchant_id, merchant_criteria=m.criteria)
+RECEIPT_OUTCOMES = tuple(o.value for o in (Outcome.PAID, Outcome.AMOUNT_MISMATCH, Outcome.LATE_PAYMENT,
+                                            Outcome.ORDER_CANCELLED, Outcome.DUPLICATE_PAYMENT, Outcome.NOT_PAYABLE))
+"""Outcomes that mean the acquirer's payment (its reference) was received and acted on."""
+
+OTHER_ALLOCATION = "_other"  # the part of an order's amount not attributed to a vendor (e.g. delivery fee)
+
+
+def allocation(amount: int, vendor_amounts: dict[str, int]) -> dict[str, int]:
+    """Who an order's amount belongs to: each vendor's part, and the rest (delivery fee) as ``_other``."""
+    alloc = {v: int(a) for v, a in vendor_amounts.items() if int(a) > 0}
+    rest = amount - sum(alloc.values())
+    if rest > 0:
+        alloc[OTHER_ALLOCATION] = rest
+    return alloc
+
+
+def payment_not_found() -> NotFound:
+    return not_found("Pembayaran", "Payment", "payment-not-found")
+
+
+def nothing_to_refund(status: Status | str) -> Conflict:
+    return Conflict("nothing-to-refund", "Pembayaran ini belum dibayar atau sudah dikembalikan seluruhnya. / "
+                                         "Nothing to refund: the payment is not paid or already fully refunded.",
+                    status_value=str(status))
+
+
+def not_pending(status: str) -> Conflict:
+    """The simulator's expire-now refused: the intent is not pending (or its payment waits to be applied)."""
+    return Conflict("payment-not-pending", f"Pembayaran berstatus '{status}', tidak bisa dibuat kedaluwarsa. / "
+                                           f"The payment is {status}; it cannot expire now.", status_value=status)
 
 
 def bill_number_for(payment_id: uuid.UUID) -> str:

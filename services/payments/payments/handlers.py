@@ -1,39 +1,49 @@
-"""Reactions to events, webhook notifications and commands: load, call the domain, save, emit via the outbox.
+"""Use cases of the payments service: ``async def verb(uow, command_or_event)``; load, decide, save, emit.
 
-Every function runs inside the caller's transaction (``conn``) and guards each transition by the current
-state, so duplicates and out-of-order events are no-ops.
+Every function runs in the caller's unit of work (one transaction, opened by the kernel: an HTTP route's
+``ctx.run``, the event bus, or a periodic job) and guards each transition by the current state, so
+duplicates and out-of-order events are no-ops. No SQL here (``store.py``), no HTTP (``http.py``).
+
+Refunds are *decided* here — recorded, ``PaymentRefunded`` emitted, in the deciding transaction — and sent
+to the acquirer after commit by :func:`send_refunds` (the refund worker), so no network call ever holds a
+transaction that locks intents or a batch of notifications.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 from prometheus_client import Counter
 
-from payments import store
 from payments.acquirer import Acquirer, RefundOrder
 from payments.domain import (
+    RECEIPT_OUTCOMES,
     Intent,
     Notification,
     Outcome,
     Status,
+    allocation,
     apportion,
     bill_number_for,
     decide,
     issue_problem,
-    merchant_of_record,
+    nothing_to_refund,
+    payment_not_found,
     plan_refund,
     reference_label_for,
     repeated_answer,
 )
+from payments.qris import MerchantOfRecord, QrisError
+from payments.simulator import scan
+from payments.store import PaymentsStore, Row, to_intent
 from shared.cities import City
-from shared.envelope import EventPayload, OutgoingEvent, build_event
-from shared.events.orders import OrderPaymentRequested
+from shared.errors import Invalid
+from shared.events.orders import OrderCancelled, OrderPaymentRequested, RefundRequested
 from shared.events.payments import (
     PaymentAmountMismatch,
     PaymentExpired,
@@ -42,68 +52,78 @@ from shared.events.payments import (
     PaymentRequested,
     PaymentSucceeded,
 )
+from shared.idempotency import request_hash
 from shared.logging import get_logger
-from shared.outbox import add_to_outbox
+from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
 
-Emit = Callable[[EventPayload], Awaitable[Any]]
+Uow = UnitOfWork[PaymentsStore]
 
 AMOUNT_MISMATCH = Counter("pasarkota_payment_amount_mismatch_total",
                           "Acquirer notifications whose amount differs from the intent's", ["city"])
 NOTIFICATION_OUTCOMES = Counter("pasarkota_payment_notifications_processed_total",
                                 "Acquirer notifications processed, by outcome", ["city", "outcome"])
 
-OTHER_ALLOCATION = "_other"  # the part of an order's amount not attributed to a vendor (e.g. delivery fee)
 
-RECEIPT_OUTCOMES = [o.value for o in (Outcome.PAID, Outcome.AMOUNT_MISMATCH, Outcome.LATE_PAYMENT,
-                                      Outcome.ORDER_CANCELLED, Outcome.DUPLICATE_PAYMENT, Outcome.NOT_PAYABLE)]
+def on_behalf(uow: Uow, city: str, correlation_id: str | None) -> Uow:
+    """The same transaction, emitting for ``city`` under the correlation id of the flow that made the intent
+    (a worker spans cities and flows; its events belong to each intent's own trace)."""
+    return UnitOfWork(uow.store, city=city, correlation_id=correlation_id, pending=uow.pending)
 
 
-def allocation(amount: int, vendor_amounts: dict[str, int]) -> dict[str, int]:
-    alloc = {v: int(a) for v, a in vendor_amounts.items() if int(a) > 0}
-    rest = amount - sum(alloc.values())
-    if rest > 0:
-        alloc[OTHER_ALLOCATION] = rest
-    return alloc
+def _event_key(uow: Uow) -> str:
+    """The dedupe key of a refund caused by the event being handled."""
+    return f"event:{uow.causation.event_id if uow.causation else uuid.uuid4()}"
 
 
 # -- intents ---------------------------------------------------------------------------------------------
 
-async def create_intent(conn: asyncpg.Connection, acquirer: Acquirer, city: City, event: OrderPaymentRequested,
-                        emit: Emit, correlation_id: str, *, now: datetime | None = None) -> bool:
+@dataclass(frozen=True)
+class Issuing:
+    """What issuing a QRIS needs, built at start in ``app.py``: the acquirer and every city's validated
+    merchant of record (and the city directory, for the expiry)."""
+
+    acquirer: Acquirer
+    merchants: Mapping[str, MerchantOfRecord]
+    cities: Mapping[str, City]
+
+
+async def create_intent(uow: Uow, event: OrderPaymentRequested, *, issuing: Issuing,
+                        now: datetime | None = None) -> None:
     """A payment intent with a dynamic QRIS for the order; PaymentRequested (or PaymentFailed). Once per order."""
+    slug = uow.this_city
+    city, merchant = issuing.cities.get(slug), issuing.merchants.get(slug)
+    if city is None or merchant is None:
+        raise ValueError(f"unknown city {slug!r}: no merchant of record to issue a QRIS for")
     now = now or datetime.now(UTC)
     payment_id = uuid.uuid4()
-    merchant = merchant_of_record(city)
     bill, label = bill_number_for(payment_id), reference_label_for(event.order_id)
     problem = issue_problem(event.amount)
-    qris = None if problem else acquirer.issue_intent(merchant, event.amount, bill, label).qris
+    qris = None if problem else issuing.acquirer.issue_intent(merchant, event.amount, bill, label).qris
     expires_at = now + timedelta(minutes=city.payment_expiry_minutes)
-    inserted = await store.insert_intent(
-        conn, payment_id=payment_id, city=city.slug, order_id=event.order_id, buyer_id=event.buyer_id,
+    inserted = await uow.store.insert_intent(
+        payment_id=payment_id, city=slug, order_id=event.order_id, buyer_id=event.buyer_id,
         amount=event.amount, vendor_amounts=dict(event.vendor_amounts), merchant=asdict(merchant),
-        merchant_name=city.merchant.name, qris=qris, bill_number=bill, reference_label=label,
+        merchant_name=merchant.merchant_name, qris=qris, bill_number=bill, reference_label=label,
         status=Status.FAILED if problem else Status.PENDING, failure_reason=problem, expires_at=expires_at,
-        correlation_id=correlation_id)
+        correlation_id=uow.correlation_id)
     if not inserted:
-        await repeat_answer(conn, city.slug, event, emit)
-        return False
+        await repeat_answer(uow, event)
+        return
     if problem or qris is None:
         log.warning("no QRIS can be issued for the order", order_id=event.order_id, reason=problem,
                     amount=event.amount)
-        await emit(PaymentFailed(payment_id=str(payment_id), order_id=event.order_id, reason=problem or "unknown"))
-        return True
-    await emit(PaymentRequested(payment_id=str(payment_id), order_id=event.order_id, amount=event.amount,
-                                qris=qris, expires_at=expires_at, merchant_name=city.merchant.name))
-    return True
+        uow.emit(PaymentFailed(payment_id=str(payment_id), order_id=event.order_id, reason=problem or "unknown"))
+        return
+    uow.emit(PaymentRequested(payment_id=str(payment_id), order_id=event.order_id, amount=event.amount,
+                              qris=qris, expires_at=expires_at, merchant_name=merchant.merchant_name))
 
 
-async def repeat_answer(conn: asyncpg.Connection, city: str, event: OrderPaymentRequested, emit: Emit) -> str | None:
+async def repeat_answer(uow: Uow, event: OrderPaymentRequested) -> str | None:
     """The order already has an intent: re-send its PaymentRequested (still pending) or PaymentFailed (failed),
     same content as the first time, so an order whose answer was lost moves on; never a second intent."""
-    row = await conn.fetchrow(f"SELECT {store.INTENT_COLUMNS}, failure_reason FROM payment_intents"
-                              " WHERE city = $1 AND order_id = $2 FOR UPDATE", city, event.order_id)
+    row = await uow.store.intent_by_order(uow.this_city, event.order_id, for_update=True)
     if row is None:  # the order id is another city's: not ours to answer
         log.warning("payment requested for an order another city holds an intent for", order_id=event.order_id)
         return None
@@ -113,34 +133,46 @@ async def repeat_answer(conn: asyncpg.Connection, city: str, event: OrderPayment
                   recorded=row["amount"], requested=event.amount)
         return None
     if answer == "PaymentRequested":
-        await emit(PaymentRequested(payment_id=str(row["payment_id"]), order_id=row["order_id"], amount=row["amount"],
-                                    qris=row["qris"], expires_at=row["expires_at"],
-                                    merchant_name=row["merchant_name"]))
+        uow.emit(PaymentRequested(payment_id=str(row["payment_id"]), order_id=row["order_id"], amount=row["amount"],
+                                  qris=row["qris"], expires_at=row["expires_at"], merchant_name=row["merchant_name"]))
     elif answer == "PaymentFailed":
-        await emit(PaymentFailed(payment_id=str(row["payment_id"]), order_id=row["order_id"],
-                                 reason=row["failure_reason"] or "unknown"))
-    log.info("order already has a payment intent", order_id=event.order_id, status=row["status"],
-             resent=answer)
+        uow.emit(PaymentFailed(payment_id=str(row["payment_id"]), order_id=row["order_id"],
+                               reason=row["failure_reason"] or "unknown"))
+    log.info("order already has a payment intent", order_id=event.order_id, status=row["status"], resent=answer)
     return answer
 
 
-async def cancel_for_order(conn: asyncpg.Connection, acquirer: Acquirer, city: str, order_id: str, emit: Emit,
-                           dedupe_key: str) -> str:
+async def cancel_for_order(uow: Uow, event: OrderCancelled) -> None:
     """The order was cancelled: a pending intent is cancelled (a later payment is refunded); money already
     received for it is refunded in full."""
-    row = await store.intent_by_order(conn, city, order_id, for_update=True)
-    if row is None:
-        return "no_intent"
-    intent = store.to_intent(row)
-    if intent.status == Status.PENDING:
-        await conn.execute("UPDATE payment_intents SET status = 'cancelled', updated_at = now()"
-                           " WHERE payment_id = $1", intent.payment_id)
-        return "cancelled"
-    if intent.refundable > 0:
-        await refund_intent(conn, acquirer, city, row, None, "order_cancelled", "event", dedupe_key, emit)
-        return "refunded"
-    return "no_change"
+    row = await uow.store.intent_by_order(uow.this_city, event.order_id, for_update=True)
+    effect = "no_intent"
+    if row is not None:
+        intent = to_intent(row)
+        if intent.status == Status.PENDING:
+            await uow.store.cancel_intent(intent.payment_id)
+            effect = "cancelled"
+        elif intent.refundable > 0:
+            await refund_intent(uow, row, None, "order_cancelled", "event", _event_key(uow))
+            effect = "refunded"
+        else:
+            effect = "no_change"
+    log.info("order cancelled", order_id=event.order_id, paid=event.paid, effect=effect)
 
+
+async def refund_requested(uow: Uow, event: RefundRequested) -> None:
+    """Orders asks for (part of) an order's payment back (a rejected line, a cancellation after paying)."""
+    row = await uow.store.intent_by_order(uow.this_city, event.order_id, for_update=True)
+    if row is None:
+        log.warning("refund requested for an order without a payment intent", order_id=event.order_id)
+        return
+    result = await refund_intent(uow, row, event.amount, event.reason or "requested", "event", _event_key(uow))
+    if result is None:
+        log.warning("refund requested but nothing is refundable", order_id=event.order_id, status=row["status"],
+                    amount=event.amount)
+
+
+# -- refunds ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RefundResult:
@@ -154,100 +186,211 @@ class RefundResult:
     created: bool
 
 
-async def refund_intent(conn: asyncpg.Connection, acquirer: Acquirer, city: str, row: asyncpg.Record,
-                        requested: int | None, reason: str, source: str, dedupe_key: str,
-                        emit: Emit) -> RefundResult | None:
-    """Refund (part of) the intent's own payment; idempotent by ``dedupe_key``. None when nothing is left."""
-    existing = await store.refund_by_dedupe(conn, city, dedupe_key)
+async def refund_intent(uow: Uow, row: Row, requested: int | None, reason: str, source: str,
+                        dedupe_key: str) -> RefundResult | None:
+    """Refund (part of) the intent's own payment; idempotent by ``dedupe_key``. None when nothing is left.
+
+    ``row`` is the intent, locked by the caller. The refund is recorded here; the acquirer is instructed
+    after commit (:func:`send_refunds`)."""
+    city = uow.this_city
+    existing = await uow.store.refund_by_dedupe(city, dedupe_key)
     if existing is not None:
         return RefundResult(str(existing["refund_id"]), str(existing["payment_id"]), existing["order_id"],
                             existing["amount"], existing["reason"], row["refunded_amount"], row["status"], False)
-    intent = store.to_intent(row)
+    intent = to_intent(row)
     plan = plan_refund(intent, requested)
     if plan is None:
         return None
     refund_id = uuid.uuid4()
-    receipt = await acquirer.refund(RefundOrder(city, str(intent.payment_id), intent.order_id, plan.amount, reason,
-                                                intent.acquirer_reference))
-    await store.insert_refund(
-        conn, refund_id=refund_id, city=city, payment_id=intent.payment_id, order_id=intent.order_id,
+    await uow.store.insert_refund(
+        refund_id=refund_id, city=city, payment_id=intent.payment_id, order_id=intent.order_id,
         amount=plan.amount, reason=reason, source=source, dedupe_key=dedupe_key,
         vendor_amounts=apportion(plan.amount, allocation(intent.amount, row["vendor_amounts"])),
-        counts_for_vendors=True, notification_id=None, acquirer_refund_reference=receipt.acquirer_refund_reference)
-    await store.save_intent_state(conn, plan.intent)
-    await emit(PaymentRefunded(payment_id=str(intent.payment_id), order_id=intent.order_id, amount=plan.amount,
-                               reason=reason, refund_id=str(refund_id), refunded_total=plan.intent.refunded_amount,
-                               payment_status=plan.intent.status.value))
+        counts_for_vendors=True, notification_id=None, acquirer_reference=intent.acquirer_reference,
+        correlation_id=uow.correlation_id)
+    await uow.store.save_intent_state(plan.intent)
+    uow.emit(PaymentRefunded(payment_id=str(intent.payment_id), order_id=intent.order_id, amount=plan.amount,
+                             reason=reason, refund_id=str(refund_id), refunded_total=plan.intent.refunded_amount,
+                             payment_status=plan.intent.status.value))
     log.info("payment refunded", payment_id=str(intent.payment_id), amount=plan.amount, reason=reason)
     return RefundResult(str(refund_id), str(intent.payment_id), intent.order_id, plan.amount, reason,
                         plan.intent.refunded_amount, plan.intent.status.value, True)
 
 
+@dataclass(frozen=True)
+class RefundPayment:
+    """Staff refund (``POST /cities/{city}/payments/{id}/refunds``); ``amount`` None = all that is left."""
+
+    payment_id: uuid.UUID
+    amount: int | None
+    reason: str
+    idempotency_key: str | None
+
+
+async def refund_payment(uow: Uow, command: RefundPayment) -> tuple[int, Any]:
+    """(status, body) of the refund; the same ``Idempotency-Key`` answers the same, once."""
+    scope = f"refund:{uow.this_city}:{command.payment_id}"
+    body_hash = request_hash({"amount": command.amount, "reason": command.reason})
+    replay = await uow.replay(scope, command.idempotency_key, body_hash)
+    if replay:
+        return replay
+    row = await uow.store.intent_by_id(uow.this_city, command.payment_id, for_update=True)
+    if row is None:
+        raise payment_not_found()
+    key = command.idempotency_key
+    dedupe = f"api:{key}" if key else f"api:{uuid.uuid4()}"
+    result = await refund_intent(uow, row, command.amount, command.reason, "api", dedupe)
+    if result is None:
+        raise nothing_to_refund(row["status"])
+    response = {"refund_id": result.refund_id, "payment_id": result.payment_id, "order_id": result.order_id,
+                "amount": result.amount, "reason": result.reason, "refunded_amount": result.refunded_amount,
+                "payment_status": result.payment_status}
+    await uow.remember(scope, key, body_hash, 201, response)
+    return 201, response
+
+
+async def send_refunds(uow: Uow, *, acquirer: Acquirer, limit: int = 20) -> int:
+    """The refund worker: instruct the acquirer for refunds decided but not yet confirmed (oldest first,
+    SKIP LOCKED). Only these refund rows are locked meanwhile. A failed call is recorded and retried on a
+    later run (``Acquirer.refund`` is idempotent by refund id). Returns how many were confirmed."""
+    sent = 0
+    for r in await uow.store.refunds_to_send(limit):
+        order = RefundOrder(r["city"], str(r["payment_id"]), r["order_id"], r["amount"], r["reason"],
+                            r["acquirer_reference"], refund_id=str(r["refund_id"]))
+        try:
+            receipt = await acquirer.refund(order)
+        except Exception as exc:  # the acquirer is down or refused: keep it queued, visibly
+            log.warning("acquirer refund failed; will retry", refund_id=str(r["refund_id"]), error=repr(exc)[:300])
+            await uow.store.refund_send_failed(r["refund_id"], repr(exc))
+            continue
+        await uow.store.refund_sent(r["refund_id"], receipt.acquirer_refund_reference)
+        sent += 1
+    return sent
+
+
 # -- expiry ----------------------------------------------------------------------------------------------
 
-async def expire_due(conn: asyncpg.Connection, limit: int = 500, *, payment_id: uuid.UUID | None = None) -> int:
-    """Expire pending intents past their expiry (PaymentExpired each). Replicas share work (SKIP LOCKED).
+async def expire_due(uow: Uow, limit: int = 500, *, payment_id: uuid.UUID | None = None) -> int:
+    """Expire pending intents past their expiry (PaymentExpired each, in the intent's own trace).
 
-    ``payment_id``: only that intent (the simulator's expire-now goes through this very path)."""
-    rows = await conn.fetch(
-        "UPDATE payment_intents SET status = 'expired', updated_at = now() WHERE payment_id IN ("
-        " SELECT i.payment_id FROM payment_intents i WHERE i.status = 'pending' AND i.expires_at <= now()"
-        "  AND ($2::uuid IS NULL OR i.payment_id = $2)"
-        # paid in time but not yet applied: the notification worker decides (by paid_at), not the clock here
-        "  AND NOT EXISTS (SELECT 1 FROM acquirer_notifications n WHERE n.city = i.city"
-        "                  AND n.bill_number = i.bill_number AND n.processed_at IS NULL)"
-        " ORDER BY i.expires_at LIMIT $1 FOR UPDATE OF i SKIP LOCKED)"
-        " RETURNING payment_id, city, order_id, correlation_id", limit, payment_id)
-    await add_to_outbox(conn, [
-        build_event(PaymentExpired(payment_id=str(r["payment_id"]), order_id=r["order_id"]), city=r["city"],
-                    correlation_id=r["correlation_id"]) for r in rows])
+    The expiry worker's job (all cities); ``payment_id``: only that intent (the simulator's expire-now)."""
+    rows = await uow.store.expire_due(limit, payment_id)
+    for r in rows:
+        on_behalf(uow, r["city"], r["correlation_id"]).emit(
+            PaymentExpired(payment_id=str(r["payment_id"]), order_id=r["order_id"]))
+    if rows and payment_id is None:
+        log.info("payment intents expired", count=len(rows))
     return len(rows)
 
 
-async def expire_now(conn: asyncpg.Connection, city: str, bill_number: str) -> asyncpg.Record | None:
-    """Dev-only time travel (the simulator's ``expire`` and ``late``): the pending intent's expiry is moved to
-    now and the expiry worker's own code expires it (PaymentExpired exactly as the worker emits it).
+@dataclass(frozen=True)
+class ExpireNow:
+    """Dev-only time travel: this intent's QR runs out now (by QRIS, bill number or payment id)."""
 
-    Returns the intent as it is afterwards (None for an unknown bill); its status tells whether it expired
-    (a pending intent whose payment is already waiting to be applied is left to the notification worker)."""
-    row = await conn.fetchrow("UPDATE payment_intents SET expires_at = least(expires_at, now()), updated_at = now()"
-                              " WHERE city = $1 AND bill_number = $2 AND status = 'pending' RETURNING payment_id",
-                              city, bill_number)
-    if row is not None:
-        await expire_due(conn, 1, payment_id=row["payment_id"])
-    return await store.intent_by_bill(conn, city, bill_number)
+    qris: str | None = None
+    bill_number: str | None = None
+    payment_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    payment_id: str
+    order_id: str
+    status: str        # the intent's status afterwards: "expired" unless it was not pending
+    expired_now: bool  # it was pending before
+
+
+async def expire_now(uow: Uow, command: ExpireNow) -> ExpiryResult | None:
+    """The pending intent's expiry is moved to now and the expiry worker's own code expires it (PaymentExpired
+    exactly as the worker emits it). None for an unknown intent. A pending intent whose payment is already
+    waiting to be applied is left to the notification worker (its status stays ``pending``)."""
+    city = uow.this_city
+    bill = command.bill_number
+    if command.qris is not None:
+        try:
+            bill = scan(command.qris).bill_number
+        except QrisError as exc:
+            raise Invalid("invalid-qris", f"QRIS tidak valid: {exc}. / Invalid QRIS: {exc}.") from None
+    elif command.payment_id is not None:
+        found = await uow.store.intent_by_id(city, command.payment_id)
+        if found is None:
+            return None
+        bill = found["bill_number"]
+    if bill is None:
+        return None
+    before = await uow.store.intent_by_bill(city, bill)
+    if before is None:
+        return None
+    moved = await uow.store.expire_from_now(city, bill)
+    if moved is not None:
+        await expire_due(uow, 1, payment_id=moved)
+    after = await uow.store.intent_by_bill(city, bill)
+    assert after is not None
+    return ExpiryResult(str(after["payment_id"]), after["order_id"], after["status"],
+                        before["status"] == Status.PENDING.value)
 
 
 # -- acquirer notifications ------------------------------------------------------------------------------
 
-async def process_notifications(conn: asyncpg.Connection, acquirer: Acquirer, batch_size: int = 500) -> int:
-    """Apply a batch of stored, unprocessed notifications (in arrival order) in one transaction.
+@dataclass(frozen=True)
+class StoreNotification:
+    """A verified, parsed acquirer notification, to be stored durably before we answer."""
+
+    request_id: str
+    body: str
+    body_sha256: str
+    bill_number: str
+    amount: int
+    acquirer_reference: str
+    paid_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    notification_id: int
+    received_at: datetime
+    replay: bool              # the same request id was stored before: answer as then, change nothing
+    body_differs: bool = False
+
+
+async def store_notification(uow: Uow, note: StoreNotification) -> Stored | None:
+    """The webhook's one durable write. None for an unknown bill number (recorded as a mismatch)."""
+    city = uow.this_city
+    row = await uow.store.store_notification(
+        city=city, request_id=note.request_id, body=note.body, body_sha256=note.body_sha256,
+        bill_number=note.bill_number, amount=note.amount, acquirer_reference=note.acquirer_reference,
+        paid_at=note.paid_at, status=note.status)
+    if row is not None:
+        return Stored(row["id"], row["received_at"], replay=False)
+    row = await uow.store.notification_by_request(city, note.request_id)
+    if row is not None:
+        return Stored(row["id"], row["received_at"], replay=True, body_differs=row["body_sha256"] != note.body_sha256)
+    await uow.store.insert_mismatch(
+        city=city, kind="unknown_intent", notification_id=None, payment_id=None, order_id=None,
+        bill_number=note.bill_number, expected=None, notified=note.amount, acquirer_reference=note.acquirer_reference,
+        detail=f"request id {note.request_id}")
+    return None
+
+
+async def process_notifications(uow: Uow, batch_size: int = 500) -> int:
+    """Apply a batch of stored, unprocessed notifications (in arrival order) in one unit of work.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED so several replicas drain the table together; the intents
-    they touch are locked in payment id order (no deadlocks between replicas).
-    """
-    notes = await conn.fetch(
-        "SELECT id, city, request_id, bill_number, amount, acquirer_reference, paid_at, status"
-        " FROM acquirer_notifications WHERE processed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        batch_size)
+    they touch are locked in payment id order (no deadlocks between replicas). Money to return is recorded
+    as refunds here and sent to the acquirer after commit (:func:`send_refunds`)."""
+    store = uow.store
+    notes = await store.claim_notifications(batch_size)
     if not notes:
         return 0
-    cities = [n["city"] for n in notes]
-    rows = await conn.fetch(
-        f"SELECT {store.INTENT_COLUMNS} FROM payment_intents WHERE (city, bill_number) IN"
-        " (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY payment_id FOR UPDATE",
-        cities, [n["bill_number"] for n in notes])
+    rows = await store.intents_for_bills([(n["city"], n["bill_number"]) for n in notes])
     by_bill = {(r["city"], r["bill_number"]): r for r in rows}
-    intents: dict[uuid.UUID, Intent] = {r["payment_id"]: store.to_intent(r) for r in rows}
-    seen = {(r["city"], r["acquirer_reference"]) for r in await conn.fetch(
-        "SELECT city, acquirer_reference FROM acquirer_notifications WHERE (city, acquirer_reference) IN"
-        " (SELECT * FROM unnest($1::text[], $2::text[])) AND processed_at IS NOT NULL AND outcome = ANY($3)",
-        cities, [n["acquirer_reference"] for n in notes], RECEIPT_OUTCOMES)}
+    intents: dict[uuid.UUID, Intent] = {r["payment_id"]: to_intent(r) for r in rows}
+    seen = await store.references_received([(n["city"], n["acquirer_reference"]) for n in notes], RECEIPT_OUTCOMES)
 
-    events: list[OutgoingEvent] = []
-    paid: list[tuple[Any, ...]] = []
+    paid: list[tuple[uuid.UUID, datetime, int, str]] = []
     expired: list[uuid.UUID] = []
-    outcomes: list[tuple[Any, ...]] = []
+    outcomes: list[tuple[int, str, uuid.UUID | None]] = []
     for note in notes:
         city = note["city"]
         row = by_bill.get((city, note["bill_number"]))
@@ -260,76 +403,112 @@ async def process_notifications(conn: asyncpg.Connection, acquirer: Acquirer, ba
         intents[intent.payment_id] = decision.intent
         outcomes.append((note["id"], decision.outcome.value, intent.payment_id))
         NOTIFICATION_OUTCOMES.labels(city, decision.outcome.value).inc()
-        correlation = row["correlation_id"]
-
-        def event(payload: EventPayload, city: str = city, correlation: str = correlation) -> None:
-            events.append(build_event(payload, city=city, correlation_id=correlation))
+        events = on_behalf(uow, city, row["correlation_id"])
 
         if decision.outcome in (Outcome.REPEAT, Outcome.FAILED_ATTEMPT):
             continue
         seen.add((city, note["acquirer_reference"]))
         if decision.outcome == Outcome.PAID:
             paid.append((intent.payment_id, note["paid_at"], note["amount"], note["acquirer_reference"]))
-            event(PaymentSucceeded(payment_id=str(intent.payment_id), order_id=intent.order_id,
-                                   amount=note["amount"], acquirer_reference=note["acquirer_reference"],
-                                   paid_at=note["paid_at"]))
+            events.emit(PaymentSucceeded(payment_id=str(intent.payment_id), order_id=intent.order_id,
+                                         amount=note["amount"], acquirer_reference=note["acquirer_reference"],
+                                         paid_at=note["paid_at"]))
             continue
         if decision.expired_now:
             expired.append(intent.payment_id)
-            event(PaymentExpired(payment_id=str(intent.payment_id), order_id=intent.order_id))
+            events.emit(PaymentExpired(payment_id=str(intent.payment_id), order_id=intent.order_id))
         if decision.outcome == Outcome.AMOUNT_MISMATCH:
             AMOUNT_MISMATCH.labels(city).inc()
             log.error("acquirer notified a different amount than the intent's; not paid", city=city,
                       payment_id=str(intent.payment_id), order_id=intent.order_id, expected=intent.amount,
                       notified=note["amount"], acquirer_reference=note["acquirer_reference"])
-            event(PaymentAmountMismatch(payment_id=str(intent.payment_id), order_id=intent.order_id,
-                                        expected=intent.amount, notified=note["amount"]))
+            events.emit(PaymentAmountMismatch(payment_id=str(intent.payment_id), order_id=intent.order_id,
+                                              expected=intent.amount, notified=note["amount"]))
         else:  # money that must go back: late, for a cancelled order, a second payment, or not payable
             reason = decision.outcome.value
             refund_id = uuid.uuid4()
-            receipt = await acquirer.refund(RefundOrder(city, str(intent.payment_id), intent.order_id,
-                                                        note["amount"], reason, note["acquirer_reference"]))
             await store.insert_refund(
-                conn, refund_id=refund_id, city=city, payment_id=intent.payment_id, order_id=intent.order_id,
+                refund_id=refund_id, city=city, payment_id=intent.payment_id, order_id=intent.order_id,
                 amount=note["amount"], reason=reason, source="automatic", dedupe_key=f"notification:{note['id']}",
                 vendor_amounts={}, counts_for_vendors=False, notification_id=note["id"],
-                acquirer_refund_reference=receipt.acquirer_refund_reference)
+                acquirer_reference=note["acquirer_reference"], correlation_id=events.correlation_id)
             log.warning("payment refunded automatically", city=city, payment_id=str(intent.payment_id),
                         order_id=intent.order_id, reason=reason, amount=note["amount"])
-            event(PaymentRefunded(payment_id=str(intent.payment_id), order_id=intent.order_id,
-                                  amount=note["amount"], reason=reason, refund_id=str(refund_id),
-                                  refunded_total=decision.intent.refunded_amount,
-                                  payment_status=decision.intent.status.value))
+            events.emit(PaymentRefunded(payment_id=str(intent.payment_id), order_id=intent.order_id,
+                                        amount=note["amount"], reason=reason, refund_id=str(refund_id),
+                                        refunded_total=decision.intent.refunded_amount,
+                                        payment_status=decision.intent.status.value))
         await store.insert_mismatch(
-            conn, city=city, kind=decision.outcome.value, notification_id=note["id"], payment_id=intent.payment_id,
+            city=city, kind=decision.outcome.value, notification_id=note["id"], payment_id=intent.payment_id,
             order_id=intent.order_id, bill_number=note["bill_number"], expected=intent.amount,
             notified=note["amount"], acquirer_reference=note["acquirer_reference"],
             detail=f"intent was {intent.status.value}")
 
-    if paid:
-        await conn.executemany(
-            "UPDATE payment_intents SET status = 'succeeded', paid_at = $2, paid_amount = $3,"
-            " acquirer_reference = $4, updated_at = now() WHERE payment_id = $1 AND status = 'pending'", paid)
-    if expired:
-        await conn.execute("UPDATE payment_intents SET status = 'expired', updated_at = now()"
-                           " WHERE payment_id = ANY($1::uuid[]) AND status = 'pending'", expired)
-    await conn.executemany("UPDATE acquirer_notifications SET processed_at = now(), outcome = $2, payment_id = $3"
-                           " WHERE id = $1", outcomes)
-    await add_to_outbox(conn, events)
+    await store.mark_paid(paid)
+    await store.mark_expired(expired)
+    await store.record_outcomes(outcomes)
     return len(notes)
 
 
-async def quarantine_notification(conn: asyncpg.Connection, notification_id: int, error: str) -> None:
+async def quarantine_notification(uow: Uow, notification_id: int, error: str) -> None:
     """Take a notification that keeps failing out of the queue, visibly (outcome ``error`` + a mismatch)."""
-    row = await conn.fetchrow(
-        "UPDATE acquirer_notifications SET processed_at = now(), outcome = 'error' WHERE id = $1"
-        " AND processed_at IS NULL RETURNING city, bill_number, amount, acquirer_reference", notification_id)
+    row = await uow.store.quarantine_notification(notification_id)
     if row is None:
         return
-    await store.insert_mismatch(conn, city=row["city"], kind="processing_error", notification_id=notification_id,
-                                payment_id=None, order_id=None, bill_number=row["bill_number"], expected=None,
-                                notified=row["amount"], acquirer_reference=row["acquirer_reference"],
-                                detail=error[:500])
+    await uow.store.insert_mismatch(
+        city=row["city"], kind="processing_error", notification_id=notification_id, payment_id=None, order_id=None,
+        bill_number=row["bill_number"], expected=None, notified=row["amount"],
+        acquirer_reference=row["acquirer_reference"], detail=error[:500])
     NOTIFICATION_OUTCOMES.labels(row["city"], "error").inc()
     log.error("acquirer notification quarantined after repeated failures", notification_id=notification_id,
               city=row["city"], error=error[:300])
+
+
+class NotificationDrain:
+    """The notification worker's job: a batch per unit of work; a batch that fails is followed by the oldest
+    row alone, and a row that fails alone 5 times is quarantined so the rows behind it proceed (transient
+    outages heal first). Returns rows handled (the kernel runs it again at once while there are any)."""
+
+    QUARANTINE_AFTER = 5
+
+    def __init__(self, batch_size: int = 500, *, window: float = 0.0) -> None:
+        self.__name__ = "process_acquirer_notifications"  # the kernel names the worker after its job
+        self.batch_size = batch_size
+        self.window = window
+        self.partial = False
+        self.isolating = False
+        self.failures: dict[int, int] = {}
+        self.errors: dict[int, str] = {}
+
+    async def __call__(self, uow: Uow) -> int:
+        if self.partial and self.window:
+            # Let a burst fill the batch: one transaction per ~20 ms instead of one per notification
+            # (each batch costs ~8 round trips whatever its size).
+            await asyncio.sleep(self.window)
+        oldest = None
+        if self.isolating:
+            oldest = await uow.store.oldest_unprocessed_notification()
+            if oldest is None:
+                self.isolating = False
+                return 0
+            if self.failures.get(oldest, 0) >= self.QUARANTINE_AFTER:
+                await quarantine_notification(uow, oldest, self.errors.pop(oldest, "unknown error"))
+                self.failures.pop(oldest, None)
+                self.isolating = False
+                return 1
+        try:
+            done = await process_notifications(uow, 1 if oldest is not None else self.batch_size)
+        except Exception as exc:  # a poison row must not block every payment behind it
+            if oldest is not None:
+                self.failures[oldest] = self.failures.get(oldest, 0) + 1
+                self.errors[oldest] = repr(exc)
+            else:
+                log.error("notification batch failed; isolating the oldest row", error=repr(exc)[:300])
+            self.isolating = True
+            raise
+        if oldest is not None:
+            self.failures.pop(oldest, None)
+            self.errors.pop(oldest, None)
+            self.isolating = False
+        self.partial = 0 < done < self.batch_size
+        return done

@@ -1,10 +1,12 @@
-"""HTTP routes of the payments service: validate, authorise, call a handler or query; nothing else."""
+"""HTTP routes of the payments service: wire models, ``ctx.run`` / ``ctx.read``, render; nothing else.
+
+What a route needs beyond its unit of work — the acquirer adapter, the webhook secrets, the workers' wake-up
+events — is built at start by ``app.py`` and reached through :func:`runtime` (``app.state.payments``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import time
 import uuid
 from datetime import UTC, date, datetime
@@ -17,26 +19,24 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from payments import handlers, store
+from payments import handlers, policy, queries
+from payments.config import Runtime
+from payments.domain import not_pending, payment_not_found
 from payments.qr_image import qr_png, qr_svg
 from payments.qris import MAX_AMOUNT, QrisError
-from payments.settlement import settlement, to_csv
+from payments.settlement import to_csv
 from payments.signing import SignatureError, body_digest
-from payments.simulator import SimulatorAcquirer, pay, scan
+from payments.simulator import pay, scan
 from shared.auth import Principal, require
-from shared.cities import get_city
-from shared.idempotency import begin, remember, request_hash
+from shared.cities import all_cities
+from shared.errors import Invalid, NotFound
+from shared.http import CityContext, RequestContext, correlation_id_of
 from shared.logging import get_logger
-from shared.outbox import emit
 from shared.problems import Problem
-from shared.service import ServiceKernel
-from shared.settings import get_settings
 
 log = get_logger(__name__)
 
-ACQUIRER = SimulatorAcquirer()
-STAFF = ("city_admin", "operator")
-MAX_BODY = 16 * 1024
+WEBHOOK_MAX_BODY = 16 * 1024  # registered with the kernel's body limit in app.py (413 while streaming)
 
 NOTIFICATIONS_ACCEPTED = Counter("pasarkota_acquirer_notifications_accepted_total",
                                  "Acquirer notifications stored durably (2xx)", ["city"])
@@ -44,28 +44,19 @@ NOTIFICATIONS_REJECTED = Counter("pasarkota_acquirer_notifications_rejected_tota
                                  "Acquirer notifications refused (4xx)", ["city", "reason"])
 
 
-class Wakeup:
-    """Wakes the notification worker of this process as soon as a notification is stored."""
-
-    event: asyncio.Event | None = None
-
-    @classmethod
-    def get(cls) -> asyncio.Event:
-        if cls.event is None:
-            cls.event = asyncio.Event()
-        return cls.event
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.payments
+    return rt
 
 
-def kernel_of(request: Request) -> ServiceKernel:
-    kernel: ServiceKernel = request.app.state.kernel
-    return kernel
+Payments = Annotated[Runtime, Depends(runtime)]
 
 
 def parse_payment_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise Problem(404, "Pembayaran tidak ditemukan. / Payment not found.", code="payment-not-found") from None
+        raise payment_not_found() from None
 
 
 router = APIRouter()
@@ -82,19 +73,19 @@ def intent_view(row: Any) -> dict[str, Any]:
             "qr_svg": f"/cities/{row['city']}/payments/{row['payment_id']}/qr.svg"}
 
 
+def no_payment_for_order() -> NotFound:
+    return NotFound("payment-not-found", "Pembayaran untuk pesanan ini belum ada. / No payment for this order (yet).")
+
+
 @router.get("/cities/{city}/payments/by-order/{order_id}", tags=["payments"])
-async def payment_by_order(city: str, order_id: str, request: Request,
+async def payment_by_order(ctx: CityContext, order_id: str,
                            who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     """The order's payment intent and QRIS. The buyer of the order or city staff; others get 404."""
-    get_city(city)
     if len(order_id) > 128 or "\x00" in order_id:
-        raise Problem(404, "Pembayaran untuk pesanan ini belum ada. / No payment for this order (yet).",
-                      code="payment-not-found")
-    async with kernel_of(request).db().acquire() as conn:
-        row = await store.intent_by_order(conn, city, order_id)
-    if row is None or not (who.has(*STAFF) or (who.has("buyer") and who.sub == row["buyer_id"])):
-        raise Problem(404, "Pembayaran untuk pesanan ini belum ada. / No payment for this order (yet).",
-                      code="payment-not-found")
+        raise no_payment_for_order()
+    row = await ctx.read(queries.intent_by_order, ctx.slug, order_id)
+    if row is None or not policy.may_see_payment(who, row):
+        raise no_payment_for_order()
     return intent_view(row)
 
 
@@ -108,12 +99,10 @@ def _svg(payload: str) -> bytes:
     return qr_svg(payload)
 
 
-async def _qris_for(request: Request, city: str, payment_id: str) -> str:
-    get_city(city)
-    async with kernel_of(request).db().acquire() as conn:
-        qris = await store.qris_of(conn, city, parse_payment_id(payment_id))
+async def _qris_for(ctx: RequestContext, payment_id: str) -> str:
+    qris = await ctx.read(queries.qris_of, ctx.slug, parse_payment_id(payment_id))
     if not qris:
-        raise Problem(404, "Pembayaran tidak ditemukan. / Payment not found.", code="payment-not-found")
+        raise payment_not_found()
     return qris
 
 
@@ -123,14 +112,14 @@ IMAGE_CACHE = "public, max-age=86400, immutable"
 
 
 @router.get("/cities/{city}/payments/{payment_id}/qr.png", tags=["payments"])
-async def qr_png_image(city: str, payment_id: str, request: Request) -> Response:
-    payload = await _qris_for(request, city, payment_id)
+async def qr_png_image(ctx: CityContext, payment_id: str) -> Response:
+    payload = await _qris_for(ctx, payment_id)
     return Response(_png(payload), media_type="image/png", headers={"Cache-Control": IMAGE_CACHE})
 
 
 @router.get("/cities/{city}/payments/{payment_id}/qr.svg", tags=["payments"])
-async def qr_svg_image(city: str, payment_id: str, request: Request) -> Response:
-    payload = await _qris_for(request, city, payment_id)
+async def qr_svg_image(ctx: CityContext, payment_id: str) -> Response:
+    payload = await _qris_for(ctx, payment_id)
     return Response(_svg(payload), media_type="image/svg+xml", headers={"Cache-Control": IMAGE_CACHE})
 
 
@@ -142,54 +131,29 @@ class RefundBody(BaseModel):
 
 
 @router.post("/cities/{city}/payments/{payment_id}/refunds", status_code=201, tags=["payments"])
-async def create_refund(city: str, payment_id: str, body: RefundBody, request: Request,
-                        who: Annotated[Principal, Depends(require(*STAFF))],
+async def create_refund(ctx: CityContext, payment_id: str, body: RefundBody, payments: Payments,
+                        who: Annotated[Principal, Depends(require(*policy.STAFF))],
                         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
                         ) -> JSONResponse:
-    get_city(city)
     pid = parse_payment_id(payment_id)
-    scope = f"refund:{city}:{pid}"
-    body_hash = request_hash(body.model_dump())
-    correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-    async with kernel_of(request).db().acquire() as conn, conn.transaction():
-        replay = await begin(conn, scope, idempotency_key, body_hash)
-        if replay:
-            return JSONResponse(replay[1], status_code=replay[0])
-        row = await store.intent_by_id(conn, city, pid, for_update=True)
-        if row is None:
-            raise Problem(404, "Pembayaran tidak ditemukan. / Payment not found.", code="payment-not-found")
-
-        async def emit_event(payload: Any) -> None:
-            await emit(conn, payload, city=city, correlation_id=correlation)
-
-        dedupe = f"api:{idempotency_key}" if idempotency_key else f"api:{uuid.uuid4()}"
-        result = await handlers.refund_intent(conn, ACQUIRER, city, row, body.amount, body.reason, "api", dedupe,
-                                              emit_event)
-        if result is None:
-            raise Problem(409, "Pembayaran ini belum dibayar atau sudah dikembalikan seluruhnya. / "
-                               "Nothing to refund: the payment is not paid or already fully refunded.",
-                          code="nothing-to-refund", status_value=row["status"])
-        response = {"refund_id": result.refund_id, "payment_id": result.payment_id, "order_id": result.order_id,
-                    "amount": result.amount, "reason": result.reason, "refunded_amount": result.refunded_amount,
-                    "payment_status": result.payment_status}
-        await remember(conn, scope, idempotency_key, body_hash, 201, response)
-    log.info("refund created", city=city, payment_id=str(pid), amount=result.amount, by=who.sub)
-    return JSONResponse(response, status_code=201)
+    status, response = await ctx.run(handlers.refund_payment, handlers.RefundPayment(
+        payment_id=pid, amount=body.amount, reason=body.reason, idempotency_key=idempotency_key))
+    payments.refunds_decided.set()  # committed: the refund worker instructs the acquirer now
+    log.info("refund created", city=ctx.slug, payment_id=str(pid), amount=response.get("amount"), by=who.sub)
+    return JSONResponse(response, status_code=status)
 
 
 @router.get("/cities/{city}/settlements", tags=["reconciliation"])
-async def settlements(city: str, request: Request, who: Annotated[Principal, Depends(require(*STAFF))],
+async def settlements(ctx: CityContext, request: Request, who: Annotated[Principal, Depends(require(*policy.STAFF))],
                       day: Annotated[date | None, Query(alias="date")] = None,
                       fmt: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None) -> Response:
     """Per vendor and local day: paid, refunded, net; plus extra payments returned and every mismatch."""
-    c = get_city(city)
-    day = day or datetime.now(c.tz).date()
-    async with kernel_of(request).db().acquire() as conn:
-        report = await settlement(conn, c, day)
+    day = day or datetime.now(ctx.city.tz).date()
+    report = await ctx.read(queries.settlement, ctx.city, day)
     wants_csv = fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", ""))
     if wants_csv:
         return Response(to_csv(report), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="settlement-{city}-{day.isoformat()}.csv"'})
+            "Content-Disposition": f'attachment; filename="settlement-{ctx.slug}-{day.isoformat()}.csv"'})
     return JSONResponse(report)
 
 
@@ -216,19 +180,25 @@ def _reject(city: str, status: int, reason: str, detail: str, **extra: Any) -> P
     return Problem(status, detail, code=reason)
 
 
+def webhook_context(request: Request, city: str) -> RequestContext:
+    """Like ``CityContext``, but an unknown city is counted as a rejected notification."""
+    found = all_cities().get(city)
+    if found is None:
+        raise _reject(city, 404, "unknown-city", f"Kota '{city}' tidak dikenal. / Unknown city '{city}'.")
+    return RequestContext(found, correlation_id_of(request), request.app.state.kernel.work)
+
+
 @router.post("/acquirer/{city}/notifications", tags=["acquirer"])
-async def acquirer_notification(city: str, request: Request) -> JSONResponse:
-    """Signed notification from the acquirer. Stored durably (one INSERT) before answering; processed after."""
-    try:
-        c = get_city(city)
-    except Problem as exc:
-        raise _reject(city, 404, "unknown-city", exc.detail) from None
+async def acquirer_notification(ctx: Annotated[RequestContext, Depends(webhook_context)], request: Request,
+                                payments: Payments) -> JSONResponse:
+    """Signed notification from the acquirer. Stored durably (one INSERT) before answering; processed after.
+
+    The body limit (16 KiB) is the kernel's, enforced while the body streams in (413 before reading it all)."""
+    city = ctx.slug
     raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise _reject(city, 413, "body-too-large", "Notifikasi terlalu besar. / Notification too large.")
     try:
-        verified = ACQUIRER.verify_notification(c.webhook_secret, request.method, request.url.path,
-                                                request.headers, raw, now=time.time())
+        verified = payments.acquirer.verify_notification(payments.config.webhook_secrets[city], request.method,
+                                                         request.url.path, request.headers, raw, now=time.time())
     except SignatureError as exc:
         raise _reject(city, 401, exc.code, f"Tanda tangan notifikasi ditolak: {exc}. / Signature refused: {exc}.",
                       request_id=request.headers.get("x-pk-request-id")) from None
@@ -249,32 +219,21 @@ async def acquirer_notification(city: str, request: Request) -> JSONResponse:
         raise Problem(422, "Notifikasi tidak valid. / Invalid notification.", code="invalid-notification",
                       errors=errors) from None
     paid_at = note.paid_at if note.paid_at.tzinfo else note.paid_at.replace(tzinfo=UTC)
-    async with kernel_of(request).db().acquire() as conn:
-        row = await store.store_notification(
-            conn, city=city, request_id=verified.request_id, body=text, body_sha256=body_digest(raw),
-            bill_number=note.bill_number, amount=note.amount, acquirer_reference=note.acquirer_reference,
-            paid_at=paid_at, status=note.status)
-        replay = False
-        if row is None:
-            row = await store.notification_by_request(conn, city, verified.request_id)
-            replay = row is not None
-            if row is None:
-                await store.insert_mismatch(
-                    conn, city=city, kind="unknown_intent", notification_id=None, payment_id=None, order_id=None,
-                    bill_number=note.bill_number, expected=None, notified=note.amount,
-                    acquirer_reference=note.acquirer_reference, detail=f"request id {verified.request_id}")
-                raise _reject(city, 404, "unknown-intent",
-                              "Tagihan tidak dikenal. / Unknown bill number.", bill_number=note.bill_number,
-                              request_id=verified.request_id)
-            if row["body_sha256"] != body_digest(raw):
-                log.warning("request id reused with a different body; answering as before, changing nothing",
-                            city=city, request_id=verified.request_id)
-    if not replay:
+    stored = await ctx.run(handlers.store_notification, handlers.StoreNotification(
+        request_id=verified.request_id, body=text, body_sha256=body_digest(raw), bill_number=note.bill_number,
+        amount=note.amount, acquirer_reference=note.acquirer_reference, paid_at=paid_at, status=note.status))
+    if stored is None:  # the unknown bill number is on record (a mismatch) and refused
+        raise _reject(city, 404, "unknown-intent", "Tagihan tidak dikenal. / Unknown bill number.",
+                      bill_number=note.bill_number, request_id=verified.request_id)
+    if stored.body_differs:
+        log.warning("request id reused with a different body; answering as before, changing nothing",
+                    city=city, request_id=verified.request_id)
+    if not stored.replay:
         NOTIFICATIONS_ACCEPTED.labels(city).inc()
-        Wakeup.get().set()
-    answer = {"status": "accepted", "request_id": verified.request_id, "notification_id": row["id"],
-              "received_at": row["received_at"].isoformat()}
-    return JSONResponse(answer, status_code=200, headers={"X-Pk-Replay": "true"} if replay else None)
+        payments.notifications_stored.set()
+    answer = {"status": "accepted", "request_id": verified.request_id, "notification_id": stored.notification_id,
+              "received_at": stored.received_at.isoformat()}
+    return JSONResponse(answer, status_code=200, headers={"X-Pk-Replay": "true"} if stored.replay else None)
 
 
 # -- the dev-only simulator ------------------------------------------------------------------------------
@@ -291,27 +250,25 @@ class SimulatedPayment(BaseModel):
     late: bool = False
 
 
-def self_url() -> str:
-    return os.environ.get("PASARKOTA_PAYMENTS_URL") or f"http://127.0.0.1:{get_settings().http_port}"
+def invalid_qris(exc: QrisError) -> Invalid:
+    return Invalid("invalid-qris", f"QRIS tidak valid: {exc}. / Invalid QRIS: {exc}.")
 
 
 @simulator_router.post("/simulator/{city}/pay", tags=["simulator (dev only)"])
-async def simulate_payment(city: str, body: SimulatedPayment, request: Request) -> dict[str, Any]:
+async def simulate_payment(ctx: CityContext, body: SimulatedPayment, payments: Payments) -> dict[str, Any]:
     """Scan and pay a QRIS like a wallet + gateway would: our webhook receives signed notifications.
 
     ``late``: the payer scans after the QR expired (the simulator fast-forwards the intent's expiry first).
     """
-    c = get_city(city)
     try:
         scanned = scan(body.qris)
     except QrisError as exc:
-        raise Problem(422, f"QRIS tidak valid: {exc}. / Invalid QRIS: {exc}.", code="invalid-qris") from None
+        raise invalid_qris(exc) from None
     if body.late:
-        async with kernel_of(request).db().acquire() as conn, conn.transaction():
-            await handlers.expire_now(conn, city, scanned.bill_number)
+        await ctx.run(handlers.expire_now, handlers.ExpireNow(bill_number=scanned.bill_number))
     async with httpx.AsyncClient(timeout=10) as client:
-        sent = await pay(client, self_url(), city, c.webhook_secret, body.qris, amount=body.amount,
-                         twice=body.twice)
+        sent = await pay(client, payments.config.self_url, ctx.slug, payments.config.webhook_secrets[ctx.slug],
+                         body.qris, amount=body.amount, twice=body.twice)
     return {"bill_number": scanned.bill_number, "amount": scanned.amount,
             "notifications": [{"request_id": s.request_id, "acquirer_reference": s.acquirer_reference,
                                "status_code": s.status_code, "response": s.response} for s in sent]}
@@ -325,38 +282,24 @@ class SimulatedExpiry(BaseModel):
 
 
 @simulator_router.post("/simulator/{city}/expire", tags=["simulator (dev only)"])
-async def simulate_expiry(city: str, body: SimulatedExpiry, request: Request) -> dict[str, Any]:
+async def simulate_expiry(ctx: CityContext, body: SimulatedExpiry) -> dict[str, Any]:
     """The QR runs out now, nobody paid: the pending intent expires through the expiry worker's own code
     (``PaymentExpired`` exactly as the worker emits it). By ``qris`` or ``payment_id`` (one of them).
 
     200 when the intent is expired (``expired_now`` false if it already was); 409 when it is not pending
     (paid, cancelled, failed) or a payment for it is waiting to be applied; 404 for an unknown intent.
     """
-    get_city(city)
     if (body.qris is None) == (body.payment_id is None):
-        raise Problem(422, "Isi salah satu: qris atau payment_id. / Give exactly one of qris or payment_id.",
-                      code="qris-or-payment-id")
-    async with kernel_of(request).db().acquire() as conn, conn.transaction():
-        if body.qris is not None:
-            try:
-                bill_number = scan(body.qris).bill_number
-            except QrisError as exc:
-                raise Problem(422, f"QRIS tidak valid: {exc}. / Invalid QRIS: {exc}.", code="invalid-qris") from None
-        else:
-            found = await store.intent_by_id(conn, city, parse_payment_id(body.payment_id or ""))
-            if found is None:
-                raise Problem(404, "Pembayaran tidak ditemukan. / Payment not found.", code="payment-not-found")
-            bill_number = found["bill_number"]
-        before = await store.intent_by_bill(conn, city, bill_number)
-        if before is None:
-            raise Problem(404, "Pembayaran tidak ditemukan. / Payment not found.", code="payment-not-found")
-        after = await handlers.expire_now(conn, city, bill_number)
-    assert after is not None
-    if after["status"] != "expired":
-        raise Problem(409, f"Pembayaran berstatus '{after['status']}', tidak bisa dibuat kedaluwarsa. / "
-                           f"The payment is {after['status']}; it cannot expire now.", code="payment-not-pending",
-                      status_value=after["status"])
-    log.info("simulator expired a payment intent", city=city, payment_id=str(after["payment_id"]),
-             expired_now=before["status"] == "pending")
-    return {"payment_id": str(after["payment_id"]), "order_id": after["order_id"], "status": after["status"],
-            "expired_now": before["status"] == "pending"}
+        raise Invalid("qris-or-payment-id", "Isi salah satu: qris atau payment_id. / "
+                                            "Give exactly one of qris or payment_id.")
+    command = handlers.ExpireNow(qris=body.qris) if body.qris is not None else \
+        handlers.ExpireNow(payment_id=parse_payment_id(body.payment_id or ""))
+    result = await ctx.run(handlers.expire_now, command)
+    if result is None:
+        raise payment_not_found()
+    if result.status != "expired":
+        raise not_pending(result.status)
+    log.info("simulator expired a payment intent", city=ctx.slug, payment_id=result.payment_id,
+             expired_now=result.expired_now)
+    return {"payment_id": result.payment_id, "order_id": result.order_id, "status": result.status,
+            "expired_now": result.expired_now}

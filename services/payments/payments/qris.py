@@ -17,6 +17,7 @@ __all__ = [
     "MERCHANT_CITY_MAX",
     "MERCHANT_CRITERIA",
     "MERCHANT_NAME_MAX",
+    "MerchantFieldError",
     "MerchantOfRecord",
     "QrisError",
     "QrisPayload",
@@ -58,6 +59,14 @@ _AMOUNT = re.compile(r"(\d+)(?:\.(\d{1,2}))?", re.ASCII)
 
 class QrisError(ValueError):
     """A payload that is not a valid QRIS: bad TLV, wrong CRC or missing mandatory data."""
+
+
+class MerchantFieldError(ValueError):
+    """A merchant-of-record field breaks a QRIS rule; ``field`` names it (a :class:`MerchantOfRecord` field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def crc16_ccitt_false(data: str) -> str:
@@ -115,40 +124,57 @@ class MerchantOfRecord:
     merchant_criteria: str
 
     def __post_init__(self) -> None:
-        _fit(self.merchant_name, MERCHANT_NAME_MAX, "merchant_name")
-        _fit(self.merchant_city, MERCHANT_CITY_MAX, "merchant_city")
+        """Raises :class:`MerchantFieldError` (a ``ValueError``) naming the first field that is wrong."""
+        for name, value in (("merchant_name", self.merchant_name), ("merchant_city", self.merchant_city)):
+            try:
+                _fit(value, MERCHANT_NAME_MAX if name == "merchant_name" else MERCHANT_CITY_MAX, name)
+            except ValueError as exc:
+                raise MerchantFieldError(name, str(exc)) from None
         if not _POSTAL_CODE.fullmatch(self.postal_code):
-            raise ValueError(
-                f"postal_code must be a 5-digit Indonesian postal code, got {self.postal_code!r}"
+            raise MerchantFieldError(
+                "postal_code", f"postal_code must be a 5-digit Indonesian postal code, got {self.postal_code!r}"
             )
         if not _MCC.fullmatch(self.mcc):
-            raise ValueError(f"mcc must be exactly 4 digits, got {self.mcc!r}")
+            raise MerchantFieldError("mcc", f"mcc must be exactly 4 digits, got {self.mcc!r}")
         if not _NMID.fullmatch(self.nmid):
-            raise ValueError(f"nmid must be 'ID' followed by upper-case letters/digits, got {self.nmid!r}")
+            raise MerchantFieldError(
+                "nmid", f"nmid must be 'ID' followed by upper-case letters/digits, got {self.nmid!r}"
+            )
         if not (_GUID.fullmatch(self.acquirer_guid) and len(self.acquirer_guid) <= GUID_MAX):
-            raise ValueError(
+            raise MerchantFieldError(
+                "acquirer_guid",
                 f"acquirer_guid must be an upper-case reverse-domain name of at most {GUID_MAX} characters "
-                f"such as 'ID.CO.SIMULATOR.WWW', got {self.acquirer_guid!r}"
+                f"such as 'ID.CO.SIMULATOR.WWW', got {self.acquirer_guid!r}",
             )
         if self.acquirer_guid == QRIS_NATIONAL_GUID:
-            raise ValueError(f"acquirer_guid must be the acquirer's own GUID, not {QRIS_NATIONAL_GUID!r}")
+            raise MerchantFieldError(
+                "acquirer_guid", f"acquirer_guid must be the acquirer's own GUID, not {QRIS_NATIONAL_GUID!r}"
+            )
         if not _NNS.fullmatch(self.acquirer_nns):
-            raise ValueError(f"acquirer_nns must be 8 digits starting with 9360, got {self.acquirer_nns!r}")
+            raise MerchantFieldError(
+                "acquirer_nns", f"acquirer_nns must be 8 digits starting with 9360, got {self.acquirer_nns!r}"
+            )
         if not _PAN.fullmatch(self.merchant_pan):
-            raise ValueError(f"merchant_pan must be 9 to 19 digits, got {self.merchant_pan!r}")
+            raise MerchantFieldError("merchant_pan", f"merchant_pan must be 9 to 19 digits, got {self.merchant_pan!r}")
         if not self.merchant_pan.startswith(self.acquirer_nns):
-            raise ValueError(
-                f"merchant_pan {self.merchant_pan!r} must start with the acquirer NNS {self.acquirer_nns!r}"
+            raise MerchantFieldError(
+                "merchant_pan",
+                f"merchant_pan {self.merchant_pan!r} must start with the acquirer NNS {self.acquirer_nns!r}",
             )
         if not _PRINTABLE_ASCII.fullmatch(self.merchant_id):
-            raise ValueError(f"merchant_id must be non-empty printable ASCII, got {self.merchant_id!r}")
+            raise MerchantFieldError(
+                "merchant_id", f"merchant_id must be non-empty printable ASCII, got {self.merchant_id!r}"
+            )
         if self.merchant_criteria not in MERCHANT_CRITERIA:
-            raise ValueError(
-                f"merchant_criteria must be one of {sorted(MERCHANT_CRITERIA)}, "
-                f"got {self.merchant_criteria!r}"
+            raise MerchantFieldError(
+                "merchant_criteria",
+                f"merchant_criteria must be one of {sorted(MERCHANT_CRITERIA)}, got {self.merchant_criteria!r}",
             )
         # Surfaces an over-long merchant_id (template value > 99 characters) at config time.
-        _merchant_account_template(self)
+        try:
+            _merchant_account_template(self)
+        except ValueError as exc:
+            raise MerchantFieldError("merchant_id", str(exc)) from None
 
 
 def _tlv(tag: str, value: str) -> str:

@@ -1,18 +1,18 @@
 """Reconciliation: per vendor and local day (the city's time zone), paid, refunded and net, plus every
-mismatch between the acquirer's notifications and our intents, and the extra payments returned."""
+mismatch between the acquirer's notifications and our intents, and the extra payments returned.
+
+Pure: ``queries.settlement`` loads the day's rows, ``report`` adds them up, ``to_csv`` renders."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import asyncpg
-
-from payments.domain import PAID_STATES
-from payments.handlers import allocation
+from payments.domain import allocation
 from shared.cities import City
 
 
@@ -21,21 +21,8 @@ def day_bounds(city: City, day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-async def settlement(conn: asyncpg.Connection, city: City, day: date) -> dict[str, Any]:
-    start, end = day_bounds(city, day)
-    paid_rows = await conn.fetch(
-        "SELECT payment_id, amount, vendor_amounts FROM payment_intents"
-        " WHERE city = $1 AND paid_at >= $2 AND paid_at < $3 AND status = ANY($4)",
-        city.slug, start, end, [s.value for s in PAID_STATES])
-    refund_rows = await conn.fetch(
-        "SELECT refund_id, payment_id, order_id, amount, reason, source, vendor_amounts, counts_for_vendors,"
-        " notification_id, created_at FROM refunds WHERE city = $1 AND created_at >= $2 AND created_at < $3"
-        " ORDER BY created_at", city.slug, start, end)
-    mismatch_rows = await conn.fetch(
-        "SELECT m.id, m.kind, m.notification_id, m.payment_id, m.order_id, m.bill_number, m.expected, m.notified,"
-        " m.acquirer_reference, m.detail, m.created_at FROM payment_mismatches m"
-        " WHERE m.city = $1 AND m.created_at >= $2 AND m.created_at < $3 ORDER BY m.id", city.slug, start, end)
-
+def report(city: City, day: date, paid_rows: Sequence[Mapping[str, Any]], refund_rows: Sequence[Mapping[str, Any]],
+           mismatch_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     vendors: dict[str, dict[str, int]] = defaultdict(lambda: {"paid": 0, "refunded": 0, "payments": 0,
                                                               "refunds": 0})
     for r in paid_rows:

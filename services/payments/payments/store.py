@@ -1,8 +1,13 @@
-"""asyncpg queries on the ``payments`` schema only."""
+"""``PaymentsStore``: every write and aggregate load of the ``payments`` schema, on one connection.
+
+A unit of work builds one per transaction (``uow.store``); the use cases in ``handlers.py`` never see SQL.
+Rows come back as mappings (``asyncpg.Record``); ``to_intent`` makes the domain's ``Intent`` of one.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,104 +19,193 @@ INTENT_COLUMNS = ("payment_id, city, order_id, buyer_id, amount, vendor_amounts,
                   " reference_label, status, expires_at, paid_at, acquirer_reference, refunded_amount,"
                   " correlation_id, created_at")
 
+Row = Mapping[str, Any]
 
-def to_intent(row: asyncpg.Record) -> Intent:
+
+def to_intent(row: Row) -> Intent:
     return Intent(payment_id=row["payment_id"], order_id=row["order_id"], amount=row["amount"],
                   status=Status(row["status"]), expires_at=row["expires_at"],
                   refunded_amount=row["refunded_amount"], acquirer_reference=row["acquirer_reference"])
 
 
-async def insert_intent(conn: asyncpg.Connection, *, payment_id: uuid.UUID, city: str, order_id: str,
-                        buyer_id: str, amount: int, vendor_amounts: dict[str, int], merchant: dict[str, Any],
-                        merchant_name: str, qris: str | None, bill_number: str, reference_label: str,
-                        status: str, failure_reason: str | None, expires_at: datetime,
-                        correlation_id: str) -> bool:
-    """Insert unless the order already has an intent; True when inserted."""
-    inserted = await conn.fetchval(
-        "INSERT INTO payment_intents(payment_id, city, order_id, buyer_id, amount, vendor_amounts, merchant,"
-        " merchant_name, qris, bill_number, reference_label, status, failure_reason, expires_at, correlation_id)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
-        " ON CONFLICT (city, order_id) DO NOTHING RETURNING true",
-        payment_id, city, order_id, buyer_id, amount, vendor_amounts, merchant, merchant_name, qris, bill_number,
-        reference_label, status, failure_reason, expires_at, correlation_id)
-    return bool(inserted)
+class PaymentsStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
+    # -- intents -----------------------------------------------------------------------------------------
 
-async def intent_by_order(conn: asyncpg.Connection, city: str, order_id: str, *,
-                          for_update: bool = False) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE city = $1 AND order_id = $2"
-                               + lock, city, order_id)
+    async def insert_intent(self, *, payment_id: uuid.UUID, city: str, order_id: str, buyer_id: str, amount: int,
+                            vendor_amounts: dict[str, int], merchant: dict[str, Any], merchant_name: str,
+                            qris: str | None, bill_number: str, reference_label: str, status: str,
+                            failure_reason: str | None, expires_at: datetime, correlation_id: str) -> bool:
+        """Insert unless the order already has an intent; True when inserted."""
+        inserted = await self.conn.fetchval(
+            "INSERT INTO payment_intents(payment_id, city, order_id, buyer_id, amount, vendor_amounts, merchant,"
+            " merchant_name, qris, bill_number, reference_label, status, failure_reason, expires_at,"
+            " correlation_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
+            " ON CONFLICT (city, order_id) DO NOTHING RETURNING true",
+            payment_id, city, order_id, buyer_id, amount, vendor_amounts, merchant, merchant_name, qris,
+            bill_number, reference_label, status, failure_reason, expires_at, correlation_id)
+        return bool(inserted)
 
+    async def intent_by_order(self, city: str, order_id: str, *, for_update: bool = False) -> Row | None:
+        lock = " FOR UPDATE" if for_update else ""
+        return await self.conn.fetchrow(
+            f"SELECT {INTENT_COLUMNS}, failure_reason FROM payment_intents WHERE city = $1 AND order_id = $2"
+            + lock, city, order_id)
 
-async def intent_by_id(conn: asyncpg.Connection, city: str, payment_id: uuid.UUID, *,
-                       for_update: bool = False) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE city = $1 AND payment_id = $2"
-                               + lock, city, payment_id)
+    async def intent_by_id(self, city: str, payment_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+        lock = " FOR UPDATE" if for_update else ""
+        return await self.conn.fetchrow(
+            f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE city = $1 AND payment_id = $2" + lock,
+            city, payment_id)
 
+    async def intent_by_bill(self, city: str, bill_number: str) -> Row | None:
+        return await self.conn.fetchrow(
+            f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE city = $1 AND bill_number = $2", city, bill_number)
 
-async def intent_by_bill(conn: asyncpg.Connection, city: str, bill_number: str, *,
-                         for_update: bool = False) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE city = $1 AND bill_number = $2"
-                               + lock, city, bill_number)
+    async def cancel_intent(self, payment_id: uuid.UUID) -> None:
+        await self.conn.execute("UPDATE payment_intents SET status = 'cancelled', updated_at = now()"
+                                " WHERE payment_id = $1", payment_id)
 
+    async def save_intent_state(self, intent: Intent) -> None:
+        await self.conn.execute("UPDATE payment_intents SET status = $2, refunded_amount = $3, updated_at = now()"
+                                " WHERE payment_id = $1", intent.payment_id, intent.status.value,
+                                intent.refunded_amount)
 
-async def qris_of(conn: asyncpg.Connection, city: str, payment_id: uuid.UUID) -> str | None:
-    return await conn.fetchval("SELECT qris FROM payment_intents WHERE city = $1 AND payment_id = $2",
-                               city, payment_id)
+    # -- expiry ------------------------------------------------------------------------------------------
 
+    async def expire_due(self, limit: int, payment_id: uuid.UUID | None = None) -> Sequence[Row]:
+        """Pending intents past their expiry → expired; replicas share the work (SKIP LOCKED). Intents with a
+        stored-but-unprocessed notification are skipped: paid in time, the notification worker decides."""
+        return await self.conn.fetch(
+            "UPDATE payment_intents SET status = 'expired', updated_at = now() WHERE payment_id IN ("
+            " SELECT i.payment_id FROM payment_intents i WHERE i.status = 'pending' AND i.expires_at <= now()"
+            "  AND ($2::uuid IS NULL OR i.payment_id = $2)"
+            "  AND NOT EXISTS (SELECT 1 FROM acquirer_notifications n WHERE n.city = i.city"
+            "                  AND n.bill_number = i.bill_number AND n.processed_at IS NULL)"
+            " ORDER BY i.expires_at LIMIT $1 FOR UPDATE OF i SKIP LOCKED)"
+            " RETURNING payment_id, city, order_id, correlation_id", limit, payment_id)
 
-async def save_intent_state(conn: asyncpg.Connection, intent: Intent) -> None:
-    await conn.execute("UPDATE payment_intents SET status = $2, refunded_amount = $3, updated_at = now()"
-                       " WHERE payment_id = $1", intent.payment_id, intent.status.value, intent.refunded_amount)
+    async def expire_from_now(self, city: str, bill_number: str) -> uuid.UUID | None:
+        """Dev-only time travel: a pending intent's expiry moved to now (its payment id; None if not pending)."""
+        return await self.conn.fetchval(
+            "UPDATE payment_intents SET expires_at = least(expires_at, now()), updated_at = now()"
+            " WHERE city = $1 AND bill_number = $2 AND status = 'pending' RETURNING payment_id", city, bill_number)
 
+    # -- refunds -----------------------------------------------------------------------------------------
 
-async def insert_refund(conn: asyncpg.Connection, *, refund_id: uuid.UUID, city: str, payment_id: uuid.UUID,
-                        order_id: str, amount: int, reason: str, source: str, dedupe_key: str,
-                        vendor_amounts: dict[str, int], counts_for_vendors: bool, notification_id: int | None,
-                        acquirer_refund_reference: str) -> bool:
-    inserted = await conn.fetchval(
-        "INSERT INTO refunds(refund_id, city, payment_id, order_id, amount, reason, source, dedupe_key,"
-        " vendor_amounts, counts_for_vendors, notification_id, acquirer_refund_reference)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (city, dedupe_key) DO NOTHING RETURNING true",
-        refund_id, city, payment_id, order_id, amount, reason, source, dedupe_key, vendor_amounts,
-        counts_for_vendors, notification_id, acquirer_refund_reference)
-    return bool(inserted)
+    async def insert_refund(self, *, refund_id: uuid.UUID, city: str, payment_id: uuid.UUID, order_id: str,
+                            amount: int, reason: str, source: str, dedupe_key: str, vendor_amounts: dict[str, int],
+                            counts_for_vendors: bool, notification_id: int | None,
+                            acquirer_reference: str | None, correlation_id: str) -> bool:
+        """Record a refund as decided; the acquirer is instructed after commit (``refunds_to_send``)."""
+        inserted = await self.conn.fetchval(
+            "INSERT INTO refunds(refund_id, city, payment_id, order_id, amount, reason, source, dedupe_key,"
+            " vendor_amounts, counts_for_vendors, notification_id, acquirer_reference, correlation_id)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (city, dedupe_key) DO NOTHING"
+            " RETURNING true",
+            refund_id, city, payment_id, order_id, amount, reason, source, dedupe_key, vendor_amounts,
+            counts_for_vendors, notification_id, acquirer_reference, correlation_id)
+        return bool(inserted)
 
+    async def refund_by_dedupe(self, city: str, dedupe_key: str) -> Row | None:
+        return await self.conn.fetchrow(
+            "SELECT * FROM refunds WHERE city = $1 AND dedupe_key = $2", city, dedupe_key)
 
-async def refund_by_dedupe(conn: asyncpg.Connection, city: str, dedupe_key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM refunds WHERE city = $1 AND dedupe_key = $2", city, dedupe_key)
+    async def refunds_to_send(self, limit: int) -> Sequence[Row]:
+        """Refunds decided but not yet confirmed by the acquirer, oldest first; replicas share them."""
+        return await self.conn.fetch(
+            "SELECT refund_id, city, payment_id, order_id, amount, reason, acquirer_reference FROM refunds"
+            " WHERE acquirer_refund_reference IS NULL ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
 
+    async def refund_sent(self, refund_id: uuid.UUID, acquirer_refund_reference: str) -> None:
+        await self.conn.execute("UPDATE refunds SET acquirer_refund_reference = $2, sent_at = now(),"
+                                " send_error = NULL WHERE refund_id = $1", refund_id, acquirer_refund_reference)
 
-async def insert_mismatch(conn: asyncpg.Connection, *, city: str, kind: str, notification_id: int | None,
-                          payment_id: uuid.UUID | None, order_id: str | None, bill_number: str | None,
-                          expected: int | None, notified: int | None, acquirer_reference: str | None,
-                          detail: str | None) -> None:
-    await conn.execute(
-        "INSERT INTO payment_mismatches(city, kind, notification_id, payment_id, order_id, bill_number, expected,"
-        " notified, acquirer_reference, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-        city, kind, notification_id, payment_id, order_id, bill_number, expected, notified, acquirer_reference,
-        detail)
+    async def refund_send_failed(self, refund_id: uuid.UUID, error: str) -> None:
+        await self.conn.execute("UPDATE refunds SET send_attempts = send_attempts + 1, send_error = $2"
+                                " WHERE refund_id = $1", refund_id, error[:500])
 
+    # -- mismatches --------------------------------------------------------------------------------------
 
-# -- the webhook's single durable write ------------------------------------------------------------------
+    async def insert_mismatch(self, *, city: str, kind: str, notification_id: int | None,
+                              payment_id: uuid.UUID | None, order_id: str | None, bill_number: str | None,
+                              expected: int | None, notified: int | None, acquirer_reference: str | None,
+                              detail: str | None) -> None:
+        await self.conn.execute(
+            "INSERT INTO payment_mismatches(city, kind, notification_id, payment_id, order_id, bill_number,"
+            " expected, notified, acquirer_reference, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            city, kind, notification_id, payment_id, order_id, bill_number, expected, notified,
+            acquirer_reference, detail)
 
-async def store_notification(conn: asyncpg.Connection, *, city: str, request_id: str, body: str, body_sha256: str,
-                             bill_number: str, amount: int, acquirer_reference: str, paid_at: datetime,
-                             status: str) -> asyncpg.Record | None:
-    """One INSERT (autocommit) of a notification for a known intent. None when the request id is a replay or
-    the bill number is unknown (the caller tells which)."""
-    return await conn.fetchrow(
-        "INSERT INTO acquirer_notifications(city, request_id, body, body_sha256, bill_number, amount,"
-        " acquirer_reference, paid_at, status)"
-        " SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9"
-        " WHERE EXISTS (SELECT 1 FROM payment_intents WHERE city = $1 AND bill_number = $5)"
-        " ON CONFLICT (city, request_id) DO NOTHING RETURNING id, received_at",
-        city, request_id, body, body_sha256, bill_number, amount, acquirer_reference, paid_at, status)
+    # -- acquirer notifications --------------------------------------------------------------------------
 
+    async def store_notification(self, *, city: str, request_id: str, body: str, body_sha256: str,
+                                 bill_number: str, amount: int, acquirer_reference: str, paid_at: datetime,
+                                 status: str) -> Row | None:
+        """One INSERT of a notification for a known intent. None when the request id is a replay or the bill
+        number is unknown (the caller tells which)."""
+        return await self.conn.fetchrow(
+            "INSERT INTO acquirer_notifications(city, request_id, body, body_sha256, bill_number, amount,"
+            " acquirer_reference, paid_at, status)"
+            " SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9"
+            " WHERE EXISTS (SELECT 1 FROM payment_intents WHERE city = $1 AND bill_number = $5)"
+            " ON CONFLICT (city, request_id) DO NOTHING RETURNING id, received_at",
+            city, request_id, body, body_sha256, bill_number, amount, acquirer_reference, paid_at, status)
 
-async def notification_by_request(conn: asyncpg.Connection, city: str, request_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT id, received_at, body_sha256 FROM acquirer_notifications"
-                               " WHERE city = $1 AND request_id = $2", city, request_id)
+    async def notification_by_request(self, city: str, request_id: str) -> Row | None:
+        return await self.conn.fetchrow(
+            "SELECT id, received_at, body_sha256 FROM acquirer_notifications WHERE city = $1 AND request_id = $2",
+            city, request_id)
+
+    async def claim_notifications(self, limit: int) -> Sequence[Row]:
+        """Unprocessed notifications in arrival order, claimed (FOR UPDATE SKIP LOCKED: replicas share them)."""
+        return await self.conn.fetch(
+            "SELECT id, city, request_id, bill_number, amount, acquirer_reference, paid_at, status"
+            " FROM acquirer_notifications WHERE processed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            limit)
+
+    async def intents_for_bills(self, keys: Sequence[tuple[str, str]]) -> Sequence[Row]:
+        """The intents of these (city, bill number) pairs, locked in payment id order (no deadlocks)."""
+        return await self.conn.fetch(
+            f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE (city, bill_number) IN"
+            " (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY payment_id FOR UPDATE",
+            [c for c, _ in keys], [b for _, b in keys])
+
+    async def references_received(self, keys: Sequence[tuple[str, str]],
+                                  outcomes: Sequence[str]) -> set[tuple[str, str]]:
+        """Which (city, acquirer reference) pairs were already processed with one of ``outcomes``."""
+        rows = await self.conn.fetch(
+            "SELECT city, acquirer_reference FROM acquirer_notifications WHERE (city, acquirer_reference) IN"
+            " (SELECT * FROM unnest($1::text[], $2::text[])) AND processed_at IS NOT NULL AND outcome = ANY($3)",
+            [c for c, _ in keys], [r for _, r in keys], list(outcomes))
+        return {(r["city"], r["acquirer_reference"]) for r in rows}
+
+    async def mark_paid(self, paid: Sequence[tuple[uuid.UUID, datetime, int, str]]) -> None:
+        """(payment id, paid at, amount, acquirer reference) of pending intents now paid."""
+        if paid:
+            await self.conn.executemany(
+                "UPDATE payment_intents SET status = 'succeeded', paid_at = $2, paid_amount = $3,"
+                " acquirer_reference = $4, updated_at = now() WHERE payment_id = $1 AND status = 'pending'", paid)
+
+    async def mark_expired(self, payment_ids: Sequence[uuid.UUID]) -> None:
+        if payment_ids:
+            await self.conn.execute("UPDATE payment_intents SET status = 'expired', updated_at = now()"
+                                    " WHERE payment_id = ANY($1::uuid[]) AND status = 'pending'", list(payment_ids))
+
+    async def record_outcomes(self, outcomes: Sequence[tuple[int, str, uuid.UUID | None]]) -> None:
+        """(notification id, outcome, payment id) of processed notifications."""
+        if outcomes:
+            await self.conn.executemany("UPDATE acquirer_notifications SET processed_at = now(), outcome = $2,"
+                                        " payment_id = $3 WHERE id = $1", outcomes)
+
+    async def oldest_unprocessed_notification(self) -> int | None:
+        return await self.conn.fetchval(
+            "SELECT min(id) FROM acquirer_notifications WHERE processed_at IS NULL")
+
+    async def quarantine_notification(self, notification_id: int) -> Row | None:
+        """Mark a notification processed with outcome ``error`` (None when it was processed meanwhile)."""
+        return await self.conn.fetchrow(
+            "UPDATE acquirer_notifications SET processed_at = now(), outcome = 'error' WHERE id = $1"
+            " AND processed_at IS NULL RETURNING city, bill_number, amount, acquirer_reference", notification_id)

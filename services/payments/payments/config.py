@@ -1,0 +1,64 @@
+"""Payments' configuration, read once at start (never at import): merchants of record, webhook secrets, URLs.
+
+``load_config`` refuses to start — naming the city and field, or the variable — on a bad merchant of record
+and, with ``PASARKOTA_ENV=prod``, on an empty, short, placeholder or development webhook secret
+(``PASARKOTA_CITY_<SLUG>_WEBHOOK_SECRET``, checked by ``shared.secrets.refuse_weak_secrets``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from payments.acquirer import Acquirer
+from payments.merchant import merchants_of_record
+from payments.qris import MerchantOfRecord
+from shared.cities import City, all_cities
+from shared.secrets import refuse_weak_secrets
+from shared.settings import Settings
+
+
+def webhook_secret_variable(slug: str) -> str:
+    return f"PASARKOTA_CITY_{slug.upper()}_WEBHOOK_SECRET"
+
+
+def dev_webhook_secret(slug: str) -> str:
+    return f"dev-webhook-secret-{slug}"
+
+
+@dataclass(frozen=True)
+class PaymentsConfig:
+    env: str
+    merchants: Mapping[str, MerchantOfRecord]
+    webhook_secrets: Mapping[str, str]
+    self_url: str  # where the dev simulator reaches our own webhook
+
+    @property
+    def simulator(self) -> bool:
+        """The acquirer simulator (it can "pay" any QRIS) exists only outside production."""
+        return self.env != "prod"
+
+
+def load_config(settings: Settings, *, cities: Mapping[str, City] | None = None,
+                environ: Mapping[str, str] | None = None) -> PaymentsConfig:
+    cities = all_cities() if cities is None else cities
+    environ = os.environ if environ is None else environ
+    merchants = merchants_of_record(cities)
+    variables = {slug: webhook_secret_variable(slug) for slug in sorted(cities)}
+    if settings.env == "prod":
+        refuse_weak_secrets({var: environ.get(var) for var in variables.values()})
+    secrets = {slug: environ.get(var, dev_webhook_secret(slug)) for slug, var in variables.items()}
+    self_url = environ.get("PASARKOTA_PAYMENTS_URL") or f"http://127.0.0.1:{settings.http_port}"
+    return PaymentsConfig(env=settings.env, merchants=merchants, webhook_secrets=secrets, self_url=self_url)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What ``app.py`` builds at start and routes reach through ``app.state.payments`` (no module globals)."""
+
+    config: PaymentsConfig
+    acquirer: Acquirer
+    notifications_stored: asyncio.Event  # wakes this process's notification worker
+    refunds_decided: asyncio.Event       # wakes this process's refund worker
