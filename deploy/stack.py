@@ -147,10 +147,22 @@ def start_service(svc: ServiceDef, bootstrap: str, admin_url: str) -> int:
 
 
 def ready(svc: ServiceDef, timeout: float = 2.0) -> bool:
+    return bool(readiness(svc, timeout)["healthy"])
+
+
+def readiness(svc: ServiceDef, timeout: float = 2.0) -> dict[str, Any]:
+    """A service's ``/readyz``: healthy (200), and per consumer group its lag and oldest in-flight age
+    (``{"group": {"lag": n, "oldest_in_flight_seconds": s}}``, empty for a service without consumers)."""
     try:
-        return httpx.get(f"{svc.url}/readyz", timeout=timeout).status_code == 200
+        r = httpx.get(f"{svc.url}/readyz", timeout=timeout)
     except httpx.HTTPError:
-        return False
+        return {"healthy": False, "consumers": {}}
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    consumers = body.get("consumers") if isinstance(body, dict) else None
+    return {"healthy": r.status_code == 200, "consumers": consumers if isinstance(consumers, dict) else {}}
 
 
 def bring_up(progress: Any = print) -> dict[str, Any]:
@@ -268,5 +280,5 @@ def status() -> list[dict[str, Any]]:
          "url": admin_url.split("@")[-1].join(["postgresql://", ""])},
     ]
     for svc in SERVICES:
-        components.append({"name": svc.name, "healthy": ready(svc), "url": svc.url})
+        components.append({"name": svc.name, "url": svc.url, **readiness(svc)})
     return components
