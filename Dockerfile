@@ -30,9 +30,6 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 ARG SERVICE
 ARG PORT=8100
-RUN case "$SERVICE" in catalog|orders|payments|learning|portal|provision) ;; \
-      *) echo "build with --build-arg SERVICE=catalog|orders|payments|learning|portal|provision (got '$SERVICE')" >&2; \
-         exit 1 ;; esac
 ENV PASARKOTA_SERVICE=${SERVICE} \
     PASARKOTA_HTTP_HOST=0.0.0.0 \
     PASARKOTA_HTTP_PORT=${PORT} \
@@ -40,7 +37,10 @@ ENV PASARKOTA_SERVICE=${SERVICE} \
     PASARKOTA_CITIES_FILE=/app/config/cities.toml
 
 COPY . .
-RUN pip install --no-cache-dir .
+# SERVICE is a folder of services/ (or provision): a typo fails the build, not the first start.
+RUN if [ "$SERVICE" != provision ] && [ ! -d "services/$SERVICE" ]; then \
+      echo "build with --build-arg SERVICE=<$(ls services | tr '\n' '|')provision> (got '$SERVICE')" >&2; exit 1; fi \
+    && pip install --no-cache-dir .
 
 USER 10001
 EXPOSE ${PORT}

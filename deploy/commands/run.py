@@ -9,8 +9,7 @@ import os
 from typing import Any
 
 from deploy.local.errors import RuntimeProblem
-
-SERVICES = ("catalog", "orders", "payments", "learning", "portal")
+from deploy.stack import SERVICES
 
 
 def load_settings() -> Any:
@@ -68,7 +67,7 @@ def cmd_provision(_: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run one service in the foreground")
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=[s.name for s in SERVICES])
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("provision", help="create roles, schemas and topics on existing servers").set_defaults(
