@@ -8,6 +8,7 @@ existing servers instead of starting its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -222,11 +223,14 @@ def bring_down(progress: Any = print) -> None:
     state = read_state()
     sup = read_pid(home() / "run" / "supervisor.pid")
     if sup and sup != os.getpid():
-        os.kill(sup, signal.SIGTERM)
-        for _ in range(100):
-            if not read_pid(home() / "run" / "supervisor.pid"):
-                break
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(sup, signal.SIGTERM)
+        # The supervisor tears the stack down itself, each component bounded by stop_pid's timeout: wait for
+        # it rather than race it (on a busy machine that takes well over 20 s), then make sure it is gone.
+        deadline = time.monotonic() + 180
+        while read_pid(home() / "run" / "supervisor.pid") and time.monotonic() < deadline:
             time.sleep(0.2)
+        stop_pid(sup, timeout=10)
     for svc in SERVICES:
         pid_file = home() / "run" / f"{svc.name}.pid"
         pid = read_pid(pid_file)
