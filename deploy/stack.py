@@ -8,6 +8,7 @@ existing servers instead of starting its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -147,10 +148,22 @@ def start_service(svc: ServiceDef, bootstrap: str, admin_url: str) -> int:
 
 
 def ready(svc: ServiceDef, timeout: float = 2.0) -> bool:
+    return bool(readiness(svc, timeout)["healthy"])
+
+
+def readiness(svc: ServiceDef, timeout: float = 2.0) -> dict[str, Any]:
+    """A service's ``/readyz``: healthy (200), and per consumer group its lag and oldest in-flight age
+    (``{"group": {"lag": n, "oldest_in_flight_seconds": s}}``, empty for a service without consumers)."""
     try:
-        return httpx.get(f"{svc.url}/readyz", timeout=timeout).status_code == 200
+        r = httpx.get(f"{svc.url}/readyz", timeout=timeout)
     except httpx.HTTPError:
-        return False
+        return {"healthy": False, "consumers": {}}
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    consumers = body.get("consumers") if isinstance(body, dict) else None
+    return {"healthy": r.status_code == 200, "consumers": consumers if isinstance(consumers, dict) else {}}
 
 
 def bring_up(progress: Any = print) -> dict[str, Any]:
@@ -210,11 +223,14 @@ def bring_down(progress: Any = print) -> None:
     state = read_state()
     sup = read_pid(home() / "run" / "supervisor.pid")
     if sup and sup != os.getpid():
-        os.kill(sup, signal.SIGTERM)
-        for _ in range(100):
-            if not read_pid(home() / "run" / "supervisor.pid"):
-                break
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(sup, signal.SIGTERM)
+        # The supervisor tears the stack down itself, each component bounded by stop_pid's timeout: wait for
+        # it rather than race it (on a busy machine that takes well over 20 s), then make sure it is gone.
+        deadline = time.monotonic() + 180
+        while read_pid(home() / "run" / "supervisor.pid") and time.monotonic() < deadline:
             time.sleep(0.2)
+        stop_pid(sup, timeout=10)
     for svc in SERVICES:
         pid_file = home() / "run" / f"{svc.name}.pid"
         pid = read_pid(pid_file)
@@ -268,5 +284,5 @@ def status() -> list[dict[str, Any]]:
          "url": admin_url.split("@")[-1].join(["postgresql://", ""])},
     ]
     for svc in SERVICES:
-        components.append({"name": svc.name, "healthy": ready(svc), "url": svc.url})
+        components.append({"name": svc.name, "url": svc.url, **readiness(svc)})
     return components

@@ -254,7 +254,7 @@ async def _stock_is(shop: Shop, product: dict[str, Any], expected: int) -> bool:
 
 async def test_demo_command_plays_a_whole_purchase(platform: Platform) -> None:
     """`pasarkota demo`'s story against this platform (the command itself only adds the stack's URLs)."""
-    from orders.cli import Demo
+    from deploy.commands.demo import Demo
     from tests.conftest import TEST_JWT_SECRET
 
     lines: list[str] = []

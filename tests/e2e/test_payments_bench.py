@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from payments.bench import print_table, run
+from tests.bench.bench_payments import print_table, run
 from tests.conftest import TEST_JWT_SECRET, Platform
 
 pytestmark = pytest.mark.integration

@@ -361,7 +361,7 @@ async def test_settlement_totals_match_the_events(pay: Payments, platform: Platf
 
 async def test_pasarkota_pay_finds_the_intent_and_pays_it(pay: Payments, platform: Platform,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from payments.cli import pay_order
+    from deploy.commands.pay import pay_order
     from tests.conftest import TEST_JWT_SECRET
 
     monkeypatch.setenv("PASARKOTA_JWT_SECRET", TEST_JWT_SECRET)

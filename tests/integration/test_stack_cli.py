@@ -60,6 +60,10 @@ def test_up_status_token_restart_and_down(stack_env: dict[str, str]) -> None:
     health = components(stack_env)
     assert health == {name: True for name in
                       ("kafka", "postgres", "catalog", "orders", "payments", "learning", "portal")}
+    # each service's consumer groups, as its /readyz reports them: lag and oldest in-flight age
+    listed = json.loads(cli(stack_env, "status", "--json").stdout)["components"]
+    for c in listed[2:]:
+        assert all(set(group) == {"lag", "oldest_in_flight_seconds"} for group in c["consumers"].values()), c
 
     token = cli(stack_env, "token", "--city", "cimahi", "--role", "vendor", "--vendor", "v-1").stdout.strip()
     claims = jwt.decode(token, options={"verify_signature": False})

@@ -1,4 +1,5 @@
-"""`pasarkota funnel`: the training funnel of a city from the running stack, as a table or CSV.
+"""`pasarkota funnel`: the training funnel of a city from the running stack (learning's report over HTTP),
+as a table or CSV.
 
     pasarkota funnel --city cimahi [--style in_person|webinar|hybrid] [--csv]
 """
@@ -14,19 +15,16 @@ STEPS = ("enrolled", "attended", "certified", "became_vendor", "first_sale", "re
 
 
 def cmd_funnel(args: argparse.Namespace) -> int:
-    from deploy import stack
-    from shared.auth import mint_token
+    from deploy.commands.endpoints import bearer, service_url
 
-    state = stack.read_state()
-    learning = next(s for s in stack.SERVICES if s.name == "learning")
-    url = state.get("services", {}).get("learning", {}).get("url", learning.url)
-    token = mint_token(stack.jwt_secret(), sub=f"cli-city-admin-{args.city}", city=args.city, roles=["city_admin"])
+    url = service_url("learning")
+    headers = bearer(args.city, roles=["city_admin"], sub=f"cli-city-admin-{args.city}")
     params = {"format": "csv" if args.csv else "json"}
     if args.style:
         params["style"] = args.style
     try:
         r = httpx.get(f"{url}/cities/{args.city}/admin/reports/funnel", params=params,
-                      headers={"Authorization": f"Bearer {token}"}, timeout=15)
+                      headers=headers, timeout=15)
     except httpx.HTTPError as exc:
         print(f"learning is not reachable at {url} ({exc}); is the stack up? (`pasarkota up`)")
         return 1

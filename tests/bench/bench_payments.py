@@ -1,5 +1,9 @@
 """`pasarkota bench payments --count N --rate R`: a market-morning burst against a running stack.
 
+Also runnable alone: .venv/bin/python tests/bench/bench_payments.py --count N [...] (the same flags). A tool
+on top of the platform, beside the other benchmarks: it reaches the services only over HTTP and Kafka, with
+their contracts (shared.events, payments.simulator's acquirer wire format); nothing of it ships in an image.
+
 Default (real flow, what issue 5 asks — "places N orders and fires their payment notifications"):
 
 1. Sets up: as vendors of both demo cities (tokens signed with the stack's secret), lists a few bench
@@ -34,6 +38,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -47,16 +52,19 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from deploy.local.errors import RuntimeProblem
-from payments.simulator import notification_body, scan, signed_request
-from shared.cities import all_cities
-from shared.envelope import build_event
-from shared.events.orders import ORDER, OrderPaymentRequested
-from shared.events.payments import PAYMENT
-from shared.ids import demo_id
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # run as a script: the repository's packages first
+    sys.path.insert(0, str(REPO))
 
-REPO = Path(__file__).resolve().parents[3]
-TOOLS_POM = REPO / "services" / "payments" / "kafka-tools-pom.xml"
+from deploy.commands.endpoints import city_slugs, jwt_secret, service_url, stack_endpoints, webhook_secret  # noqa: E402
+from deploy.local.errors import RuntimeProblem  # noqa: E402
+from payments.simulator import notification_body, scan, signed_request  # noqa: E402
+from shared.envelope import build_event  # noqa: E402
+from shared.events.orders import ORDER, OrderPaymentRequested  # noqa: E402
+from shared.events.payments import PAYMENT  # noqa: E402
+from shared.ids import demo_id  # noqa: E402
+
+TOOLS_POM = Path(__file__).resolve().with_name("kafka-tools-pom.xml")
 PCTS = (("p50", 50), ("p95", 95), ("p99", 99))
 # events that mean an order of the run went somewhere else than Dibayar (or was refunded): counted per order
 OTHER_KINDS = {"PaymentExpired", "PaymentRefunded", "PaymentAmountMismatch", "PaymentFailed", "OrderCancelled",
@@ -297,30 +305,13 @@ async def postgres_commit_ceiling(admin_url: str, count: int) -> dict[str, Any]:
 
 # -- the run ------------------------------------------------------------------------------------------
 
-def service_url(name: str) -> str:
-    from deploy.stack import SERVICES
-
-    return os.environ.get(f"PASARKOTA_{name.upper()}_URL") or next(s.url for s in SERVICES if s.name == name)
-
-
-def stack_endpoints() -> tuple[str, str]:
-    from deploy.stack import read_state
-
-    state = read_state()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or state.get("kafka", {}).get("bootstrap")
-    admin_url = os.environ.get("DATABASE_URL") or state.get("postgres", {}).get("admin_url")
-    if not bootstrap or not admin_url:
-        raise RuntimeProblem("no running stack found: start one with `pasarkota up --detach` (same PASARKOTA_HOME)")
-    return bootstrap, admin_url
-
-
 def host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return parts.hostname or "127.0.0.1", parts.port or 80
 
 
 def direct_events(count: int) -> list[tuple[str, OrderPaymentRequested]]:
-    cities = sorted(all_cities())
+    cities = city_slugs()
     rng = random.Random(20_000)
     events = []
     for i in range(count):
@@ -372,7 +363,6 @@ async def setup_products(catalog: str, count: int, run_id: str, vendors_per_city
                          progress: Any) -> tuple[list[BenchProduct], dict[str, str]]:
     """As vendors of both demo cities, list one bench product each (counted stock for the whole run), in
     their own markets; and an RW hub per city for RW-hub pickup."""
-    from deploy.stack import jwt_secret
     from shared.auth import mint_token
 
     secret = jwt_secret()
@@ -380,7 +370,7 @@ async def setup_products(catalog: str, count: int, run_id: str, vendors_per_city
     hubs: dict[str, str] = {}
     stock = min(1_000_000, 3 * count + 10)  # quantities are 1–3: even one product alone would carry the run
     async with httpx.AsyncClient(base_url=catalog, timeout=30) as client:
-        for city in sorted(all_cities()):
+        for city in city_slugs():
             found = await client.get(f"/cities/{city}/rw-hubs")
             if found.status_code != 200 or not found.json()["items"]:
                 raise RuntimeProblem(f"catalog has no RW hub in {city} (HTTP {found.status_code}); is the demo "
@@ -404,7 +394,6 @@ async def setup_products(catalog: str, count: int, run_id: str, vendors_per_city
 
 
 async def delist_products(catalog: str, products: list[BenchProduct]) -> None:
-    from deploy.stack import jwt_secret
     from shared.auth import mint_token
 
     secret = jwt_secret()
@@ -429,7 +418,6 @@ class Placement:
 async def place_orders(orders_url: str, count: int, run_id: str, products: list[BenchProduct],
                        hubs: dict[str, str], concurrency: int, progress: Any) -> Placement:
     """N real checkouts: buyer tokens, one Idempotency-Key per order (a resent request is the same order)."""
-    from deploy.stack import jwt_secret
     from shared.auth import mint_token
 
     secret = jwt_secret()
@@ -517,7 +505,7 @@ class Burst:
 
 async def fire(payments_url: str, w: Watch, order_ids: list[str], rate: float, concurrency: int) -> Burst:
     host, port = host_port(payments_url)
-    secrets = {slug: c.webhook_secret for slug, c in all_cities().items()}
+    secrets = {slug: webhook_secret(slug) for slug in city_slugs()}
     requests = []
     for order_id in order_ids:
         city, qris = w.requested[order_id]
@@ -743,3 +731,22 @@ def print_table(r: dict[str, Any], out: Any = print) -> None:
     for k, v in rows:
         out(f"{k:<{width}}  {v}")
     out("-" * (width + 34))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The same run as `pasarkota bench payments`, with the same flags."""
+    import argparse
+
+    from deploy.commands.bench import add_payments_arguments, run_payments
+
+    parser = argparse.ArgumentParser(prog="bench_payments.py", description=__doc__.splitlines()[0])
+    add_payments_arguments(parser)
+    try:
+        return run_payments(parser.parse_args(argv))
+    except RuntimeProblem as exc:
+        print(f"bench payments: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

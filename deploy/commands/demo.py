@@ -1,8 +1,11 @@
 """`pasarkota demo`: a whole purchase in Cimahi against a running stack (`make up`), step by step.
 
-A buyer orders from two vendors of one market with pickup at an RW hub; the acquirer simulator pays the
-QRIS; both vendors pack; the RW hub confirms the buyer's pickup code. Each step prints the order's status
-label; the command exits non-zero if a step does not happen within its bound.
+A whole-platform tool, not any service's code: it talks to catalog, orders and payments (the acquirer
+simulator) over HTTP only. A buyer orders from two vendors of one market with pickup at an RW hub; the
+acquirer simulator pays the QRIS; both vendors pack; the RW hub confirms the buyer's pickup code. Each step
+prints the order's status label; the command exits non-zero if a step does not happen within its bound.
+Every request carries one ``X-Correlation-ID`` (printed first), so the whole purchase can be followed
+through the logs and the events.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ class Demo:
         from shared.auth import mint_token
 
         self.urls, self.timeout, self.out = urls, timeout, out
-        self.http = httpx.Client(timeout=15)
+        self.correlation_id = str(uuid.uuid4())
+        self.http = httpx.Client(timeout=15, headers={"X-Correlation-ID": self.correlation_id})
         self.token = lambda **kw: {"Authorization": "Bearer " + mint_token(secret, city=CITY, **kw)}
         self.buyer = self.token(sub=f"demo-buyer-{CITY}-1", roles=["buyer"])
         self.staff = self.token(sub=f"demo-rw-hub-staff-{CITY}", roles=["city_admin"])
@@ -76,6 +80,7 @@ class Demo:
 
     # -- the story
     def run(self) -> str:
+        self.out(f"correlation id: {self.correlation_id}")
         self.out("1. Memilih produk dari dua pedagang dan RW hub (catalog) ...")
         market_id, products = self.pick_products()
         hubs = self.call("GET", "catalog", f"/cities/{CITY}/rw-hubs").get("items", [])
@@ -138,11 +143,9 @@ class Demo:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from deploy import stack
+    from deploy.commands.endpoints import jwt_secret, service_urls
 
-    state = stack.read_state()
-    urls = {s.name: state.get("services", {}).get(s.name, {}).get("url", s.url) for s in stack.SERVICES}
-    demo = Demo(urls, stack.jwt_secret(), args.timeout)
+    demo = Demo(service_urls(), jwt_secret(), args.timeout)
     try:
         demo.run()
     except DemoFailed as exc:

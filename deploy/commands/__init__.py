@@ -1,0 +1,30 @@
+"""Every `pasarkota` command, one module each, on top of the platform.
+
+The tools talk to the services over HTTP, Kafka and the event contracts (``shared.events``, the acquirer
+simulator's wire format in ``payments.simulator``); services never import them. ``deploy/cli.py`` builds the
+parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the service packages.
+
+| module | commands |
+| --- | --- |
+| ``stack`` | ``up [--detach]``, ``down``, ``status [--json]``, ``logs <component>`` |
+| ``run`` | ``serve <service>``, ``provision`` |
+| ``token`` | ``token --city --role [--vendor] [--market] [--sub]`` |
+| ``contracts`` | ``contracts export|check`` |
+| ``demo`` | ``demo [--timeout]``: a whole purchase in Cimahi |
+| ``pay`` | ``pay --city --order [--late] [--twice] [--amount] [--json]`` |
+| ``funnel`` | ``funnel --city [--style] [--csv]``: learning's training funnel |
+| ``bench`` | ``bench payments --count N ...`` (the benchmark lives in ``tests/bench/bench_payments.py``) |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deploy.commands import bench, contracts, demo, funnel, pay, run, stack, token
+
+COMMANDS = (stack, run, token, contracts, demo, pay, funnel, bench)
+
+
+def register(sub: Any) -> None:
+    for module in COMMANDS:
+        module.register(sub)

@@ -1,0 +1,28 @@
+"""`pasarkota contracts export|check`: the committed event JSON Schemas."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def cmd_contracts(args: argparse.Namespace) -> int:
+    from shared import contracts
+
+    if args.action == "export":
+        written = contracts.export()
+        print(f"wrote {len(written)} files under {contracts.CONTRACTS_DIR}")
+        return 0
+    problems = contracts.check()
+    for p in problems:
+        print(p, file=sys.stderr)
+    if not problems:
+        print("contracts: committed schemas match the code; no breaking change")
+    return 1 if problems else 0
+
+
+def register(sub: Any) -> None:
+    con = sub.add_parser("contracts", help="export or check the event JSON Schemas")
+    con.add_argument("action", choices=["export", "check"])
+    con.set_defaults(func=cmd_contracts)

@@ -1,0 +1,74 @@
+"""`pasarkota serve <service>` (one service in the foreground: what `up` and the images run) and
+`pasarkota provision` (roles, schemas and topics on existing servers)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+from deploy.local.errors import RuntimeProblem
+from deploy.stack import SERVICES
+
+
+def load_settings() -> Any:
+    """The service settings, or one clear line per wrong variable (exit 2)."""
+    from pydantic import ValidationError
+
+    from shared.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            var = "KAFKA_BOOTSTRAP_SERVERS" if field == "kafka_bootstrap_servers" else f"PASARKOTA_{field.upper()}"
+            lines.append(f"{var}: {err['msg']}" if field else err["msg"])
+        raise RuntimeProblem("invalid configuration: " + "; ".join(lines) + " (see docs/configuration.md)") from None
+    except RuntimeError as exc:  # weak production secrets: the message names the variables, never the values
+        raise RuntimeProblem(f"invalid configuration: {exc}") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    if args.service != "portal" and not settings.database_url:
+        raise RuntimeProblem(
+            "PASARKOTA_DATABASE_URL is not set: the service's own role URL, e.g. "
+            f"postgresql://pk_{args.service}:<password>@127.0.0.1:15432/pasarkota (`pasarkota up` sets it)")
+    port = args.port or settings.http_port
+    uvicorn.run(f"{args.service}.app:app", host=settings.http_host, port=port, log_config=None,
+                access_log=False, lifespan="on", timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_provision(_: argparse.Namespace) -> int:
+    from deploy.provision import DATA_SERVICES, ensure_topics, provision_database
+
+    admin_url = os.environ.get("DATABASE_URL")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not admin_url:
+        raise RuntimeProblem("DATABASE_URL is not set: the admin URL of the Postgres server, e.g. "
+                             "postgresql://postgres:secret@db:5432/postgres")
+    if not bootstrap:
+        raise RuntimeProblem("KAFKA_BOOTSTRAP_SERVERS is not set: host:port of the Kafka brokers")
+
+    async def run() -> list[str]:
+        await provision_database(admin_url, DATA_SERVICES)
+        return await ensure_topics(bootstrap)
+
+    created = asyncio.run(run())
+    print(f"provisioned: schemas {', '.join(DATA_SERVICES)}; topics created: {', '.join(created) or 'none'}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run one service in the foreground")
+    serve.add_argument("service", choices=[s.name for s in SERVICES])
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("provision", help="create roles, schemas and topics on existing servers").set_defaults(
+        func=cmd_provision)
