@@ -76,9 +76,11 @@ class ServiceKernel:
         """
 
         def register(job: Job) -> Job:
+            name = getattr(job, "__name__", type(job).__name__)
+
             async def loop(kernel: ServiceKernel) -> None:
                 while True:
-                    async with kernel.work(city=None, correlation_id=f"{job.__name__}-{uuid.uuid4()}") as uow:
+                    async with kernel.work(city=None, correlation_id=f"{name}-{uuid.uuid4()}") as uow:
                         done = await job(uow)
                     if done:
                         continue
@@ -89,7 +91,7 @@ class ServiceKernel:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(wake.wait(), interval)
 
-            loop.__name__ = job.__name__
+            loop.__name__ = name
             self.workers.append(loop)
             return job
 

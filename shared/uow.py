@@ -52,11 +52,15 @@ class UnitOfWork(Generic[S]):
             raise RuntimeError("this unit of work spans cities: pass city= explicitly")
         return self.city
 
-    def emit(self, payload: EventPayload, *, key: str | None = None, city: str | None = None) -> OutgoingEvent:
-        """Add an event to the outbox of this transaction, correlated with (and caused by) what started it."""
+    def emit(self, payload: EventPayload, *, key: str | None = None, city: str | None = None,
+             correlation_id: str | None = None) -> OutgoingEvent:
+        """Add an event to the outbox of this transaction, correlated with (and caused by) what started it.
+
+        A job spanning many flows (an expiry run) names each event's own ``city`` and ``correlation_id``.
+        """
         event_city = city or self.this_city
         outgoing = build_event(payload, city=event_city, causation=self.causation,
-                               correlation_id=self.correlation_id, key=key)
+                               correlation_id=correlation_id or self.correlation_id, key=key)
         self.pending.append(outgoing)
         return outgoing
 

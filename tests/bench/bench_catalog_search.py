@@ -29,7 +29,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from catalog import handlers, seed, store  # noqa: E402
+from catalog import handlers, queries, seed, store  # noqa: E402
 from catalog.search import parse_query, query_phrases, search_text  # noqa: E402
 from deploy.local.kafka import KafkaBroker  # noqa: E402
 from deploy.local.postgres import LocalPostgres  # noqa: E402
@@ -121,7 +121,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 started = time.perf_counter()
                 rows = bench_products(missing)
                 for i in range(0, len(rows), 2000):
-                    await store.insert_products_bulk(conn, rows[i:i + 2000])
+                    await store.CatalogStore(conn).insert_products_bulk(rows[i:i + 2000])
                 await conn.execute("ANALYZE products")
                 load_s = time.perf_counter() - started
                 total = await conn.fetchval("SELECT count(*) FROM products WHERE city = $1 AND active", CITY)
@@ -137,8 +137,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                         t1 = time.perf_counter()
                         resp.raise_for_status()
                         hits = resp.json()["total"]
-                        await store.search_products(conn, CITY, terms, phrases=query_phrases(terms), market_id=None,
-                                                    category=None, vendor_id=None, limit=20, offset=0)
+                        await queries.search_products(conn, CITY, terms, phrases=query_phrases(terms), market_id=None,
+                                                      category=None, vendor_id=None, limit=20, offset=0)
                         t2 = time.perf_counter()
                         if r >= 3:  # warm-up rounds are not counted
                             http_ms.append((t1 - t0) * 1000)

@@ -62,6 +62,7 @@ def staff_headers(platform: Platform, city: str, role: str) -> dict[str, str]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_fuzzed_requests_never_answer_5xx_and_every_4xx_is_a_problem(platform: Platform, service: str) -> None:
     import hypothesis
+    import hypothesis.errors
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
     from schemathesis import GenerationMode
@@ -111,11 +112,14 @@ def test_fuzzed_requests_never_answer_5xx_and_every_4xx_is_a_problem(platform: P
                     if not ctype.startswith("application/problem+json"):
                         failures.append(label + f": 4xx as {ctype!r}")
 
-            run()
+            try:
+                run()
+            except hypothesis.errors.Unsatisfiable:
+                counts["nothing-to-negate"] += 1  # e.g. /healthz: no parameter, no body to make invalid
     session.close()
     FUZZ_REPORT[service] = counts
     print(f"\nfuzz {service}: {sum(counts.values())} requests {dict(counts)}")
-    assert counts["2xx"] + counts["4xx"] > 0, "the fuzzer really reached the service"
+    assert counts["2xx"] + counts["4xx"] > 50, "the fuzzer really reached the service's operations"
     assert not failures, f"{len(failures)} bad answers, e.g.: " + "; ".join(failures[:8])
 
 
