@@ -91,7 +91,21 @@ def test_up_status_token_restart_and_down(stack_env: dict[str, str]) -> None:
     assert len(pids) >= 8  # supervisor, five services, kafka, postgres
     down = cli(stack_env, "down")
     assert down.returncode == 0, down.stderr
-    assert [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE] == []
+
+    def alive() -> list[int]:
+        out = []
+        for p in pids:
+            try:
+                if psutil.Process(p).status() != psutil.STATUS_ZOMBIE:
+                    out.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    deadline = time.monotonic() + 30  # a SIGKILLed process may take a moment to be reaped on a busy machine
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert alive() == []
     assert not any(components(stack_env).values())
 
 
