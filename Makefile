@@ -44,7 +44,7 @@ lint: install
 
 typecheck: install
 	MYPYPATH=services/catalog:services/orders:services/payments:services/learning:services/portal:. \
-	  $(BIN)/mypy -p shared -p deploy -p catalog -p orders -p payments -p learning -p portal -m tests.bench.bench_payments
+	  $(BIN)/mypy -p shared -p deploy -p catalog -p orders -p payments -p learning -p portal -m tests.bench.bench_payments -m tests.bench.bench_chaos
 
 contracts: install
 	$(BIN)/pasarkota contracts export

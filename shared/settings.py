@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "pasarkota-dev-secret-not-for-production"
+DEV_CODE_SEAL_KEY = "pasarkota-dev-seal-key-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -26,6 +27,8 @@ class Settings(BaseSettings):
     db_pool_max: int = 10
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_ttl_seconds: int = 12 * 3600
+    code_seal_key: SecretStr = Field(SecretStr(DEV_CODE_SEAL_KEY), description=(
+        "seals sign-in codes on the bus (shared.sealed); held by identity and notifications only"))
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
@@ -47,6 +50,8 @@ class Settings(BaseSettings):
             from shared.secrets import refuse_weak_secrets, url_password
 
             secrets: dict[str, str | None] = {"PASARKOTA_JWT_SECRET": self.jwt_secret.get_secret_value()}
+            if self.service in ("identity", "notifications"):
+                secrets["PASARKOTA_CODE_SEAL_KEY"] = self.code_seal_key.get_secret_value()
             if self.database_url:
                 secrets["the password in PASARKOTA_DATABASE_URL"] = url_password(self.database_url)
             refuse_weak_secrets(secrets)

@@ -1,4 +1,5 @@
-"""`pasarkota bench payments`: the payment-burst benchmark against a running stack.
+"""`pasarkota bench payments`: the payment-burst benchmark against a running stack; `pasarkota bench chaos`:
+the same burst on a stack of its own while services, Kafka and Postgres are killed and restarted.
 
 The benchmark itself lives beside the other benchmarks, in ``tests/bench/bench_payments.py`` (also runnable
 alone); it is loaded from the checkout when the command runs, so it never ships in a package or an image.
@@ -52,6 +53,14 @@ def add_payments_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bench products: one per vendor 1..V of each demo city (several markets)")
 
 
+def add_chaos_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--count", type=int, default=20_000, help="orders in the burst")
+    parser.add_argument("--rate", type=float, default=300.0, help="notifications per second (0 = as fast as it can)")
+    parser.add_argument("--concurrency", type=int, default=32, help="webhook connections")
+    parser.add_argument("--gap", type=float, default=3.0, help="seconds between one recovery and the next fault")
+    parser.add_argument("--output", default="bench-results/chaos.json")
+
+
 def run_payments(args: argparse.Namespace) -> int:
     """Run it; exit 0 only when nothing was lost, doubled, left unplaced or without an intent."""
     import asyncio
@@ -73,3 +82,14 @@ def register(sub: Any) -> None:
                                                  "Dibayar; lost/duplicated")
     add_payments_arguments(payments)
     payments.set_defaults(func=run_payments)
+    chaos = kinds.add_parser("chaos", help="its own stack: a payment burst while every service is SIGKILLed "
+                                           "once, Kafka and Postgres restarted once; lost/duplicated, recovery")
+    add_chaos_arguments(chaos)
+    chaos.set_defaults(func=run_chaos)
+
+
+def run_chaos(args: argparse.Namespace) -> int:
+    """Exit 0 only when every fault was survived with nothing lost or doubled."""
+    import asyncio
+
+    return int(asyncio.run(load_bench("chaos").main_async(args)))

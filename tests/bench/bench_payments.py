@@ -501,9 +501,13 @@ class Burst:
     t0: float = 0.0
     t0_wall: float = 0.0
     seconds: float = 0.0
+    retries: int = 0  # re-sent after a refused connection or a 5xx (persistent mode)
 
 
-async def fire(payments_url: str, w: Watch, order_ids: list[str], rate: float, concurrency: int) -> Burst:
+async def fire(payments_url: str, w: Watch, order_ids: list[str], rate: float, concurrency: int, *,
+               persistent: bool = False) -> Burst:
+    """Fire one signed notification per order. ``persistent``: behave like a real acquirer during an outage —
+    re-send the very same signed request (same request id: replay-safe) until it is answered 2xx."""
     host, port = host_port(payments_url)
     secrets = {slug: webhook_secret(slug) for slug in city_slugs()}
     requests = []
@@ -531,7 +535,17 @@ async def fire(payments_url: str, w: Watch, order_ids: list[str], rate: float, c
                 started = time.monotonic()
                 b.sent_at[order_id] = started
                 b.sent_wall[order_id] = time.time()
-                status, _ = await client.post(path, headers, body)
+                while True:
+                    try:
+                        status, _ = await client.post(path, headers, body)
+                    except (OSError, asyncio.IncompleteReadError, RuntimeError):
+                        if not persistent:
+                            raise
+                        status = 0
+                    if not persistent or 200 <= status < 300 or 400 <= status < 500:
+                        break
+                    b.retries += 1
+                    await asyncio.sleep(0.5)
                 done = time.monotonic()
                 b.latencies.append(done - started)
                 b.statuses[status] += 1
@@ -552,7 +566,9 @@ def loadavg() -> list[float]:
 
 async def run(*, count: int, rate: float, concurrency: int, output: str, skip_raw: bool = False,
               direct: bool = False, place_concurrency: int = 16, vendors_per_city: int = 3,
-              progress: Any = print) -> dict[str, Any]:
+              progress: Any = print, during_burst: Any = None) -> dict[str, Any]:
+    """``during_burst``: an async callable started as the notifications start (the chaos bench's faults);
+    its result lands in the report as ``during_burst``; the notifications are then re-sent until answered."""
     bootstrap, admin_url = stack_endpoints()
     load_start = loadavg()
     run_id = uuid.uuid4().hex[:6]
@@ -596,12 +612,15 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
             order_ids = with_intent
         progress(f"  {len(order_ids)} intents with QRIS; firing {len(order_ids)} notifications "
                  f"(rate {rate or 'max'}, {concurrency} connections) ...")
-        b = await fire(service_url("payments"), w, order_ids, rate, concurrency)
+        chaos = asyncio.create_task(during_burst()) if during_burst else None
+        b = await fire(service_url("payments"), w, order_ids, rate, concurrency, persistent=chaos is not None)
         progress(f"  {len(order_ids)} notifications answered in {b.seconds:.1f}s; waiting for "
                  f"{'PaymentSucceeded' if direct else 'OrderPaid (Dibayar)'} ...")
         effect = w.succeeded if direct else w.paid
         await wait_progress(lambda: sum(1 for o in order_ids if o in effect), len(order_ids), stall=120,
                             what="PaymentSucceeded" if direct else "OrderPaid", progress=progress)
+        if chaos is not None:
+            report["during_burst"] = await chaos
         await asyncio.sleep(5.0)  # grace period: a duplicate or a late effect would show up here
     finally:
         w.stop = True
@@ -615,6 +634,7 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         "accepted": accepted, "non_2xx": sum(n for s, n in b.statuses.items() if not 200 <= s < 300),
         "statuses": {str(s): n for s, n in sorted(b.statuses.items())},
         "seconds": round(b.seconds, 2), "accepted_per_second": round(accepted / b.seconds, 1) if b.seconds else None,
+        "resent_after_outage": b.retries,
         "latency_ms": pcts_ms(b.latencies)}
 
     def outcome(ts: dict[str, float], seen: dict[str, float], definition: str) -> dict[str, Any]:

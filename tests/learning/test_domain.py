@@ -8,6 +8,7 @@ import pytest
 
 from learning import domain
 from learning.domain import DomainError, ParticipantFacts
+from shared.phone import international, masked, normalise_phone
 from shared.problems import STATUS_OF_KIND
 
 T0 = datetime(2026, 3, 2, 2, 0, 30, tzinfo=UTC)
@@ -121,10 +122,12 @@ def test_certificate_codes_are_short_unambiguous_and_unguessable() -> None:
 
 
 def test_phone_and_rw_normalisation() -> None:
-    assert domain.normalise_phone("+62 812-3456-7890") == "081234567890"
-    assert domain.normalise_phone("6281234567") == "081234567"
-    assert domain.normalise_phone("12345") is None
-    assert domain.normalise_phone("0212345678") is None
+    assert normalise_phone("+62 812-3456-7890") == "081234567890"
+    assert normalise_phone("6281234567") == "081234567"
+    assert normalise_phone("12345") is None
+    assert normalise_phone("0212345678") is None
+    assert international("0812-3456-7890") == "6281234567890"
+    assert masked("081234567890") == "0812****7890"
     assert domain.normalise_rw("RW 5") == domain.normalise_rw("rw05") == domain.normalise_rw("5") == "05"
     assert domain.normalise_rw("  ") is None
     assert domain.normalise_rw("RW Lima") == "RW Lima"

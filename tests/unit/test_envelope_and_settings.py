@@ -61,7 +61,7 @@ def test_registry_topics_follow_the_naming_rule() -> None:
         if spec.topic.startswith("test."):
             continue
         service, aggregate, version = spec.topic.split(".")
-        assert service in {"catalog", "orders", "payments", "learning"} and version == "v1" and aggregate
+        assert service in {"catalog", "orders", "payments", "learning", "identity", "notifications"} and version == "v1" and aggregate
 
 
 STRONG = "3f9c2a7e5b1d8c4f6a0e9b2d7c5a1f3e8b6d4c2a0f9e7d5c"
@@ -82,3 +82,19 @@ def test_prod_refuses_a_weak_database_password_and_accepts_strong_secrets() -> N
     ok = Settings(env="prod", jwt_secret=STRONG, database_url=f"postgresql://pk_orders:{STRONG}@db/pasarkota")
     assert ok.refuse_weak_secrets().env == "prod"
     assert Settings(env="dev", jwt_secret="x").refuse_weak_secrets().env == "dev"  # development keeps its easy defaults
+
+
+def test_sealed_codes_open_only_under_their_key_and_context() -> None:
+    from shared.sealed import SealBroken, seal, unseal
+
+    sealed = seal("k" * 40, "123456", context="challenge-1")
+    assert "123456" not in sealed
+    assert unseal("k" * 40, sealed, context="challenge-1") == "123456"
+    for key, context in (("k" * 40, "challenge-2"), ("j" * 40, "challenge-1")):
+        with pytest.raises(SealBroken):
+            unseal(key, sealed, context=context)
+
+
+def test_prod_identity_refuses_a_weak_seal_key() -> None:
+    with pytest.raises(RuntimeError, match="PASARKOTA_CODE_SEAL_KEY"):
+        Settings(env="prod", service="identity", jwt_secret=STRONG).refuse_weak_secrets()

@@ -249,23 +249,6 @@ def ensure_group(group: str) -> None:
         raise Invalid("bad-group", "Kelompok peserta tidak dikenal. / Unknown participant group.")
 
 
-def valid_phone(raw: str) -> str:
-    phone = normalise_phone(raw)
-    if phone is None:
-        raise Invalid("bad-phone", "Nomor HP tidak valid (contoh 0812…). / Invalid mobile number (e.g. 0812…).")
-    return phone
-
-
-def normalise_phone(raw: str) -> str | None:
-    """Indonesian mobile numbers as ``08…``; None when it is not one."""
-    digits = re.sub(r"[\s\-().]", "", raw or "")
-    if digits.startswith("+62"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("62"):
-        digits = "0" + digits[2:]
-    return digits if re.fullmatch(r"08\d{7,12}", digits) else None
-
-
 def normalise_rw(raw: str | None) -> str | None:
     """``"RW 5"``, ``"rw05"``, ``"5"`` → ``"05"``; other text is kept as typed (trimmed)."""
     if raw is None:

@@ -39,6 +39,7 @@ from shared.events.learning import (
 from shared.events.orders import OrderCompleted
 from shared.ids import new_id
 from shared.logging import get_logger
+from shared.phone import valid_phone
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -193,7 +194,7 @@ async def create_session(uow: Uow, cmd: CreateSession) -> str:
 
 async def register_participant(uow: Uow, cmd: RegisterParticipant) -> Row:
     city = uow.this_city
-    phone = domain.valid_phone(cmd.phone)
+    phone = valid_phone(cmd.phone)
     domain.ensure_group(cmd.group)
     if cmd.vendor_id is not None:   # a link to a vendor must be proven, never just claimed
         policy.ensure_may_link_vendor(cmd.linked_by, city, cmd.vendor_id, await uow.store.vendor_city(cmd.vendor_id))
