@@ -61,7 +61,8 @@ def test_registry_topics_follow_the_naming_rule() -> None:
         if spec.topic.startswith("test."):
             continue
         service, aggregate, version = spec.topic.split(".")
-        assert service in {"catalog", "orders", "payments", "learning", "identity", "notifications"} and version == "v1" and aggregate
+        assert service in {"catalog", "orders", "payments", "learning", "identity", "notifications"}
+        assert version == "v1" and aggregate
 
 
 STRONG = "3f9c2a7e5b1d8c4f6a0e9b2d7c5a1f3e8b6d4c2a0f9e7d5c"
