@@ -13,16 +13,17 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | ``demo`` | ``demo [--timeout]``: a whole purchase in Cimahi |
 | ``pay`` | ``pay --city --order [--late] [--twice] [--amount] [--json]`` |
 | ``funnel`` | ``funnel --city [--style] [--csv]``: learning's training funnel |
-| ``bench`` | ``bench payments --count N ...`` (the benchmark lives in ``tests/bench/bench_payments.py``) |
+| ``bench`` | ``bench payments --count N ...``, ``bench chaos`` (the benchmarks live in ``tests/bench/``) |
+| ``dlq`` | ``dlq list [topic]``, ``dlq show <topic> <partition>:<offset>``, ``dlq replay <topic> [--dry-run]`` |
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from deploy.commands import bench, contracts, demo, funnel, pay, run, stack, token
+from deploy.commands import bench, contracts, demo, dlq, funnel, pay, run, stack, token
 
-COMMANDS = (stack, run, token, contracts, demo, pay, funnel, bench)
+COMMANDS = (stack, run, token, contracts, demo, pay, funnel, bench, dlq)
 
 
 def register(sub: Any) -> None:
