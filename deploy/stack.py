@@ -157,13 +157,15 @@ def readiness(svc: ServiceDef, timeout: float = 2.0) -> dict[str, Any]:
     try:
         r = httpx.get(f"{svc.url}/readyz", timeout=timeout)
     except httpx.HTTPError:
-        return {"healthy": False, "consumers": {}}
+        return {"healthy": False, "consumers": {}, "degraded": []}
     try:
         body = r.json()
     except ValueError:
         body = {}
-    consumers = body.get("consumers") if isinstance(body, dict) else None
-    return {"healthy": r.status_code == 200, "consumers": consumers if isinstance(consumers, dict) else {}}
+    body = body if isinstance(body, dict) else {}
+    consumers, degraded = body.get("consumers"), body.get("degraded")
+    return {"healthy": r.status_code == 200, "consumers": consumers if isinstance(consumers, dict) else {},
+            "degraded": [str(d) for d in degraded] if isinstance(degraded, list) else []}
 
 
 def bring_up(progress: Any = print) -> dict[str, Any]:

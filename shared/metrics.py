@@ -28,3 +28,5 @@ CONSUMER_OLDEST_IN_FLIGHT = Gauge("pasarkota_consumer_oldest_in_flight_seconds",
                                   "Age of the oldest message the group is applying now (0 when idle); grows in a stall",
                                   ["service", "group"])
 CONSUMER_NACKS = Counter("pasarkota_consumer_nacks_total", "Batches nacked (to be read again)", ["service", "consumer"])
+DEPENDENCY_UP = Gauge("pasarkota_dependency_up", "1 when the service reaches a dependency (postgres, kafka) at its "
+                      "last readiness check", ["service", "dependency"])

@@ -21,7 +21,7 @@ import shared.events  # noqa: F401  (registers every event type)
 from shared.bus import EventBus
 from shared.db import create_pool, migrate
 from shared.logging import bind_contextvars, bound_contextvars, configure_logging, get_logger
-from shared.metrics import HTTP_REQUESTS
+from shared.metrics import DEPENDENCY_UP, HTTP_REQUESTS
 from shared.outbox import OutboxRelay
 from shared.problems import install_problem_handlers
 from shared.settings import Settings, get_settings
@@ -149,7 +149,13 @@ class ServiceKernel:
             await self.pool.close()
             self.pool = None
 
+    # What a pod must have to take traffic. Kafka is not among them: every HTTP answer of every service is made
+    # durable in Postgres (the outbox; the webhook's stored notification) and reaches Kafka later, so a Kafka
+    # blip must not take the payments webhook out of the load balancer. Kafka is reported beside it.
+    REQUIRED_FOR_TRAFFIC = ("postgres", "outbox_relay")
+
     async def readiness(self) -> dict[str, bool]:
+        """Every check by name (postgres, kafka, outbox_relay); see :attr:`REQUIRED_FOR_TRAFFIC`."""
         checks: dict[str, bool] = {}
         if self.uses_database:
             try:
@@ -159,6 +165,8 @@ class ServiceKernel:
                 checks["postgres"] = False
             checks["kafka"] = await self.bus.ping()
             checks["outbox_relay"] = bool(self.relay and self.relay.running)
+            for dependency in ("postgres", "kafka"):
+                DEPENDENCY_UP.labels(self.name, dependency).set(1 if checks[dependency] else 0)
         return checks
 
     def consumers_report(self) -> dict[str, dict[str, float]]:
@@ -189,9 +197,11 @@ class ServiceKernel:
         @app.get("/readyz", tags=["ops"])
         async def readyz() -> JSONResponse:
             checks = await kernel.readiness()
-            ready = all(checks.values())
-            # Stalls are reported, not failed on: restarting a pod does not fix a poison message.
-            return JSONResponse({"ready": ready, "service": kernel.name, "checks": checks,
+            ready = all(ok for name, ok in checks.items() if name in kernel.REQUIRED_FOR_TRAFFIC)
+            # Stalls and a lost Kafka are reported, not failed on: restarting or unrouting a pod fixes neither,
+            # and requests keep being made durable in Postgres meanwhile.
+            degraded = sorted(name for name, ok in checks.items() if not ok and name not in kernel.REQUIRED_FOR_TRAFFIC)
+            return JSONResponse({"ready": ready, "service": kernel.name, "checks": checks, "degraded": degraded,
                                  "consumers": kernel.consumers_report()},
                                 status_code=200 if ready else 503)
 

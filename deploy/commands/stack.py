@@ -21,7 +21,9 @@ def print_table(components: list[dict[str, Any]], out: Any = print) -> None:
     width = max(len(c["name"]) for c in components)
     for c in components:
         mark = "healthy" if c["healthy"] else "DOWN"
-        out(f"  {c['name']:<{width}}  {mark:<8} {c['url']}")
+        degraded = c.get("degraded") or []
+        note = f"  (cannot reach {', '.join(degraded)}; requests kept in Postgres)" if degraded else ""
+        out(f"  {c['name']:<{width}}  {mark:<8} {c['url']}{note}")
         consumers = c.get("consumers") or {}
         group_width = max((len(g) for g in consumers), default=0)
         for group, figures in sorted(consumers.items()):
