@@ -28,6 +28,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from deploy.provision import DATABASE_NAME, admin_on_database
 from shared.bus import DLQ_SUFFIX
+from shared.kafka import KafkaSecurity
 
 REPLAY_GROUP = "pasarkota-dlq-replay"
 _BODY_REF = re.compile(r"(?P<schema>[a-z_][a-z0-9_]{0,62})\.dead_letter_bodies/(?P<id>[0-9a-f-]{36})")
@@ -63,6 +64,10 @@ class DeadLetter:
                 "size": int(h.get("x-dlq-body-size") or len(self.value)), "truncated": self.truncated}
 
 
+def _security() -> dict[str, Any]:
+    return KafkaSecurity.from_env().client_options()  # the same PASARKOTA_KAFKA_* settings as the services
+
+
 def dlq_name(topic: str) -> str:
     """Accept ``orders.order.v1`` or ``orders.order.v1.dlq``; answer the DLQ topic."""
     return topic if topic.endswith(DLQ_SUFFIX) else topic + DLQ_SUFFIX
@@ -74,7 +79,7 @@ def _decode_headers(raw: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
 
 async def dlq_topics(bootstrap: str) -> dict[str, int]:
     """Every DLQ topic on the cluster with the number of records it holds now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **_security())
     await admin.start()
     try:
         names = sorted(t for t in await admin.list_topics() if t.endswith(DLQ_SUFFIX))
@@ -85,7 +90,7 @@ async def dlq_topics(bootstrap: str) -> dict[str, int]:
     counts = dict.fromkeys(names, 0)
     if not partitions:
         return counts
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **_security())
     await consumer.start()
     try:
         begin = await consumer.beginning_offsets(partitions)
@@ -113,7 +118,7 @@ async def read_dead_letters(bootstrap: str, topic: str, *, partition: int | None
     """DLQ records in offset order per partition: all, one (``partition`` + ``offset``), or the not yet
     replayed ones (``from_group``: from :data:`REPLAY_GROUP`'s committed offsets)."""
     topic = dlq_name(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **_security(),
                                 group_id=REPLAY_GROUP if from_group else None,
                                 fetch_max_bytes=8 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
@@ -184,7 +189,7 @@ async def replay(bootstrap: str, topic: str, *, admin_url: str | None = None, pa
     if dry_run or not chosen:
         return chosen
     bodies = [await whole_body(d, admin_url) for d in chosen]  # all resolvable before anything is sent
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **_security(),
                                 max_request_size=4 * 1024 * 1024)
     await producer.start()
     try:
@@ -204,7 +209,8 @@ async def _remember(bootstrap: str, replayed: list[DeadLetter]) -> None:
     for d in replayed:
         tp = TopicPartition(d.topic, d.partition)
         last[tp] = max(last.get(tp, -1), d.offset)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=REPLAY_GROUP, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=REPLAY_GROUP, enable_auto_commit=False,
+                                **_security())
     await consumer.start()
     try:
         consumer.assign(list(last))

@@ -15,6 +15,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
+from shared.kafka import KafkaSecurity
+
 DATA_SERVICES = ("catalog", "orders", "payments", "learning")
 TOPIC_PLAN = Path(__file__).resolve().parent / "topics.toml"
 DATABASE_NAME = os.environ.get("PASARKOTA_DATABASE_NAME", "pasarkota")
@@ -99,13 +101,17 @@ def replication_factor() -> int:
 TOPIC_ALREADY_EXISTS = 36
 
 
-async def ensure_topics(bootstrap: str, topics: list[PlannedTopic] | None = None) -> list[str]:
+async def ensure_topics(bootstrap: str, topics: list[PlannedTopic] | None = None,
+                        security: KafkaSecurity | None = None) -> list[str]:
     """Create missing topics and grow partition counts to the plan; returns the names created.
 
     Waits until the broker's metadata shows every planned topic, so consumers can subscribe at once.
+    ``security`` defaults to the ``PASARKOTA_KAFKA_*`` settings of the environment.
     """
     topics = load_topic_plan() if topics is None else topics
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="pasarkota-provision")
+    security = KafkaSecurity.from_env() if security is None else security
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="pasarkota-provision",
+                                **security.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

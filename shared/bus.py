@@ -48,6 +48,7 @@ from faststream.kafka.annotations import KafkaMessage
 from shared.db import is_outage
 from shared.envelope import DecodeError, Envelope, EventPayload, decode, spec_of
 from shared.inbox import claim_many
+from shared.kafka import PLAINTEXT, KafkaSecurity
 from shared.logging import bound_contextvars, get_logger
 from shared.metrics import (
     CONSUMER_LAG,
@@ -463,13 +464,14 @@ class EventBus:
     """The service's FastStream Kafka broker plus its consumers."""
 
     def __init__(self, service: str, bootstrap: str, *, max_attempts: int = 3, backoff_ms: int = 200,
-                 batch_size: int = 500, store: StoreFactory | None = None) -> None:
+                 batch_size: int = 500, store: StoreFactory | None = None,
+                 security: KafkaSecurity = PLAINTEXT) -> None:
         from shared.uow import Work
 
         self.service = service
         self.batch_size = batch_size
         self.broker = KafkaBroker(bootstrap, acks="all", enable_idempotence=True, client_id=service,
-                                  logger=None)
+                                  logger=None, security=security.faststream(), **security.broker_options())
         self._pool: asyncpg.Pool | None = None
         self.work = Work(self._get_pool, store or (lambda conn: None))
         self.max_attempts = max_attempts

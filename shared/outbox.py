@@ -18,6 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared.envelope import Envelope, EventPayload, OutgoingEvent, build_event
+from shared.kafka import PLAINTEXT, KafkaSecurity
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_LAG, OUTBOX_OLDEST_AGE
 
@@ -60,7 +61,9 @@ class OutboxRelay:
     """Moves committed outbox rows of one schema to Kafka."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str, bootstrap: str, service: str, *,
-                 batch_size: int = 500, idle_poll_ms: int = 500, fault_inject: str = "") -> None:
+                 batch_size: int = 500, idle_poll_ms: int = 500, fault_inject: str = "",
+                 security: KafkaSecurity = PLAINTEXT) -> None:
+        self.security = security
         self.pool = pool
         self.schema = schema
         self.bootstrap = bootstrap
@@ -98,7 +101,7 @@ class OutboxRelay:
             await lock_conn.add_listener(channel, self._on_notify)
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
-                linger_ms=5, client_id=f"{self.service}-outbox",
+                linger_ms=5, client_id=f"{self.service}-outbox", **self.security.client_options(),
             )
             await producer.start()
             try:

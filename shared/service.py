@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import shared.events  # noqa: F401  (registers every event type)
 from shared.bus import EventBus
 from shared.db import create_pool, migrate
+from shared.kafka import KafkaSecurity
 from shared.logging import bind_contextvars, bound_contextvars, configure_logging, get_logger
 from shared.metrics import DEPENDENCY_UP, HTTP_REQUESTS
 from shared.outbox import OutboxRelay
@@ -51,8 +52,12 @@ class ServiceKernel:
         # Request-body limits by path prefix (longest match wins); everything else gets max_body_bytes.
         self.body_limits: dict[str, int] = {}
         s = self.settings
+        self.kafka_security = KafkaSecurity.from_settings(s)
+        if missing := self.kafka_security.problems():
+            raise RuntimeError(f"PASARKOTA_KAFKA_SECURITY_PROTOCOL={s.kafka_security_protocol} needs "
+                               + "; ".join(missing))
         self.bus = EventBus(name, s.kafka_bootstrap_servers, max_attempts=s.consumer_max_attempts,
-                            backoff_ms=s.consumer_retry_backoff_ms, store=store)
+                            backoff_ms=s.consumer_retry_backoff_ms, store=store, security=self.kafka_security)
         self.work = Work(self.db, store or (lambda conn: None))
 
     @property
@@ -123,7 +128,7 @@ class ServiceKernel:
             log.info("migrations applied", applied=applied)
             self.relay = OutboxRelay(self.pool, self.schema, s.kafka_bootstrap_servers, self.name,
                                      batch_size=s.outbox_batch_size, idle_poll_ms=s.outbox_idle_poll_ms,
-                                     fault_inject=s.fault_inject)
+                                     fault_inject=s.fault_inject, security=self.kafka_security)
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
             await self.bus.start(self.pool)
         for fn in self.workers:

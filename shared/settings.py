@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, description="request-body limit (413 past it), unless a route says less")
     fault_inject: str = Field("", description="test-only crash points, e.g. 'relay:after_publish'")
 
+    # Kafka on a real cluster (shared.kafka): TLS, SASL (PLAIN, SCRAM, OAUTHBEARER); plaintext by default.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = Field("", description="the cluster's CA certificate (PEM); the system trust if empty")
+    kafka_ssl_certfile: str = ""
+    kafka_ssl_keyfile: str = ""
+    kafka_ssl_check_hostname: bool = True
+    kafka_oauth_token_url: str = ""
+    kafka_oauth_client_id: str = ""
+    kafka_oauth_client_secret: SecretStr = SecretStr("")
+    kafka_oauth_scope: str = ""
+
     def refuse_weak_secrets(self) -> Settings:
         """In production, raise (naming variables, never values) for any weak secret or password.
 
@@ -54,6 +68,8 @@ class Settings(BaseSettings):
                 secrets["PASARKOTA_CODE_SEAL_KEY"] = self.code_seal_key.get_secret_value()
             if self.database_url:
                 secrets["the password in PASARKOTA_DATABASE_URL"] = url_password(self.database_url)
+            if self.kafka_sasl_mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+                secrets["PASARKOTA_KAFKA_SASL_PASSWORD"] = self.kafka_sasl_password.get_secret_value()
             refuse_weak_secrets(secrets)
         return self
 

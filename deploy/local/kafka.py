@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.local.errors import RuntimeProblem
@@ -107,6 +107,18 @@ class KafkaBroker:
     port: int = 19092
     controller_port: int = 19093
     heap: str = "768m"
+    # A second client listener with SASL (SCRAM-SHA-256/512) over TLS, as managed clusters have; used by the
+    # tests of PASARKOTA_KAFKA_SECURITY_PROTOCOL=SASL_SSL. Users are created when the storage is formatted.
+    secure_port: int | None = None
+    scram_users: dict[str, str] = field(default_factory=dict)
+    tls_cert_pem: str | None = None   # the broker's certificate chain (PEM)
+    tls_key_pem: str | None = None    # its private key (PEM, PKCS#8, unencrypted)
+
+    @property
+    def secure_bootstrap(self) -> str:
+        if self.secure_port is None:
+            raise ValueError("this broker has no SASL_SSL listener")
+        return f"127.0.0.1:{self.secure_port}"
 
     @property
     def bootstrap(self) -> str:
@@ -149,8 +161,21 @@ class KafkaBroker:
             "num.recovery.threads.per.data.dir": "1",
             "log.retention.hours": "168",
         }
+        if self.secure_port is not None:
+            secure = f"SASL_SSL://127.0.0.1:{self.secure_port}"
+            props["listeners"] += "," + secure
+            props["advertised.listeners"] += "," + secure
+            props["listener.security.protocol.map"] += ",SASL_SSL:SASL_SSL"
+            props["sasl.enabled.mechanisms"] = "SCRAM-SHA-256,SCRAM-SHA-512"
+            for mechanism in ("scram-sha-256", "scram-sha-512"):
+                props[f"listener.name.sasl_ssl.{mechanism}.sasl.jaas.config"] = (
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;")
+            props["listener.name.sasl_ssl.ssl.keystore.type"] = "PEM"
+            props["listener.name.sasl_ssl.ssl.keystore.certificate.chain"] = self.tls_cert_pem or ""
+            props["listener.name.sasl_ssl.ssl.keystore.key"] = self.tls_key_pem or ""
         path = self.data_dir / "server.properties"
-        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        # Java properties: a "\n" escape is a newline inside a value (the PEM blocks)
+        path.write_text("".join(f"{k}={v.strip().replace(chr(10), chr(92) + 'n')}\n" for k, v in props.items()))
         return path
 
     def start(self, timeout: float = 120.0) -> None:
@@ -175,7 +200,7 @@ class KafkaBroker:
         cluster_id = _kafka_cluster_id(cluster_file.read_text().strip())
         fmt = subprocess.run(
             [*base, "kafka.tools.StorageTool", "format", "--standalone", "--ignore-formatted",
-             f"--cluster-id={cluster_id}", "-c", str(props)],
+             f"--cluster-id={cluster_id}", "-c", str(props), *self._scram_arguments()],
             capture_output=True, text=True,
         )
         if fmt.returncode != 0 and "already formatted" not in (fmt.stdout + fmt.stderr):
@@ -183,7 +208,7 @@ class KafkaBroker:
             shutil.rmtree(self.data_dir / "logs", ignore_errors=True)
             fmt = subprocess.run(
                 [*base, "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={cluster_id}",
-                 "-c", str(props)],
+                 "-c", str(props), *self._scram_arguments()],
                 capture_output=True, text=True,
             )
             if fmt.returncode != 0:
@@ -201,6 +226,10 @@ class KafkaBroker:
             return started and _port_answers(self.port)
 
         wait_until(ready, timeout, "Kafka", interval=0.2, log_file=self.log_file)
+
+    def _scram_arguments(self) -> list[str]:
+        return [arg for user, password in self.scram_users.items() for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
+                for arg in ("--add-scram", f"{mechanism}=[name={user},password={password}]")]
 
     def stop(self) -> None:
         pid = self.running_pid()
