@@ -21,12 +21,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --gid 0 --no-create-home --home-dir /tmp pasarkota
 
 WORKDIR /app
-# Dependencies first, from pyproject alone, so a code change does not reinstall them; above the build
-# arguments, so all six images share this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, exactly as locked (versions and hashes), so a code change does not reinstall them and
+# a build never resolves something newer; above the build arguments, so all images share this layer.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 
 ARG SERVICE
 ARG PORT=8100
@@ -40,7 +38,7 @@ COPY . .
 # SERVICE is a folder of services/ (or provision): a typo fails the build, not the first start.
 RUN if [ "$SERVICE" != provision ] && [ ! -d "services/$SERVICE" ]; then \
       echo "build with --build-arg SERVICE=<$(ls services | tr '\n' '|')provision> (got '$SERVICE')" >&2; exit 1; fi \
-    && pip install --no-cache-dir .
+    && pip install --no-cache-dir --no-deps . && pip check
 
 USER 10001
 EXPOSE ${PORT}

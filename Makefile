@@ -6,17 +6,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up up-detached down status test test-fast lint typecheck contracts bench clean
+.PHONY: install up up-detached down status test test-fast lint typecheck contracts bench clean lock
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions (with hashes), then the project itself without resolving anything; `pip check`
+# fails when pyproject.toml asks for something the lock lacks (run `make lock`).
+$(STAMP): pyproject.toml requirements-dev.lock
 	@[ -n "$(PYTHON)" ] || { echo "PasarKota needs Python >= 3.11 on PATH (python3.11, python3.12, ...)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PasarKota needs Python >= 3.11 (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	@touch $(STAMP)
+
+## Re-resolve the locks after changing dependencies in pyproject.toml (pip-tools in a throwaway venv).
+lock:
+	@[ -x .lockenv/bin/pip-compile ] || { $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet pip-tools; }
+	.lockenv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+	  -o requirements.lock pyproject.toml
+	.lockenv/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+	  -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 ## The whole platform with the demo cities, in the foreground (Ctrl-C stops it).
 up: install
