@@ -274,18 +274,12 @@ async def _pg_ok(url: str) -> bool:
         await conn.close()
 
 
-def infrastructure() -> tuple[str, str]:
-    """(Kafka bootstrap, Postgres admin URL) of the running stack, else the environment, else the defaults."""
+def status() -> list[dict[str, Any]]:
     state = read_state()
     bootstrap = state.get("kafka", {}).get("bootstrap") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") \
         or local_kafka().bootstrap
     admin_url = state.get("postgres", {}).get("admin_url") or os.environ.get("DATABASE_URL") \
         or local_postgres().admin_url
-    return bootstrap, admin_url
-
-
-def status() -> list[dict[str, Any]]:
-    bootstrap, admin_url = infrastructure()
     components = [
         {"name": "kafka", "healthy": _tcp(bootstrap), "url": f"kafka://{bootstrap}"},
         {"name": "postgres", "healthy": asyncio.run(_pg_ok(admin_url)),

@@ -59,6 +59,7 @@ from shared.metrics import (
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
     EVENTS_FAILED,
+    EVENTS_UNHANDLED_VERSION,
 )
 from shared.uow import PgUnitOfWork, StoreFactory
 
@@ -165,6 +166,14 @@ class EventConsumer:
         )
         subscriber(self._on_batch)
 
+    @property
+    def handled_types(self) -> set[str]:
+        return {t for t, _v in (*self.handlers, *self.batch_handlers)}
+
+    def handled(self) -> list[tuple[str, int]]:
+        """Every (event type, version) this consumer applies: the contract of what it receives."""
+        return sorted({*self.handlers, *self.batch_handlers})
+
     def on(self, model: type[P]) -> Callable[[Callable[[PgUnitOfWork[Any], P], Awaitable[None]]], Any]:
         """Register ``handle(uow, event)`` for one event type (and version); returns the handler unchanged."""
         spec = spec_of(model)
@@ -217,8 +226,16 @@ class EventConsumer:
                 continue
             key = (envelope.event_type, envelope.event_version)
             handler, batch_handler = self.handlers.get(key), self.batch_handlers.get(key)
-            if handler or batch_handler:  # events of other types are another consumer's business
+            if handler or batch_handler:
                 work.append(_Work(record, envelope, event, handler, batch_handler))
+            elif envelope.event_type in self.handled_types:
+                # a version of an event we handle, but not this version: counted and logged, never silent
+                EVENTS_UNHANDLED_VERSION.labels(self.bus.service, self.name, envelope.event_type,
+                                                str(envelope.event_version)).inc()
+                log.warning("event version not handled by this consumer; skipped", topic=record.topic,
+                            partition=record.partition, offset=record.offset, event_type=envelope.event_type,
+                            event_version=envelope.event_version, consumer=self.name)
+            # events of other types are another consumer's business
         if undecodable:
             await self._guarded(self._dead_letter_all, [(r, e, 0) for r, e in undecodable])
         if not work:

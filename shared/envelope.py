@@ -45,6 +45,7 @@ class EventSpec:
     topic: str
     model: type[EventPayload]
     key: Callable[[Any], str]
+    key_field: str = ""
 
     @property
     def name(self) -> str:
@@ -61,7 +62,8 @@ def event(event_type: str, version: int, topic: str, key: str) -> Callable[[P], 
     """Register a payload model as ``event_type`` v``version`` on ``topic``, keyed by the field ``key``."""
 
     def register(model: P) -> P:
-        spec = EventSpec(event_type, version, topic, model, key=lambda payload: str(getattr(payload, key)))
+        spec = EventSpec(event_type, version, topic, model, key=lambda payload: str(getattr(payload, key)),
+                         key_field=key)
         existing = REGISTRY.get((event_type, version))
         if existing and existing.model is not model:
             raise ValueError(f"event {spec.name} registered twice")

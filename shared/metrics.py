@@ -30,3 +30,6 @@ CONSUMER_OLDEST_IN_FLIGHT = Gauge("pasarkota_consumer_oldest_in_flight_seconds",
 CONSUMER_NACKS = Counter("pasarkota_consumer_nacks_total", "Batches nacked (to be read again)", ["service", "consumer"])
 DEPENDENCY_UP = Gauge("pasarkota_dependency_up", "1 when the service reaches a dependency (postgres, kafka) at its "
                       "last readiness check", ["service", "dependency"])
+EVENTS_UNHANDLED_VERSION = Counter("pasarkota_events_unhandled_version_total",
+                                   "Events of a type a consumer handles, in a version it does not (skipped)",
+                                   ["service", "consumer", "event_type", "version"])

@@ -22,9 +22,9 @@ def _position(text: str) -> tuple[int, int]:
 
 def cmd_dlq(args: argparse.Namespace) -> int:
     from deploy import dlq
-    from deploy.stack import infrastructure
+    from deploy.commands.endpoints import stack_endpoints
 
-    bootstrap, admin_url = infrastructure()
+    bootstrap, admin_url = stack_endpoints()
     try:
         if args.action == "list" and not args.topic:
             counts = asyncio.run(dlq.dlq_topics(bootstrap))
