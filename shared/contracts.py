@@ -32,8 +32,12 @@ def current_schemas() -> dict[str, dict[str, Any]]:
             continue  # test-only event types are not part of the contract
         schema = spec.model.model_json_schema()
         schema["x-topic"] = spec.topic
+        schema["x-key"] = spec.key_field
         schema["x-event-type"] = event_type
         schema["x-event-version"] = version
+        # consumers ignore fields they do not know (EventPayload: extra="ignore"): that is what makes adding
+        # an optional field compatible, so it is part of the contract
+        schema["additionalProperties"] = True
         out[f"{event_type}.v{version}.json"] = schema
     return out
 
@@ -58,35 +62,75 @@ def export() -> list[Path]:
     return written
 
 
-def _strip_docs(node: Any) -> Any:
+def _strip_docs(node: Any, defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """A field's schema by meaning: no docs, ``$ref`` resolved, ``anyOf``/``oneOf`` as unordered sets, a single
+    alternative unwrapped — so a pydantic upgrade that reorders or re-nests a schema raises no false break."""
     if isinstance(node, dict):
-        return {k: _strip_docs(v) for k, v in node.items() if k not in _DOC_KEYS}
+        ref = node.get("$ref")
+        if isinstance(ref, str) and defs is not None and ref.startswith("#/$defs/") and depth < 20:
+            return _strip_docs(defs.get(ref.removeprefix("#/$defs/"), {}), defs, depth + 1)
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k in _DOC_KEYS:
+                continue
+            value = _strip_docs(v, defs, depth)
+            if k in ("anyOf", "oneOf") and isinstance(value, list):
+                if len(value) == 1 and isinstance(value[0], dict):
+                    out.update(value[0])
+                    continue
+                value = sorted(value, key=lambda item: json.dumps(item, sort_keys=True))
+            out[k] = value
+        return out
     if isinstance(node, list):
-        return [_strip_docs(v) for v in node]
+        return [_strip_docs(v, defs, depth) for v in node]
     return node
 
 
 def breaking_changes(old: dict[str, Any], new: dict[str, Any], where: str = "") -> list[str]:
-    """Non-additive differences from ``old`` to ``new``: removed field, changed type, new required field."""
+    """Non-additive differences from ``old`` to ``new``: the event moved topic or changed key, stopped accepting
+    unknown fields, lost a field, changed a field's type, or gained a required field — nested types included."""
     problems: list[str] = []
+    for routing, what in (("x-topic", "moved to another topic"), ("x-key", "changed its message key")):
+        if routing in old and old[routing] != new.get(routing):
+            problems.append(f"{where}the event {what}: {old[routing]!r} -> {new.get(routing)!r}")
+    if old.get("additionalProperties", True) is not False and new.get("additionalProperties", True) is False:
+        problems.append(f"{where}unknown fields are no longer accepted (additionalProperties)")
+    _compare_object(old, new, old.get("$defs", {}), new.get("$defs", {}), where, problems)
+    return problems
+
+
+def _resolve(node: Any, defs: dict[str, Any]) -> Any:
+    for _ in range(20):
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if not (isinstance(ref, str) and ref.startswith("#/$defs/")):
+            return node
+        node = defs.get(ref.removeprefix("#/$defs/"), {})
+    return node
+
+
+def _compare_node(old: Any, new: Any, old_defs: dict[str, Any], new_defs: dict[str, Any], where: str, field: str,
+                  problems: list[str]) -> None:
+    before, after = _resolve(old, old_defs), _resolve(new, new_defs)
+    if all(isinstance(x, dict) and "properties" in x for x in (before, after)):
+        _compare_object(before, after, old_defs, new_defs, f"{where}{field}.", problems)  # nested: additive rules
+    elif all(isinstance(x, dict) and x.get("type") == "array" and "items" in x for x in (before, after)):
+        _compare_node(before["items"], after["items"], old_defs, new_defs, where, f"{field}[]", problems)
+    elif (b := _strip_docs(before, old_defs)) != (a := _strip_docs(after, new_defs)):
+        problems.append(f"{where}field '{field}' changed type: {b} -> {a}")
+
+
+def _compare_object(old: dict[str, Any], new: dict[str, Any], old_defs: dict[str, Any], new_defs: dict[str, Any],
+                    where: str, problems: list[str]) -> None:
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
     for field, old_schema in old_props.items():
         if field not in new_props:
             problems.append(f"{where}field '{field}' was removed")
-        elif _strip_docs(old_schema) != _strip_docs(new_props[field]):
-            problems.append(f"{where}field '{field}' changed type: {_strip_docs(old_schema)} -> "
-                            f"{_strip_docs(new_props[field])}")
+            continue
+        _compare_node(old_schema, new_props[field], old_defs, new_defs, where, field, problems)
     added_required = set(new.get("required", [])) - set(old.get("required", []))
     for field in sorted(added_required):
         problems.append(f"{where}field '{field}' became required" if field in old_props
                         else f"{where}new required field '{field}'")
-    for name, old_def in old.get("$defs", {}).items():
-        new_def = new.get("$defs", {}).get(name)
-        if new_def is None:
-            problems.append(f"{where}nested type '{name}' was removed")
-        else:
-            problems.extend(breaking_changes(old_def, new_def, f"{where}{name}."))
-    return problems
 
 
 def _history(path: Path) -> list[dict[str, Any]]:

@@ -33,4 +33,43 @@ def test_compatibility_check_catches_each_kind_of_break() -> None:
 
     nested = copy.deepcopy(old)
     nested["$defs"]["OrderLine"]["properties"]["quantity"] = {"type": "number"}
-    assert any("OrderLine.field 'quantity' changed type" in p for p in breaking_changes(old, nested))
+    assert any("lines[].field 'quantity' changed type" in p for p in breaking_changes(old, nested))
+
+    nested_optional = copy.deepcopy(old)
+    nested_optional["$defs"]["OrderLine"]["properties"]["unit_note"] = {"type": "string", "default": ""}
+    assert breaking_changes(old, nested_optional) == []
+
+    moved = copy.deepcopy(old)
+    moved["x-topic"] = "orders.checkout.v1"
+    assert any("moved to another topic" in p for p in breaking_changes(old, moved))
+
+    rekeyed = copy.deepcopy(old)
+    rekeyed["x-key"] = "buyer_id"
+    assert any("changed its message key" in p for p in breaking_changes(old, rekeyed))
+
+    closed = copy.deepcopy(old)
+    closed["additionalProperties"] = False
+    assert any("no longer accepted" in p for p in breaking_changes(old, closed))
+
+
+def test_schemas_compare_by_meaning_not_by_spelling() -> None:
+    """What a pydantic upgrade may change without changing the wire: docs, alternative order, inlined refs."""
+    old = current_schemas()["OrderPlaced.v1.json"]
+    respelled = copy.deepcopy(old)
+    for schema in respelled["properties"].values():
+        schema.pop("title", None)
+        if "anyOf" in schema:
+            schema["anyOf"].reverse()
+    line = respelled["$defs"]["OrderLine"]
+    for prop in respelled["properties"].values():
+        if prop.get("items", {}).get("$ref") == "#/$defs/OrderLine":
+            prop["items"] = copy.deepcopy(line)  # inlined instead of referenced
+    assert breaking_changes(old, respelled) == []
+
+
+def test_every_contract_names_its_topic_key_and_openness() -> None:
+    for name, schema in current_schemas().items():
+        if name == "Envelope.json":
+            continue
+        assert schema["x-topic"] and schema["x-key"] in schema["properties"], name
+        assert schema["additionalProperties"] is True, name
