@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up up-detached down status test test-fast lint typecheck contracts bench clean lock
+.PHONY: install up up-detached down status test test-fast lint typecheck contracts validate-contracts bench clean lock
 
 install: $(STAMP)
 
@@ -46,6 +46,7 @@ status: install
 ## The full suite: lint, contracts, unit, contract and integration tests on a real Kafka and Postgres.
 test: install lint typecheck
 	$(BIN)/pasarkota contracts check
+	$(MAKE) --no-print-directory validate-contracts
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
@@ -60,6 +61,12 @@ typecheck: install
 
 contracts: install
 	$(BIN)/pasarkota contracts export
+
+## The committed AsyncAPI and OpenAPI documents, through the official parsers (Node.js, packages as locked).
+validate-contracts:
+	@command -v node >/dev/null || { echo "validate-contracts needs Node.js (apt-get install nodejs npm)"; exit 1; }
+	@[ -d tools/contracts-validate/node_modules ] || (cd tools/contracts-validate && npm ci --no-audit --no-fund --loglevel=error)
+	cd tools/contracts-validate && node validate.mjs ../../contracts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,48 @@
+"""Per-service contracts (consumers, AsyncAPI, OpenAPI): fresh, and each breaking-change rule fails."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from deploy import service_contracts as sc
+
+
+def test_committed_service_contracts_match_the_code() -> None:
+    assert sc.check() == []
+
+
+def test_a_consumer_keeps_its_event_versions() -> None:
+    committed = json.loads(sc.CONSUMERS_FILE.read_text())
+    assert sc.consumer_breaks(committed) == []
+    gone = copy.deepcopy(committed)
+    gone["orders"]["orders.saga"]["events"].append("PaymentSucceeded.v7")
+    assert any("PaymentSucceeded.v7, which is no longer registered" in p for p in sc.consumer_breaks(gone))
+    moved = copy.deepcopy(committed)
+    moved["orders"]["orders.saga"]["topics"].remove("payments.payment.v1")
+    assert any("is on payments.payment.v1" in p for p in sc.consumer_breaks(moved))
+
+
+def test_an_operation_may_not_disappear_nor_a_request_gain_a_required_field() -> None:
+    old = json.loads((sc.OPENAPI_DIR / "orders.json").read_text())
+    assert sc.openapi_breaks(old, old) == []
+    removed = copy.deepcopy(old)
+    path = next(p for p, item in removed["paths"].items() if "post" in item)
+    del removed["paths"][path]["post"]
+    assert any(f"POST {path} was removed" in p for p in sc.openapi_breaks(old, removed))
+    stricter = copy.deepcopy(old)
+    target = next((p, m) for p, item in stricter["paths"].items() for m, op in item.items()
+                  if isinstance(op, dict) and op.get("requestBody"))
+    schema = sc._request_schema(stricter, stricter["paths"][target[0]][target[1]])
+    schema.setdefault("required", []).append("brand_new_field")
+    assert any("gained required field(s) ['brand_new_field']" in p for p in sc.openapi_breaks(old, stricter))
+
+
+def test_every_service_documents_what_it_sends_and_receives() -> None:
+    consumers = sc.consumer_map()
+    orders = sc.asyncapi("orders", consumers["orders"])
+    assert orders["asyncapi"] == "3.0.0"
+    assert orders["channels"]["orders_order_v1"]["bindings"]["kafka"]["partitions"] == 12
+    assert orders["operations"]["send_orders_order_v1"]["action"] == "send"
+    assert "orders.saga" in orders["operations"]["receive_payments_payment_v1"]["summary"]
+    assert "payments_payment_v1_dlq" in orders["channels"]
