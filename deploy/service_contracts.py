@@ -242,9 +242,10 @@ def openapi_breaks(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _request_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
-    content = operation.get("requestBody", {}).get("content", {})
-    schema = next(iter(content.values()), {}).get("schema", {}) if content else {}
-    ref = schema.get("$ref", "")
+    content: dict[str, Any] = operation.get("requestBody", {}).get("content", {})
+    first: dict[str, Any] = next(iter(content.values()), {}) if content else {}
+    schema: Any = first.get("schema", {})
+    ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
     if ref.startswith("#/components/schemas/"):
         schema = doc.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
     return schema if isinstance(schema, dict) else {}
