@@ -25,6 +25,7 @@ from shared.logging import bind_contextvars, bound_contextvars, configure_loggin
 from shared.metrics import DEPENDENCY_UP, HTTP_REQUESTS
 from shared.outbox import OutboxRelay
 from shared.problems import install_problem_handlers
+from shared.retention import Retention
 from shared.settings import Settings, get_settings
 from shared.uow import StoreFactory, UnitOfWork, Work
 
@@ -59,6 +60,9 @@ class ServiceKernel:
         self.bus = EventBus(name, s.kafka_bootstrap_servers, max_attempts=s.consumer_max_attempts,
                             backoff_ms=s.consumer_retry_backoff_ms, store=store, security=self.kafka_security)
         self.work = Work(self.db, store or (lambda conn: None))
+        if uses_database:  # the kernel's own tables, pruned like any periodic job (shared/retention.py)
+            self.periodic(600)(Retention(s.outbox_retention_hours, s.inbox_retention_days,
+                                         s.idempotency_retention_hours).prune)
 
     @property
     def settings(self) -> Settings:

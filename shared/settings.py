@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, description="request-body limit (413 past it), unless a route says less")
     fault_inject: str = Field("", description="test-only crash points, e.g. 'relay:after_publish'")
 
+    outbox_retention_hours: int = Field(72, description="sent outbox rows are pruned after this (shared.retention)")
+    inbox_retention_days: int = Field(35, description="inbox rows and dead-letter bodies; > the DLQ topics' 30 days")
+    idempotency_retention_hours: int = 48
+
     # Kafka on a real cluster (shared.kafka): TLS, SASL (PLAIN, SCRAM, OAUTHBEARER); plaintext by default.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
