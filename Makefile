@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up up-detached down status test test-fast lint typecheck contracts validate-contracts bench clean lock
+.PHONY: install up up-detached down status test test-fast lint typecheck contracts validate-contracts test-alerts bench clean lock
 
 install: $(STAMP)
 
@@ -46,7 +46,7 @@ status: install
 ## The full suite: lint, contracts, unit, contract and integration tests on a real Kafka and Postgres.
 test: install lint typecheck
 	$(BIN)/pasarkota contracts check
-	$(MAKE) --no-print-directory validate-contracts
+	$(MAKE) --no-print-directory validate-contracts test-alerts
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
@@ -61,6 +61,15 @@ typecheck: install
 
 contracts: install
 	$(BIN)/pasarkota contracts export
+
+## The alert rules, through Prometheus' own promtool (built once from the Go module proxy, cached like Kafka's jars).
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL := $(HOME)/.cache/pasarkota/promtool-$(PROMTOOL_VERSION)/promtool
+test-alerts:
+	@[ -x $(PROMTOOL) ] || { command -v go >/dev/null || { echo "test-alerts builds promtool with Go (>= 1.24)"; exit 1; }; \
+	  echo "building promtool $(PROMTOOL_VERSION) once (a few minutes) into $(dir $(PROMTOOL)) ..."; \
+	  GOBIN=$(dir $(PROMTOOL)) GOFLAGS=-mod=mod go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION); }
+	cd deploy/k8s/monitoring && $(PROMTOOL) check rules pasarkota-rules.yml && $(PROMTOOL) test rules pasarkota-rules.test.yml
 
 ## The committed AsyncAPI and OpenAPI documents, through the official parsers (Node.js, packages as locked).
 validate-contracts:
