@@ -44,7 +44,9 @@ import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import SpanKind
 
+from shared import tracing
 from shared.db import is_outage
 from shared.envelope import DecodeError, Envelope, EventPayload, decode, spec_of
 from shared.inbox import claim_many
@@ -288,20 +290,32 @@ class EventConsumer:
                         fresh.discard(work[j].envelope.event_id)
                         run.append(work[j])
                         j += 1
-                    with bound_contextvars(event_type=item.envelope.event_type, batch=len(run)):
+                    with bound_contextvars(event_type=item.envelope.event_type, batch=len(run)), self._span(item):
                         await item.batch_handler(uow, [Incoming(w.envelope, w.event) for w in run])
                     applied.extend([True] * len(run))
                     i = j
                     continue
                 env = item.envelope
                 with bound_contextvars(city=env.city, correlation_id=env.correlation_id,
-                                       event_id=str(env.event_id), event_type=env.event_type):
+                                       event_id=str(env.event_id), event_type=env.event_type), \
+                        self._span(item):
                     assert item.handler is not None
                     await item.handler(uow.caused_by(env), item.event)  # type: ignore[arg-type]
                 applied.append(True)
                 i += 1
             position[0] = len(work)
         return applied
+
+    def _span(self, item: _Work) -> Any:
+        """The consumer span of one event, continuing its producer's trace (the ``traceparent`` header); a set-based
+        batch runs in the span of its first event."""
+        env = item.envelope
+        return tracing.span(f"{item.record.topic} process {env.event_type}", parent=item.record.headers,
+                            kind=SpanKind.CONSUMER, **{"messaging.system": "kafka",
+                                                       "messaging.destination.name": item.record.topic,
+                                                       "messaging.consumer.group.name": self.group_id,
+                                                       "pasarkota.event_id": str(env.event_id),
+                                                       "pasarkota.city": env.city})
 
     async def _process_one(self, item: _Work) -> None:
         env = item.envelope

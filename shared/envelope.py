@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.tracing import current_traceparent
+
 
 class EventPayload(BaseModel):
     """Base of every event payload. Unknown fields are ignored so consumers tolerate additive changes."""
@@ -89,6 +91,7 @@ class OutgoingEvent:
     envelope: Envelope
     topic: str
     key: str
+    traceparent: str | None = None  # the span that emitted it (shared.tracing): its consumers continue the trace
 
     def body(self) -> bytes:
         return self.envelope.model_dump_json().encode()
@@ -105,6 +108,8 @@ class OutgoingEvent:
         }
         if env.causation_id:
             headers["causation_id"] = env.causation_id
+        if self.traceparent:
+            headers["traceparent"] = self.traceparent
         return headers
 
 
@@ -126,7 +131,7 @@ def build_event(
         causation_id=str(causation.event_id) if causation is not None else None,
         payload=payload.model_dump(mode="json"),
     )
-    return OutgoingEvent(env, spec.topic, key or spec.key(payload))
+    return OutgoingEvent(env, spec.topic, key or spec.key(payload), current_traceparent())
 
 
 class DecodeError(ValueError):

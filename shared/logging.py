@@ -18,8 +18,12 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
     ``fmt`` is ``json``, ``console`` or ``auto`` (console when stderr is a terminal).
     """
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    from shared.tracing import add_trace_id, configure_tracing
+
+    configure_tracing(service)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -14,10 +14,12 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import shared.events  # noqa: F401  (registers every event type)
+from shared import tracing
 from shared.bus import EventBus
 from shared.db import create_pool, migrate
 from shared.kafka import KafkaSecurity
@@ -372,8 +374,11 @@ class CorrelationMiddleware:
                     tail = window[-6:]
             return message
 
+        request_span = tracing.span(f"{scope.get('method', '')} {scope.get('path', '')}", parent=scope.get("headers"),
+                                    kind=SpanKind.SERVER, **{"http.request.method": scope.get("method"),
+                                                             "pasarkota.correlation_id": correlation_id})
         try:
-            with bound_contextvars(correlation_id=correlation_id):
+            with bound_contextvars(correlation_id=correlation_id), request_span as current_span:
                 if declared_length > limit:
                     await _too_large(send_with_id, limit, scope.get("path", ""))
                     return
@@ -390,6 +395,12 @@ class CorrelationMiddleware:
                     if response_started:
                         raise
                     await _refuse_nul(send_with_id, scope.get("path", ""))
+                finally:
+                    route = getattr(scope.get("route"), "path", None)
+                    if route:  # the template, not the path: span names must not carry ids
+                        current_span.update_name(f"{scope.get('method', '')} {route}")
+                        current_span.set_attribute("http.route", route)
+                    current_span.set_attribute("http.response.status_code", status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             HTTP_REQUESTS.labels(self.service, scope.get("method", ""), route, str(status)).observe(
