@@ -83,7 +83,7 @@ async def test_spans_are_exported_by_otlp_when_an_endpoint_is_configured(platfor
     port = free_port()
     env = {**platform.env("portal"), "PASARKOTA_HTTP_PORT": str(port),
            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}", "OTEL_BSP_SCHEDULE_DELAY": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "serve", "portal"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "serve", "portal"], env=env,  # noqa: ASYNC220
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     trace_id = secrets.token_hex(16)
     try:
