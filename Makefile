@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up up-detached down status test test-fast lint typecheck contracts validate-contracts test-alerts bench clean lock
+.PHONY: install up up-detached down status test test-fast lint typecheck contracts validate-contracts test-alerts test-k8s bench clean lock
 
 install: $(STAMP)
 
@@ -46,7 +46,7 @@ status: install
 ## The full suite: lint, contracts, unit, contract and integration tests on a real Kafka and Postgres.
 test: install lint typecheck
 	$(BIN)/pasarkota contracts check
-	$(MAKE) --no-print-directory validate-contracts test-alerts
+	$(MAKE) --no-print-directory validate-contracts test-alerts test-k8s
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
@@ -70,6 +70,19 @@ test-alerts:
 	  echo "building promtool $(PROMTOOL_VERSION) once (a few minutes) into $(dir $(PROMTOOL)) ..."; \
 	  GOBIN=$(dir $(PROMTOOL)) GOFLAGS=-mod=mod go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION); }
 	cd deploy/k8s/monitoring && $(PROMTOOL) check rules pasarkota-rules.yml && $(PROMTOOL) test rules pasarkota-rules.test.yml
+
+## The Kubernetes manifests: `kustomize build` of every kustomization, validated against the Kubernetes schemas
+## offline (kubernetes-validate ships them); kustomize is built once from the Go module proxy.
+KUSTOMIZE_VERSION := v5.7.1
+KUSTOMIZE := $(HOME)/.cache/pasarkota/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+K8S_VERSION := 1.33.0
+test-k8s: install
+	@[ -x $(KUSTOMIZE) ] || { command -v go >/dev/null || { echo "test-k8s builds kustomize with Go"; exit 1; }; \
+	  GOBIN=$(dir $(KUSTOMIZE)) GOFLAGS=-mod=mod go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); }
+	@set -e; for dir in deploy/k8s deploy/k8s/monitoring; do \
+	  out=$$(mktemp --suffix=.yaml); $(KUSTOMIZE) build $$dir > $$out; \
+	  $(BIN)/kubernetes-validate --strict --quiet -k $(K8S_VERSION) $$out || { echo "$$dir: invalid manifests"; exit 1; }; \
+	  echo "$$dir: $$(grep -c '^kind:' $$out) resources valid against Kubernetes $(K8S_VERSION)"; rm -f $$out; done
 
 ## The committed AsyncAPI and OpenAPI documents, through the official parsers (Node.js, packages as locked).
 validate-contracts:
