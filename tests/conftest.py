@@ -124,7 +124,8 @@ class Platform:
 
         self.infra = infra
         self.home = home
-        self.ports = {name: _free_port() for name in ("catalog", "orders", "payments", "learning", "portal")}
+        self.ports = {name: _free_port()
+                      for name in ("catalog", "orders", "payments", "learning", "notifications", "portal")}
         self.procs: dict[str, Any] = {}
 
     def url(self, service: str) -> str:
