@@ -114,6 +114,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
 # --------------------------------------------------------------------------------------------------------
 
 TEST_JWT_SECRET = "pasarkota-test-secret-0123456789abcdef"
+TEST_CODE_SEAL_KEY = "pasarkota-test-seal-key-0123456789abcdef"  # sign-in codes, identity → notifications
 
 
 class Platform:
@@ -138,6 +139,7 @@ class Platform:
         env.update({
             "PASARKOTA_SERVICE": service, "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
             "PASARKOTA_HTTP_PORT": str(self.ports[service]), "PASARKOTA_JWT_SECRET": TEST_JWT_SECRET,
+            "PASARKOTA_CODE_SEAL_KEY": TEST_CODE_SEAL_KEY,
             "PASARKOTA_LOG_FORMAT": "json", "PASARKOTA_DEMO": "1", "PASARKOTA_ENV": "test",
             "PYTHONUNBUFFERED": "1",
             # notifications: no quiet hours (tests never depend on the clock), quick retries, leases and reminders

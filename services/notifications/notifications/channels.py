@@ -92,9 +92,13 @@ class WhatsAppCloud:
 
     async def send(self, message: Outgoing) -> str:
         url = f"{self.base_url}/{self.version}/{message.sender_id}/messages"
+        token = self.tokens.get(message.city)
+        if not token or not message.sender_id:
+            raise ProviderError(f"city {message.city} has no WhatsApp sender number or access token configured",
+                                retryable=False)
         try:
             response = await self.client.post(url, json=self.body(message),
-                                              headers={"Authorization": f"Bearer {self.tokens.get(message.city, '')}"})
+                                              headers={"Authorization": f"Bearer {token}"})
         except httpx.TimeoutException as exc:
             raise ProviderError(f"timeout: {type(exc).__name__}", retryable=True) from None
         except httpx.HTTPError as exc:
@@ -116,12 +120,15 @@ class SmsGateway:
         self.keys = keys  # city → API key
 
     async def send(self, message: Outgoing) -> str:
+        key = self.keys.get(message.city)
+        if not key:
+            raise ProviderError(f"city {message.city} has no SMS gateway key configured", retryable=False)
         try:
             response = await self.client.post(
                 f"{self.base_url}/messages",
                 json={"to": "+" + international(message.phone), "from": message.sender_id, "text": message.text,
                       "reference": message.message_id},
-                headers={"Authorization": f"Bearer {self.keys.get(message.city, '')}",
+                headers={"Authorization": f"Bearer {key}",
                          "Idempotency-Key": message.message_id})
         except httpx.TimeoutException as exc:
             raise ProviderError(f"timeout: {type(exc).__name__}", retryable=True) from None
