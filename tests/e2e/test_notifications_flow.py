@@ -88,6 +88,21 @@ async def test_a_purchase_tells_the_buyer_and_each_vendor_exactly_what_they_wait
     # nothing more arrives for the buyer (the completed order is the last word)
     assert len(await inbox(client, platform, buyer_phone)) == 4
 
+    # "Chat penjual" / "Chat pembeli": wa.me links between the two sides of this order, for nobody else
+    contacts = platform.url("notifications") + f"/cities/{CITY}/orders/{order_id}/contacts"
+    mine = (await client.get(contacts, headers=shop.buyer)).json()["contacts"]
+    phones = {await _vendor_phone(client, platform, p["vendor_id"]) for p in (a, b)}
+    assert {c["wa_link"].split("?")[0] for c in mine} == {"https://wa.me/62" + ph[1:] for ph in phones}
+    vendor_side = (await client.get(contacts, headers=shop.vendor(a["vendor_id"]))).json()["contacts"]
+    assert [c["wa_link"].split("?")[0] for c in vendor_side] == ["https://wa.me/62" + buyer_phone[1:]]
+    stranger = await client.get(contacts, headers=platform.headers(CITY, "buyer", sub="someone-else"))
+    assert stranger.status_code == 404
+    page = await client.get(platform.url("portal") + f"/kota/{CITY}/pesanan/{order_id}",
+                            cookies={"pk_token": shop.buyer["Authorization"].split()[1]})
+    assert page.status_code == 200 and "Chat penjual" in page.text
+    dev = await client.get(platform.url("portal") + "/dev/pesan", params={"hp": buyer_phone})
+    assert dev.status_code == 200 and f"Kode pengambilan: {code}" in dev.text
+
 
 async def _register_participant(client: httpx.AsyncClient, platform: Platform, phone: str) -> dict[str, Any]:
     r = await client.post(platform.url("learning") + f"/cities/{CITY}/participants/register",

@@ -57,3 +57,20 @@ def test_webhook_signatures() -> None:
     assert not policy.valid_signature("rahasia", body, good.removeprefix("sha256="))
     assert policy.dev_endpoints_enabled("dev") and policy.dev_endpoints_enabled("test")
     assert not policy.dev_endpoints_enabled("prod")
+
+
+def test_production_refuses_the_simulator_and_weak_webhook_secrets() -> None:
+    from pydantic import SecretStr
+
+    from notifications.app import refuse_unsafe_production
+    from notifications.settings import NotificationsSettings
+
+    refuse_unsafe_production(NotificationsSettings(), "dev")  # the simulator is the development default
+    with pytest.raises(RuntimeError, match="PROVIDER=simulator"):
+        refuse_unsafe_production(NotificationsSettings(), "prod")
+    with pytest.raises(RuntimeError, match="PASARKOTA_NOTIFICATIONS_WHATSAPP_APP_SECRET") as exc:
+        refuse_unsafe_production(NotificationsSettings(provider="cloud"), "prod")
+    assert "pasarkota-dev-whatsapp-app-secret" not in str(exc.value)
+    strong = NotificationsSettings(provider="cloud", whatsapp_app_secret=SecretStr("x7Hq2vR9kLm4Pz8sWd3Fb6Nc1Tg5Yj0A"),
+                                   whatsapp_verify_token=SecretStr("Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc"))
+    refuse_unsafe_production(strong, "prod")

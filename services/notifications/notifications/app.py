@@ -22,6 +22,7 @@ from notifications.sender import Sender
 from notifications.settings import NotificationsSettings
 from notifications.store import NotificationsStore
 from shared.cities import all_cities, city_section
+from shared.secrets import refuse_weak_secrets
 from shared.service import ServiceKernel
 from shared.settings import get_settings
 
@@ -35,9 +36,22 @@ def city_rules(settings: NotificationsSettings) -> dict[str, domain.CityRules]:
     return rules
 
 
+def refuse_unsafe_production(settings: NotificationsSettings, env: str) -> None:
+    """In production: real channels only, and strong webhook secrets (named, never shown)."""
+    if env != "prod":
+        return
+    if settings.provider != "cloud":
+        raise RuntimeError("PASARKOTA_NOTIFICATIONS_PROVIDER=simulator in production: nobody would get a message; "
+                           "set it to cloud (WhatsApp Cloud API + SMS gateway)")
+    refuse_weak_secrets({
+        "PASARKOTA_NOTIFICATIONS_WHATSAPP_APP_SECRET": settings.whatsapp_app_secret.get_secret_value(),
+        "PASARKOTA_NOTIFICATIONS_WHATSAPP_VERIFY_TOKEN": settings.whatsapp_verify_token.get_secret_value()})
+
+
 def build(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
     kernel_settings = get_settings()
+    refuse_unsafe_production(settings, kernel_settings.env)
     kernel = ServiceKernel(settings.instance, MIGRATIONS, store=NotificationsStore)
     messages = Messages(city_rules(settings), settings.portal_url)
     stream.register(kernel.bus, messages)

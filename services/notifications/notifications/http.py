@@ -16,7 +16,7 @@ import json
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -144,6 +144,28 @@ async def change_my_settings(ctx: CityContext, body: SettingsBody, request: Requ
     found = await ctx.read(queries.settings_of, ctx.slug, who.sub)
     assert found is not None
     return found
+
+
+# ----------------------------------------------------------------------------------- chat with the other side
+
+@router.get("/cities/{city}/orders/{order_id}/contacts", tags=["contacts"])
+async def order_contacts(ctx: CityContext, order_id: Annotated[str, Path(min_length=1, max_length=64)],
+                         who: Annotated[Principal, Depends(require("buyer", "vendor"))]) -> dict[str, Any]:
+    """"Chat penjual" for the buyer, "Chat pembeli" for a vendor of the order: ``wa.me`` links, nobody else."""
+    parties = await ctx.read(queries.order_parties, ctx.slug, order_id)
+    side = policy.party_to_order(who, parties["buyer_id"], parties["vendor_ids"]) if parties else None
+    if parties is None or side is None:
+        raise NotFound("order-not-found", "Pesanan tidak ditemukan. / Order not found.")
+    ref = order_id[-8:].upper()
+    if side == "buyer":
+        contacts = [{"role": "vendor", "vendor_id": v["vendor_id"], "name": v["name"], "label": "Chat penjual",
+                     "wa_link": queries.wa_link(v["phone"], f"Halo {v['name']}, tentang pesanan {ref} di PasarKota")}
+                    for v in parties["vendors"] if v["phone"]]
+    else:
+        contacts = [{"role": "buyer", "name": "Pembeli", "label": "Chat pembeli",
+                     "wa_link": queries.wa_link(parties["buyer_phone"], f"Halo, tentang pesanan {ref} di PasarKota")}
+                    ] if parties["buyer_phone"] else []
+    return {"order_id": order_id, "contacts": contacts}
 
 
 # ------------------------------------------------------------------------------------- the simulator (dev)

@@ -29,6 +29,15 @@ def dev_endpoints_enabled(env: str) -> bool:
     return env != "prod"
 
 
+def party_to_order(principal: Principal, buyer_id: str, vendor_ids: set[str]) -> str | None:
+    """``"buyer"`` or ``"vendor"`` when the principal shares this order (and may chat with the other side)."""
+    if principal.has("buyer") and principal.sub == buyer_id:
+        return "buyer"
+    if principal.has("vendor") and principal.vendor_id in vendor_ids:
+        return "vendor"
+    return None
+
+
 def ensure_own_settings(principal: Principal, city: str) -> None:
     if principal.city != city and not principal.has("operator"):
         raise Forbidden("other-city", "Anda tidak dapat mengakses data kota lain. / Not your city.")

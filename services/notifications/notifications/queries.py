@@ -55,3 +55,25 @@ async def settings_of(conn: asyncpg.Connection, city: str, account_id: str) -> d
     if row is None:
         return None
     return {"channel": "whatsapp", "fallback": "sms", "opted_out": row["opted_out_at"] is not None}
+
+
+def wa_link(phone: str, text: str) -> str:
+    """``https://wa.me/62812…?text=…``: opens a chat in WhatsApp with the message typed in."""
+    from urllib.parse import quote
+
+    from shared.phone import international
+
+    return f"https://wa.me/{international(phone)}?text={quote(text)}"
+
+
+async def order_parties(conn: asyncpg.Connection, city: str, order_id: str) -> dict[str, Any] | None:
+    """The buyer and the vendors of an order as notifications knows them (ids, names, phones)."""
+    order = await conn.fetchrow("SELECT buyer_id, lines FROM orders WHERE city = $1 AND order_id = $2", city, order_id)
+    if order is None:
+        return None
+    vendor_ids = sorted({line["vendor_id"] for line in order["lines"]})
+    vendors = await conn.fetch("SELECT vendor_id, name, phone FROM vendors WHERE city = $1"
+                               " AND vendor_id = ANY($2::text[]) ORDER BY name", city, vendor_ids)
+    buyer_phone = await conn.fetchval("SELECT phone FROM accounts WHERE account_id = $1", order["buyer_id"])
+    return {"buyer_id": order["buyer_id"], "buyer_phone": buyer_phone, "vendor_ids": set(vendor_ids),
+            "vendors": [dict(v) for v in vendors]}

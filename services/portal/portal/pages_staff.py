@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from portal import charts
 from portal.client import ApiError, ServiceUnavailable, items_of
 from portal.filters import GROUP_LABELS, STYLE_LABELS, status_label, to_jakarta
-from portal.web import PageError, api, form_dict, need, redirect, render, to_int
+from portal.web import PageError, api, chat_links, form_dict, need, redirect, render, to_int
 
 router = APIRouter()
 
@@ -47,8 +47,11 @@ async def vendor_home(request: Request, city: str) -> Response:
         sold = [o for o in sold if _when(o) == datetime.now(c.tz).date()]
     sales = {"orders": len(sold), "amount": sum(int(o.get("vendor_total") or 0) for o in sold),
              "completed": sum(1 for o in sold if o.get("status") == "completed"), "today_only": today_only}
+    shown = [o["order_id"] for o in prepare + ready][:20]
+    links = await asyncio.gather(*(chat_links(request, city, order_id, token) for order_id in shown))
     return render(request, "vendor.html", {"city": c, "vendor": vendor, "prepare": prepare, "ready": ready,
-                                           "sales": sales, "vendor_id": who.vendor_id})
+                                           "sales": sales, "vendor_id": who.vendor_id,
+                                           "contacts": dict(zip(shown, links, strict=True))})
 
 
 @router.post("/kota/{city}/pedagang/pesanan/{order_id}/{action}")
