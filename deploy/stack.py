@@ -51,6 +51,7 @@ SERVICES = (
     ServiceDef("orders", 8102),
     ServiceDef("payments", 8103),
     ServiceDef("learning", 8104),
+    ServiceDef("notifications", 8106),
     ServiceDef("portal", 8100, uses_database=False),
 )
 

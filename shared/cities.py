@@ -97,3 +97,16 @@ def get_city(slug: str) -> City:
     if city is None:
         raise Problem(404, f"Kota '{slug}' tidak dikenal. / Unknown city '{slug}'.", code="unknown-city")
     return city
+
+
+@lru_cache
+def _raw_tables() -> dict[str, dict[str, object]]:
+    path = Path(os.environ.get("PASARKOTA_CITIES_FILE", DEFAULT_FILE))
+    return {str(raw["slug"]): dict(raw) for raw in tomllib.loads(path.read_text()).get("city", [])}
+
+
+def city_section(slug: str, section: str) -> dict[str, object]:
+    """A city's raw ``[city.<section>]`` table (e.g. ``notifications``), or ``{}``: the service that reads a
+    section owns its meaning and validates it at start-up, as payments does with ``[city.merchant]``."""
+    table = _raw_tables().get(slug, {}).get(section, {})
+    return dict(table) if isinstance(table, dict) else {}

@@ -114,6 +114,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
 # --------------------------------------------------------------------------------------------------------
 
 TEST_JWT_SECRET = "pasarkota-test-secret-0123456789abcdef"
+TEST_CODE_SEAL_KEY = "pasarkota-test-seal-key-0123456789abcdef"  # sign-in codes, identity → notifications
 
 
 class Platform:
@@ -124,7 +125,8 @@ class Platform:
 
         self.infra = infra
         self.home = home
-        self.ports = {name: _free_port() for name in ("catalog", "orders", "payments", "learning", "portal")}
+        self.ports = {name: _free_port()
+                      for name in ("catalog", "orders", "payments", "learning", "notifications", "portal")}
         self.procs: dict[str, Any] = {}
 
     def url(self, service: str) -> str:
@@ -137,8 +139,14 @@ class Platform:
         env.update({
             "PASARKOTA_SERVICE": service, "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
             "PASARKOTA_HTTP_PORT": str(self.ports[service]), "PASARKOTA_JWT_SECRET": TEST_JWT_SECRET,
+            "PASARKOTA_CODE_SEAL_KEY": TEST_CODE_SEAL_KEY,
             "PASARKOTA_LOG_FORMAT": "json", "PASARKOTA_DEMO": "1", "PASARKOTA_ENV": "test",
             "PYTHONUNBUFFERED": "1",
+            # notifications: no quiet hours (tests never depend on the clock), quick retries, leases and reminders
+            "PASARKOTA_NOTIFICATIONS_QUIET_HOURS": "off", "PASARKOTA_NOTIFICATIONS_SEND_POLL_SECONDS": "0.2",
+            "PASARKOTA_NOTIFICATIONS_BACKOFF_SECONDS": "0.3", "PASARKOTA_NOTIFICATIONS_MAX_ATTEMPTS": "3",
+            "PASARKOTA_NOTIFICATIONS_LEASE_SECONDS": "4", "PASARKOTA_NOTIFICATIONS_SEND_TIMEOUT_SECONDS": "1",
+            "PASARKOTA_NOTIFICATIONS_REMINDER_SCAN_SECONDS": "1",
         })
         if service != "portal":
             env["PASARKOTA_DATABASE_URL"] = service_database_url(self.infra.admin_url, service)
@@ -146,13 +154,13 @@ class Platform:
             env[f"PASARKOTA_{other.upper()}_URL"] = self.url(other)
         return env
 
-    def start(self, service: str) -> None:
+    def start(self, service: str, extra_env: dict[str, str] | None = None) -> None:
         import subprocess
         import sys
 
         log = open(self.home / f"{service}.log", "ab")
         self.procs[service] = subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", "serve", service], env=self.env(service),
+            [sys.executable, "-m", "deploy.cli", "serve", service], env=self.env(service) | (extra_env or {}),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, services: list[str] | None = None, timeout: float = 120.0) -> None:
@@ -181,8 +189,9 @@ class Platform:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
-    def restart(self, service: str) -> None:
-        self.start(service)
+    def restart(self, service: str, extra_env: dict[str, str] | None = None) -> None:
+        """Start again (after :meth:`kill`), optionally with extra environment (fault injection, other config)."""
+        self.start(service, extra_env)
         self.wait_ready([service])
 
     def stop_all(self) -> None:

@@ -4,6 +4,6 @@ Topics are ``<service>.<aggregate>.v<major>``; the key is the aggregate id. With
 optional fields may be added (``pasarkota contracts check`` and the contract tests enforce it).
 """
 
-from shared.events import catalog, identity, learning, orders, payments
+from shared.events import catalog, identity, learning, notifications, orders, payments
 
-__all__ = ["catalog", "identity", "learning", "orders", "payments"]
+__all__ = ["catalog", "identity", "learning", "notifications", "orders", "payments"]

@@ -43,6 +43,8 @@ class VendorActivated(EventPayload):
     market_id: str
     name: str
     participant_id: str | None = None
+    phone: str | None = None  # the vendor's WhatsApp number (08…), for new-order messages
+    stall: str | None = None  # e.g. "Los A-01": where a buyer picks up at the stall
 
 
 @event("VendorSuspended", 1, VENDOR, key="vendor_id")

@@ -19,6 +19,8 @@ class OrderLine(BaseModel):
     vendor_id: str
     quantity: int = Field(gt=0)
     unit_price: Rupiah
+    name: str | None = None  # the product's name and unit at checkout (for messages to buyer and vendor)
+    unit: str | None = None
 
 
 class LineRef(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from shared.envelope import EventPayload, event
 from shared.events.common import ParticipantGroup, ProgrammeStyle
@@ -17,18 +17,29 @@ class _EnrolmentEvent(EventPayload):
     session_id: str | None = None
 
 
+class _SessionFacts(_EnrolmentEvent):
+    """Where and when the session is and whom to tell (for notifications' messages and reminders)."""
+
+    participant_phone: str | None = None
+    programme_title: str | None = None
+    session_title: str | None = None
+    session_starts_at: datetime | None = None
+    rw_hub_id: str | None = None  # venue of an in-person session (catalog's RW hub)
+    meeting_link: str | None = None  # webinars
+
+
 @event("EnrolmentBooked", 1, ENROLMENT, key="enrolment_id")
-class EnrolmentBooked(_EnrolmentEvent):
+class EnrolmentBooked(_SessionFacts):
     pass
 
 
 @event("EnrolmentWaitlisted", 1, ENROLMENT, key="enrolment_id")
-class EnrolmentWaitlisted(_EnrolmentEvent):
+class EnrolmentWaitlisted(_SessionFacts):
     position: int
 
 
 @event("EnrolmentPromoted", 1, ENROLMENT, key="enrolment_id")
-class EnrolmentPromoted(_EnrolmentEvent):
+class EnrolmentPromoted(_SessionFacts):
     pass
 
 

@@ -41,6 +41,7 @@ class OrderPaid(EventPayload):
 @event("OrderReady", 1, ORDER, key="order_id")
 class OrderReady(EventPayload):
     order_id: str
+    pickup_code: str | None = None  # what the buyer shows at pickup; notifications sends it to the buyer
 
 
 @event("OrderCompleted", 1, ORDER, key="order_id")

@@ -59,7 +59,8 @@ def test_up_status_token_restart_and_down(stack_env: dict[str, str]) -> None:
 
     health = components(stack_env)
     assert health == {name: True for name in
-                      ("kafka", "postgres", "catalog", "orders", "payments", "learning", "portal")}
+                      ("kafka", "postgres", "catalog", "orders", "payments", "learning", "notifications",
+                       "portal")}
     # each service's consumer groups, as its /readyz reports them: lag and oldest in-flight age
     listed = json.loads(cli(stack_env, "status", "--json").stdout)["components"]
     for c in listed[2:]:

@@ -28,7 +28,9 @@ class FakeLearningStore:
                     starts_at: datetime, ends_at: datetime, secret: str = "s" * 64, required: bool = True) -> None:
         self.sessions[session_id] = {"session_id": session_id, "city": city, "programme_id": programme_id,
                                      "capacity": capacity, "starts_at": starts_at, "ends_at": ends_at,
-                                     "checkin_secret": secret, "required": required, "trainer_id": None}
+                                     "checkin_secret": secret, "required": required, "trainer_id": None,
+                                     "title": f"Sesi {session_id}", "rw_hub_id": None,
+                                     "meeting_link": "https://meet.example.id/uji"}
         self.programmes.setdefault(programme_id, {"programme_id": programme_id, "title": "Program Uji",
                                                   "style": "webinar"})
 
@@ -48,6 +50,9 @@ class FakeLearningStore:
 
     async def lock_participant(self, participant_id: str) -> dict[str, Any]:
         return self.participants[participant_id]
+
+    async def participant_phone(self, participant_id: str) -> str | None:
+        return self.participants[participant_id]["phone"] if participant_id in self.participants else None
 
     async def vendor_city(self, vendor_id: str) -> str | None:
         return self.vendors.get(vendor_id)

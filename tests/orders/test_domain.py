@@ -269,7 +269,7 @@ def test_vendors_prepare_then_ready_then_pickup() -> None:
     assert order.status is Status.PREPARING and order.label == "Dikemas"
     assert order.lines[0].status is LineStatus.ACCEPTED
     assert order.mark_prepared("v-1", code) == [] and order.status is Status.PREPARING
-    assert order.mark_prepared("v-2", code) == [OrderReady(order_id="o-1")]
+    assert order.mark_prepared("v-2", code) == [OrderReady(order_id="o-1", pickup_code="123456")]
     assert order.status is Status.READY and order.label == "Siap Diambil" and order.pickup_code == "123456"
     saved(order)
     with pytest.raises(OrderConflict):
@@ -325,7 +325,7 @@ def test_rejecting_one_line_refunds_that_line() -> None:
         RefundRequested(order_id="o-1", amount=28_000, reason="line_rejected", vendor_amounts={"v-2": 28_000})]
     assert order.status is Status.PAID and order.refund_requested == 28_000
     assert order.reject_line("v-2", "L2", code) == []  # repeated click
-    assert order.mark_prepared("v-1", code) == [OrderReady(order_id="o-1")]
+    assert order.mark_prepared("v-1", code) == [OrderReady(order_id="o-1", pickup_code="123456")]
     _, events = order.confirm_pickup("123456")
     assert events[0].total == 30_000 and events[0].vendor_ids == ["v-1"]
 

@@ -1,4 +1,4 @@
-"""A fake of the four services behind ``httpx.MockTransport``: routes by service and path, records calls."""
+"""A fake of the services behind ``httpx.MockTransport``: routes by service and path, records calls."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from shared.auth import mint_token
 from shared.ids import demo_id
 from shared.settings import get_settings
 
-PORTS = {"catalog": 18101, "orders": 18102, "payments": 18103, "learning": 18104}
+PORTS = {"catalog": 18101, "orders": 18102, "payments": 18103, "learning": 18104, "notifications": 18106}
 SERVICE_OF_PORT = {v: k for k, v in PORTS.items()}
 
 Handler = Callable[[httpx.Request, re.Match[str]], httpx.Response]

@@ -37,7 +37,7 @@ def test_one_dockerfile_with_the_service_as_build_argument() -> None:
     text = (REPO / "Dockerfile").read_text()
     assert "ARG SERVICE" in text and "PASARKOTA_SERVICE=${SERVICE}" in text
     compose = (REPO / "docker-compose.yml").read_text()
-    for service in ("catalog", "orders", "payments", "learning", "portal", "provision"):
+    for service in ("catalog", "orders", "payments", "learning", "notifications", "portal", "provision"):
         assert f"SERVICE: {service}" in compose
 
 

@@ -222,7 +222,8 @@ async def _participant(uow: Uow, subject: str) -> Row:
 async def enrol(uow: Uow, cmd: Enrol) -> dict[str, Any]:
     """Book a seat or join the waitlist. Serialised per session by the row lock: never overbooked."""
     city = uow.this_city
-    participant_id = (await _participant(uow, cmd.participant))["participant_id"]
+    participant = await _participant(uow, cmd.participant)
+    participant_id = participant["participant_id"]
     session = await uow.store.session(city, cmd.session_id, lock=True)
     if session is None:
         raise not_found("Sesi", "Session", "session-not-found")
@@ -237,12 +238,21 @@ async def enrol(uow: Uow, cmd: Enrol) -> dict[str, Any]:
     ids = {"enrolment_id": enrolment_id, "participant_id": participant_id,
            "programme_id": session["programme_id"], "session_id": cmd.session_id}
     position = None
+    facts = await _session_facts(uow, session, participant["phone"])
     if status == "booked":
-        uow.emit(EnrolmentBooked(**ids))
+        uow.emit(EnrolmentBooked(**ids, **facts))
     else:
         position = await uow.store.waitlist_length(cmd.session_id)
-        uow.emit(EnrolmentWaitlisted(**ids, position=position))
+        uow.emit(EnrolmentWaitlisted(**ids, **facts, position=position))
     return {**ids, "status": status, "waitlist_position": position}
+
+
+async def _session_facts(uow: Uow, session: Row, phone: str | None) -> dict[str, Any]:
+    """What the enrolment events tell about the session, so notifications can remind the participant."""
+    programme = await uow.store.programme(session["programme_id"])
+    return {"participant_phone": phone, "programme_title": programme["title"], "session_title": session["title"],
+            "session_starts_at": session["starts_at"], "rw_hub_id": session["rw_hub_id"],
+            "meeting_link": session["meeting_link"]}
 
 
 async def cancel(uow: Uow, cmd: Cancel) -> dict[str, Any]:
@@ -275,8 +285,10 @@ async def _promote_waitlist(uow: Uow, session: Row, *, now: datetime) -> list[st
         row = waiting[enrolment_id]
         domain.require_move(row["status"], "booked")
         await uow.store.move(row, "booked", reason="promoted from waitlist", actor=None, now=now)
+        phone = await uow.store.participant_phone(row["participant_id"])
         uow.emit(EnrolmentPromoted(enrolment_id=enrolment_id, participant_id=row["participant_id"],
-                                   programme_id=row["programme_id"], session_id=row["session_id"]))
+                                   programme_id=row["programme_id"], session_id=row["session_id"],
+                                   **await _session_facts(uow, session, phone)))
         promoted.append(enrolment_id)
     return promoted
 

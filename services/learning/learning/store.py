@@ -90,6 +90,11 @@ class LearningStore:
                                                    city, subject)
         return row
 
+    async def participant_phone(self, participant_id: str) -> str | None:
+        phone: str | None = await self.conn.fetchval("SELECT phone FROM participants WHERE participant_id = $1",
+                                                     participant_id)
+        return phone
+
     async def lock_participant(self, participant_id: str) -> Row:
         row: Row = await self.conn.fetchrow("SELECT * FROM participants WHERE participant_id = $1"
                                             " FOR NO KEY UPDATE", participant_id)

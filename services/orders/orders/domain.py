@@ -174,7 +174,7 @@ class Line:
 
     def wire(self) -> WireLine:
         return WireLine(product_id=self.product_id, vendor_id=self.vendor_id, quantity=self.quantity,
-                        unit_price=self.unit_price)
+                        unit_price=self.unit_price, name=self.name or None, unit=self.unit or None)
 
 
 def plan_lines(city: str, market_id: str, items: list[CartItem], products: dict[str, ProductView],
@@ -507,7 +507,7 @@ class Order:
         if live and all(line.status is LineStatus.PREPARED for line in live):
             self.pickup_code = new_pickup_code()
             self._to(Status.READY, "all vendors prepared")
-            return [OrderReady(order_id=self.order_id)]
+            return [OrderReady(order_id=self.order_id, pickup_code=self.pickup_code)]
         return []
 
     # ---- pickup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -11,7 +12,18 @@ from portal.cart import CART_COOKIE, Cart, load_cart
 from portal.client import ApiError, ServiceUnavailable, items_of
 from portal.filters import jam, status_label
 from portal.qr import qr_png
-from portal.web import PageError, api, form_dict, need, new_key, redirect, render, settings, to_int
+from portal.web import (
+    PageError,
+    api,
+    chat_links,
+    form_dict,
+    need,
+    new_key,
+    redirect,
+    render,
+    settings,
+    to_int,
+)
 
 router = APIRouter()
 
@@ -265,8 +277,9 @@ async def my_orders(request: Request, city: str) -> Response:
 @router.get("/kota/{city}/pesanan/{order_id}", response_class=HTMLResponse)
 async def order_page(request: Request, city: str, order_id: str) -> Response:
     c, _, token = need(request, city, "buyer")
-    order = await _order(request, city, order_id, token)
-    return render(request, "order.html", {"city": c, "order": order, "s": _summary(order)})
+    order, contacts = await asyncio.gather(_order(request, city, order_id, token),
+                                           chat_links(request, city, order_id, token))
+    return render(request, "order.html", {"city": c, "order": order, "s": _summary(order), "contacts": contacts})
 
 
 

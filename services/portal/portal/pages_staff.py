@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from portal import charts
 from portal.client import ApiError, ServiceUnavailable, items_of
 from portal.filters import GROUP_LABELS, STYLE_LABELS, status_label, to_jakarta
-from portal.web import PageError, api, form_dict, need, redirect, render, to_int
+from portal.web import PageError, api, chat_links, form_dict, need, redirect, render, to_int
 from shared.logging import get_logger
 
 router = APIRouter()
@@ -60,8 +60,11 @@ async def vendor_home(request: Request, city: str) -> Response:
         sold = [o for o in sold if _when(o) == datetime.now(c.tz).date()]
     sales = {"orders": len(sold), "amount": sum(int(o.get("vendor_total") or 0) for o in sold),
              "completed": sum(1 for o in sold if o.get("status") == "completed"), "today_only": today_only}
+    shown = [o["order_id"] for o in prepare + ready][:20]
+    links = await asyncio.gather(*(chat_links(request, city, order_id, token) for order_id in shown))
     return render(request, "vendor.html", {"city": c, "vendor": vendor, "prepare": prepare, "ready": ready,
-                                           "sales": sales, "vendor_id": who.vendor_id, "money": money})
+                                           "sales": sales, "vendor_id": who.vendor_id, "money": money,
+                                           "contacts": dict(zip(shown, links, strict=True))})
 
 
 @router.post("/kota/{city}/pedagang/pesanan/{order_id}/{action}")

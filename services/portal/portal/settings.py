@@ -10,7 +10,7 @@ from shared.settings import get_settings
 
 
 class PortalSettings(BaseSettings):
-    """``PASARKOTA_CATALOG_URL`` … ``PASARKOTA_LEARNING_URL`` (set by `pasarkota up` and the test platform)."""
+    """``PASARKOTA_CATALOG_URL`` … ``PASARKOTA_NOTIFICATIONS_URL`` (set by `pasarkota up` and the test platform)."""
 
     model_config = SettingsConfigDict(env_prefix="PASARKOTA_", extra="ignore")
 
@@ -18,6 +18,7 @@ class PortalSettings(BaseSettings):
     orders_url: str = "http://127.0.0.1:8102"
     payments_url: str = "http://127.0.0.1:8103"
     learning_url: str = "http://127.0.0.1:8104"
+    notifications_url: str = "http://127.0.0.1:8106"
     portal_api_timeout_seconds: float = 8.0
     portal_cookie_secure: bool = False
 

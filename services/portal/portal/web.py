@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from portal import filters
-from portal.client import ApiClient
+from portal.client import ApiClient, ApiError, ServiceUnavailable
 from portal.settings import PortalSettings, get_portal_settings
 from shared.auth import Principal, verify_token
 from shared.cities import City, all_cities
@@ -66,6 +66,17 @@ def api(request: Request) -> ApiClient:
         client = ApiClient(settings())
         request.app.state.api = client
     return client
+
+
+async def chat_links(request: Request, city: str, order_id: str, token: str) -> list[dict[str, Any]]:
+    """"Chat penjual" / "Chat pembeli": ``wa.me`` links to the other side of an order, from notifications. A page
+    never fails for them: none when notifications is down or does not know the order (yet)."""
+    try:
+        data = await api(request).get("notifications", f"/cities/{city}/orders/{order_id}/contacts", token=token)
+    except (ApiError, ServiceUnavailable):
+        return []
+    contacts = data.get("contacts", []) if isinstance(data, dict) else []
+    return [c for c in contacts if isinstance(c, dict) and str(c.get("wa_link", "")).startswith("https://wa.me/")]
 
 
 def token_of(request: Request) -> str | None:
