@@ -27,7 +27,7 @@ CONTRACTS = REPO / "contracts"
 ASYNCAPI_DIR = CONTRACTS / "asyncapi"
 OPENAPI_DIR = CONTRACTS / "openapi"
 CONSUMERS_FILE = CONTRACTS / "consumers.json"
-API_SERVICES = ("catalog", "orders", "payments", "learning")  # the portal serves HTML pages, not an API
+API_SERVICES = ("catalog", "orders", "payments", "learning", "identity")  # the portal serves HTML pages, not an API
 
 
 def _services() -> tuple[str, ...]:

@@ -43,6 +43,7 @@ class VendorActivated(EventPayload):
     market_id: str
     name: str
     participant_id: str | None = None
+    phone: str | None = None  # the vendor's phone (08… form): identity grants `vendor` to the account of it
 
 
 @event("VendorSuspended", 1, VENDOR, key="vendor_id")

@@ -45,6 +45,7 @@ from shared.events.orders import (
 )
 from shared.ids import demo_id, new_id
 from shared.logging import get_logger
+from shared.phone import normalise_phone
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -296,7 +297,8 @@ async def change_vendor_status(uow: Uow, cmd: ChangeVendorStatus) -> Row:
     if status != vendor["status"]:
         if status == "active":
             uow.emit(VendorActivated(vendor_id=cmd.vendor_id, market_id=updated["market_id"], name=updated["name"],
-                                     participant_id=updated["participant_id"]))
+                                     participant_id=updated["participant_id"],
+                                     phone=normalise_phone(updated["phone"])))
         elif status == "suspended":
             uow.emit(VendorSuspended(vendor_id=cmd.vendor_id, reason=changes["suspended_reason"]))
     return updated

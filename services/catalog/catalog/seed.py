@@ -18,6 +18,7 @@ from shared.cities import all_cities
 from shared.events.catalog import VendorActivated
 from shared.ids import demo_id
 from shared.logging import get_logger
+from shared.phone import normalise_phone
 from shared.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ async def seed_city(uow: UnitOfWork[CatalogStore]) -> dict[str, int]:
             "phone": phone, "whatsapp": phone, "categories": list(categories), "status": "active"})
         if vendor:
             counts["vendors"] += 1
-            uow.emit(VendorActivated(vendor_id=vid, market_id=market_id, name=shop))
+            uow.emit(VendorActivated(vendor_id=vid, market_id=market_id, name=shop, phone=normalise_phone(phone)))
         shop_of[vid] = shop
         products += demo_products(city, i, vid, market_id, shop, categories, now)
     inserted = await store.insert_products_bulk([p.row for p in products])

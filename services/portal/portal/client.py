@@ -20,7 +20,8 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-SERVICE_NAMES = {"catalog": "Katalog pasar", "orders": "Pesanan", "payments": "Pembayaran", "learning": "Pelatihan"}
+SERVICE_NAMES = {"catalog": "Katalog pasar", "orders": "Pesanan", "payments": "Pembayaran", "learning": "Pelatihan",
+                 "identity": "Akun"}
 
 
 class ServiceUnavailable(Exception):
