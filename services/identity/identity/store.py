@@ -75,8 +75,11 @@ class IdentityStore:
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('identity-phone:' || $1))", phone)
 
     async def codes_for_phone_since(self, phone: str, since: datetime) -> tuple[int, datetime | None, datetime | None]:
+        """Codes sent to ``phone`` since ``since``: how many, the oldest, and the newest still unused (the
+        resend cool-down counts from it; a code that signed in does not hold the next sign-in back)."""
         row = await self.conn.fetchrow(
-            "SELECT count(*) AS n, min(created_at) AS oldest, max(created_at) AS newest FROM challenges"
+            "SELECT count(*) AS n, min(created_at) AS oldest,"
+            " max(created_at) FILTER (WHERE used_at IS NULL) AS newest FROM challenges"
             " WHERE phone = $1 AND created_at > $2", phone, since)
         return int(row["n"]), row["oldest"], row["newest"]
 
