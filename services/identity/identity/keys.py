@@ -95,14 +95,14 @@ class KeyRing:
         self.path = path
         self.create_if_missing = create_if_missing
         self._lock = threading.Lock()
-        self._stamp: tuple[float, int] | None = None
+        self._stamp: tuple[int, int] | None = None
         self._loaded: _Loaded | None = None
 
     def _load(self) -> _Loaded:
         if self.create_if_missing:
             ensure_key_file(self.path)
         stat = os.stat(self.path)
-        stamp = (stat.st_mtime, stat.st_size)
+        stamp = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
             if self._loaded is None or stamp != self._stamp:
                 document = json.loads(self.path.read_text())
