@@ -56,8 +56,8 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	MYPYPATH=services/catalog:services/orders:services/payments:services/learning:services/portal:services/notifications:. \
-	  $(BIN)/mypy -p shared -p deploy -p catalog -p orders -p payments -p learning -p portal -p notifications -m tests.bench.bench_payments -m tests.bench.bench_chaos
+	MYPYPATH=services/catalog:services/orders:services/payments:services/learning:services/identity:services/notifications:services/portal:. \
+	  $(BIN)/mypy -p shared -p deploy -p catalog -p orders -p payments -p learning -p identity -p notifications -p portal -m tests.bench.bench_payments -m tests.bench.bench_chaos
 
 contracts: install
 	$(BIN)/pasarkota contracts export

@@ -4,7 +4,9 @@
     pasarkota down               stop everything this stack started
     pasarkota status [--json]    health of every component, each consumer group's lag and oldest in-flight age
     pasarkota logs <component>   a component's log (kafka, postgres, catalog, orders, ...)
-    pasarkota token --city cimahi --role buyer [--vendor V] [--sub S]   a signed development token
+    pasarkota token --city cimahi --role buyer [--vendor V] [--sub S]   a development token from identity
+    pasarkota admin create --phone P --role operator   the first operator (or --role city_admin --city C)
+    pasarkota identity-keys next|activate|retire [--kid K]   rotate identity's signing keys
     pasarkota provision          create database roles/schemas and topics on existing servers, then exit
     pasarkota serve <service>    run one service in the foreground (what `up` starts)
     pasarkota contracts export|check   the committed event JSON Schemas

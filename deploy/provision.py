@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
 from shared.kafka import KafkaSecurity
 
-DATA_SERVICES = ("catalog", "orders", "payments", "learning", "notifications")
+DATA_SERVICES = ("catalog", "orders", "payments", "learning", "identity", "notifications")
 TOPIC_PLAN = Path(__file__).resolve().parent / "topics.toml"
 DATABASE_NAME = os.environ.get("PASARKOTA_DATABASE_NAME", "pasarkota")
 

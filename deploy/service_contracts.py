@@ -28,7 +28,7 @@ ASYNCAPI_DIR = CONTRACTS / "asyncapi"
 OPENAPI_DIR = CONTRACTS / "openapi"
 CONSUMERS_FILE = CONTRACTS / "consumers.json"
 # the portal serves HTML pages, not an API
-API_SERVICES = ("catalog", "orders", "payments", "learning", "notifications")
+API_SERVICES = ("catalog", "orders", "payments", "learning", "identity", "notifications")
 
 
 def _services() -> tuple[str, ...]:

@@ -51,6 +51,7 @@ SERVICES = (
     ServiceDef("orders", 8102),
     ServiceDef("payments", 8103),
     ServiceDef("learning", 8104),
+    ServiceDef("identity", 8105),
     ServiceDef("notifications", 8106),
     ServiceDef("portal", 8100, uses_database=False),
 )
@@ -88,16 +89,25 @@ def write_state(state: dict[str, Any]) -> None:
     tmp.replace(state_file())
 
 
-def jwt_secret() -> str:
-    """The stack's signing secret: ``PASARKOTA_JWT_SECRET`` or a random one kept in the state dir."""
-    if os.environ.get("PASARKOTA_JWT_SECRET"):
-        return os.environ["PASARKOTA_JWT_SECRET"]
-    path = home() / "secrets" / "jwt"
+def identity_keys_file() -> Path:
+    """The identity service's signing keys: ``PASARKOTA_IDENTITY_KEYS_FILE`` or one made once in the state dir.
+
+    Only the identity process is told where it is; every other service verifies against identity's JWKS.
+    """
+    if os.environ.get("PASARKOTA_IDENTITY_KEYS_FILE"):
+        return Path(os.environ["PASARKOTA_IDENTITY_KEYS_FILE"])
+    path = home() / "secrets" / "identity-keys.json"
     if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()).decode()
+        kid = "k-" + secrets.token_hex(4)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
+        path.write_text(json.dumps({"active": kid, "keys": [{"kid": kid, "private_pem": pem}]}, indent=2))
         path.chmod(0o600)
-    return path.read_text().strip()
+    return path
 
 
 def local_kafka() -> KafkaBroker:
@@ -123,11 +133,13 @@ def service_env(svc: ServiceDef, bootstrap: str, admin_url: str) -> dict[str, st
         "PASARKOTA_SERVICE": svc.name,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "PASARKOTA_HTTP_PORT": str(svc.port),
-        "PASARKOTA_JWT_SECRET": jwt_secret(),
         "PASARKOTA_LOG_FORMAT": "json",
         "PASARKOTA_DEMO": os.environ.get("PASARKOTA_DEMO", "1"),
         "PYTHONUNBUFFERED": "1",
     })
+    env.pop("PASARKOTA_IDENTITY_KEYS_FILE", None)
+    if svc.name == "identity":
+        env["PASARKOTA_IDENTITY_KEYS_FILE"] = str(identity_keys_file())
     if svc.uses_database:
         env["PASARKOTA_DATABASE_URL"] = service_database_url(admin_url, svc.name)
     for other in SERVICES:

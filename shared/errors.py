@@ -1,7 +1,8 @@
 """The one family of domain errors: a code, a bilingual detail and a kind — never an HTTP status.
 
 Domain modules and use cases raise these; ``shared.problems`` maps the kind to a problem+json status in
-exactly one place (not-found → 404, conflict → 409, invalid → 422, forbidden → 403, too-many → 429).
+exactly one place (not-found → 404, conflict → 409, invalid → 422, forbidden → 403, too-many → 429,
+unauthenticated → 401).
 A consumer that hits one dead-letters the message with the code and detail, like any other failure.
 """
 
@@ -17,6 +18,7 @@ class Kind(StrEnum):
     INVALID = "invalid"
     FORBIDDEN = "forbidden"
     TOO_MANY = "too-many"
+    UNAUTHENTICATED = "unauthenticated"
 
 
 class DomainError(Exception):
@@ -60,6 +62,12 @@ class Forbidden(DomainError):
     """The caller is known but may not do this."""
 
     kind = Kind.FORBIDDEN
+
+
+class Unauthenticated(DomainError):
+    """The caller's credential (a refresh token, a sign-in code's challenge) is unknown, expired or revoked."""
+
+    kind = Kind.UNAUTHENTICATED
 
 
 class TooMany(DomainError):

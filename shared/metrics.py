@@ -33,3 +33,8 @@ DEPENDENCY_UP = Gauge("pasarkota_dependency_up", "1 when the service reaches a d
 EVENTS_UNHANDLED_VERSION = Counter("pasarkota_events_unhandled_version_total",
                                    "Events of a type a consumer handles, in a version it does not (skipped)",
                                    ["service", "consumer", "event_type", "version"])
+AUTH_REFUSED = Counter("pasarkota_auth_refused_total", "Bearer tokens refused, by reason (algorithm, unknown-kid, "
+                       "signature, expired, ...)", ["reason"])
+SIGN_IN_ATTEMPTS = Counter("pasarkota_sign_in_attempts_total", "Sign-in steps by outcome (ok, code-wrong, "
+                           "code-locked, too-many-codes-phone, refresh-invalid, ...); never the code itself",
+                           ["step", "outcome"])

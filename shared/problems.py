@@ -61,7 +61,7 @@ def problem_response(status: int, detail: str, *, code: str | None = None, title
 
 # The one place a domain error's kind becomes an HTTP status.
 STATUS_OF_KIND = {Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.INVALID: 422, Kind.FORBIDDEN: 403,
-                  Kind.TOO_MANY: 429}
+                  Kind.TOO_MANY: 429, Kind.UNAUTHENTICATED: 401}
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "pasarkota-dev-secret-not-for-production"
 DEV_CODE_SEAL_KEY = "pasarkota-dev-seal-key-not-for-production"
 
 
@@ -25,8 +24,11 @@ class Settings(BaseSettings):
     )
     database_url: str = Field("", description="this service's own login role on its own schema")
     db_pool_max: int = 10
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_ttl_seconds: int = 12 * 3600
+    # Access tokens are verified only (shared.auth): the identity service's public keys, never a signing key.
+    identity_url: str = Field("http://127.0.0.1:8105", description="where the JWKS is fetched from")
+    jwks_json: str = Field("", description="pinned public JWKS instead of fetching it (offline tools, unit tests)")
+    jwks_cache_seconds: float = Field(300, description="a fetched JWKS is refreshed after this")
+    jwks_refetch_seconds: float = Field(10, description="at most one refetch per this on an unknown kid")
     code_seal_key: SecretStr = Field(SecretStr(DEV_CODE_SEAL_KEY), description=(
         "seals sign-in codes on the bus (shared.sealed); held by identity and notifications only"))
     log_format: Literal["json", "console", "auto"] = "auto"
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
         if self.env == "prod":
             from shared.secrets import refuse_weak_secrets, url_password
 
-            secrets: dict[str, str | None] = {"PASARKOTA_JWT_SECRET": self.jwt_secret.get_secret_value()}
+            secrets: dict[str, str | None] = {}
             if self.service in ("identity", "notifications"):
                 secrets["PASARKOTA_CODE_SEAL_KEY"] = self.code_seal_key.get_secret_value()
             if self.database_url:

@@ -20,6 +20,14 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.codes import TEST_SEAL_KEY
+from tests.tokens import TEST_JWKS, keys_document
+
+# In-process tests verify tokens against the test key's public half (no identity to fetch a JWKS from); the
+# platform's processes do not inherit this (Platform.env) and fetch identity's JWKS like production.
+os.environ.setdefault("PASARKOTA_JWKS_JSON", TEST_JWKS)
+os.environ.setdefault("PASARKOTA_CODE_SEAL_KEY", TEST_SEAL_KEY)
+
 from deploy.local.kafka import KafkaBroker
 from deploy.local.postgres import LocalPostgres
 from deploy.local.procs import free_port
@@ -113,8 +121,8 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
 # Postgres, with the demo cities seeded. For end-to-end tests that cross process boundaries.
 # --------------------------------------------------------------------------------------------------------
 
-TEST_JWT_SECRET = "pasarkota-test-secret-0123456789abcdef"
-TEST_CODE_SEAL_KEY = "pasarkota-test-seal-key-0123456789abcdef"  # sign-in codes, identity → notifications
+TEST_CODE_SEAL_KEY = TEST_SEAL_KEY  # seals sign-in codes on the bus, identity → notifications
+PLATFORM_SERVICES = ("identity", "catalog", "orders", "payments", "learning", "notifications", "portal")
 
 
 class Platform:
@@ -125,9 +133,15 @@ class Platform:
 
         self.infra = infra
         self.home = home
-        self.ports = {name: _free_port()
-                      for name in ("catalog", "orders", "payments", "learning", "notifications", "portal")}
+        self.ports = {name: _free_port() for name in PLATFORM_SERVICES}
         self.procs: dict[str, Any] = {}
+        # identity's signing keys: only the identity process is told where they are (tests sign with the same
+        # test key through tests/tokens.py, which is how `platform.token` works)
+        self.keys_file = home / "identity-keys.json"
+        if not self.keys_file.exists():
+            import json
+
+            self.keys_file.write_text(json.dumps(keys_document()))
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -135,32 +149,41 @@ class Platform:
     def env(self, service: str) -> dict[str, str]:
         from deploy.provision import service_database_url
 
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "PASARKOTA_JWKS_JSON", "PASARKOTA_IDENTITY_KEYS_FILE")}
         env.update({
             "PASARKOTA_SERVICE": service, "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
-            "PASARKOTA_HTTP_PORT": str(self.ports[service]), "PASARKOTA_JWT_SECRET": TEST_JWT_SECRET,
-            "PASARKOTA_CODE_SEAL_KEY": TEST_CODE_SEAL_KEY,
+            "PASARKOTA_HTTP_PORT": str(self.ports[service]), "PASARKOTA_CODE_SEAL_KEY": TEST_CODE_SEAL_KEY,
             "PASARKOTA_LOG_FORMAT": "json", "PASARKOTA_DEMO": "1", "PASARKOTA_ENV": "test",
-            "PYTHONUNBUFFERED": "1",
+            "PASARKOTA_JWKS_REFETCH_SECONDS": "1", "PYTHONUNBUFFERED": "1",
             # notifications: no quiet hours (tests never depend on the clock), quick retries, leases and reminders
             "PASARKOTA_NOTIFICATIONS_QUIET_HOURS": "off", "PASARKOTA_NOTIFICATIONS_SEND_POLL_SECONDS": "0.2",
             "PASARKOTA_NOTIFICATIONS_BACKOFF_SECONDS": "0.3", "PASARKOTA_NOTIFICATIONS_MAX_ATTEMPTS": "3",
             "PASARKOTA_NOTIFICATIONS_LEASE_SECONDS": "4", "PASARKOTA_NOTIFICATIONS_SEND_TIMEOUT_SECONDS": "1",
             "PASARKOTA_NOTIFICATIONS_REMINDER_SCAN_SECONDS": "1",
         })
+        if service == "identity":
+            env["PASARKOTA_IDENTITY_KEYS_FILE"] = str(self.keys_file)
+            env["PASARKOTA_IDENTITY_CODES_PER_ADDRESS_HOUR"] = "1000"  # the whole suite signs in from 127.0.0.1
         if service != "portal":
             env["PASARKOTA_DATABASE_URL"] = service_database_url(self.infra.admin_url, service)
         for other in self.ports:
             env[f"PASARKOTA_{other.upper()}_URL"] = self.url(other)
         return env
 
-    def start(self, service: str, extra_env: dict[str, str] | None = None) -> None:
+    def start(self, service: str, *, name: str | None = None, port: int | None = None,
+              env: dict[str, str] | None = None) -> None:
+        """Start ``service``; ``name``/``port``/``env`` start an extra replica with its own settings (a test's)."""
         import subprocess
         import sys
 
-        log = open(self.home / f"{service}.log", "ab")
-        self.procs[service] = subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", "serve", service], env=self.env(service) | (extra_env or {}),
+        name = name or service
+        if port is not None:
+            self.ports[name] = port
+        log = open(self.home / f"{name}.log", "ab")
+        full_env = self.env(service) | {"PASARKOTA_HTTP_PORT": str(self.ports[name])} | (env or {})
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", "serve", service], env=full_env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, services: list[str] | None = None, timeout: float = 120.0) -> None:
@@ -191,7 +214,7 @@ class Platform:
 
     def restart(self, service: str, extra_env: dict[str, str] | None = None) -> None:
         """Start again (after :meth:`kill`), optionally with extra environment (fault injection, other config)."""
-        self.start(service, extra_env)
+        self.start(service, env=extra_env)
         self.wait_ready([service])
 
     def stop_all(self) -> None:
@@ -212,10 +235,10 @@ class Platform:
 
     def token(self, city: str, role: str, *, sub: str | None = None, vendor_id: str | None = None,
               market_id: str | None = None) -> str:
-        from shared.auth import mint_token
+        """A token signed with the test key identity holds (tests/tokens.py)."""
+        from tests.tokens import mint
 
-        return mint_token(TEST_JWT_SECRET, sub=sub or f"test-{role}-{city}", city=city, roles=[role],
-                          vendor_id=vendor_id, market_id=market_id)
+        return mint(city, role, sub=sub, vendor_id=vendor_id, market_id=market_id)
 
     def headers(self, city: str, role: str, **kw: Any) -> dict[str, str]:
         return {"Authorization": "Bearer " + self.token(city, role, **kw)}

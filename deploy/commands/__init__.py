@@ -8,7 +8,8 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | --- | --- |
 | ``stack`` | ``up [--detach]``, ``down``, ``status [--json]``, ``logs <component>`` |
 | ``run`` | ``serve <service>``, ``provision`` |
-| ``token`` | ``token --city --role [--vendor] [--market] [--sub]`` |
+| ``token`` | ``token --city --role [--vendor] [--market] [--sub]`` (asks identity; dev only) |
+| ``identity`` | ``admin create --phone --role [--city]``, ``identity-keys init|next|activate|retire`` |
 | ``contracts`` | ``contracts export|check`` |
 | ``demo`` | ``demo [--timeout]``: a whole purchase in Cimahi |
 | ``pay`` | ``pay --city --order [--late] [--twice] [--amount] [--json]`` |
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy.commands import bench, contracts, demo, dlq, funnel, pay, run, stack, token
+from deploy.commands import bench, contracts, demo, dlq, funnel, identity, pay, run, stack, token
 
-COMMANDS = (stack, run, token, contracts, demo, pay, funnel, bench, dlq)
+COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dlq)
 
 
 def register(sub: Any) -> None:

@@ -26,13 +26,13 @@ class DemoFailed(RuntimeError):
 
 
 class Demo:
-    def __init__(self, urls: dict[str, str], secret: str, timeout: float, out: Callable[[str], None] = print) -> None:
-        from shared.auth import mint_token
+    def __init__(self, urls: dict[str, str], timeout: float, out: Callable[[str], None] = print) -> None:
+        from deploy.commands.endpoints import bearer
 
         self.urls, self.timeout, self.out = urls, timeout, out
         self.correlation_id = str(uuid.uuid4())
         self.http = httpx.Client(timeout=15, headers={"X-Correlation-ID": self.correlation_id})
-        self.token = lambda **kw: {"Authorization": "Bearer " + mint_token(secret, city=CITY, **kw)}
+        self.token = lambda **kw: bearer(CITY, identity_url=urls["identity"], **kw)
         self.buyer = self.token(sub=f"demo-buyer-{CITY}-1", roles=["buyer"])
         self.staff = self.token(sub=f"demo-rw-hub-staff-{CITY}", roles=["city_admin"])
 
@@ -143,9 +143,9 @@ class Demo:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from deploy.commands.endpoints import jwt_secret, service_urls
+    from deploy.commands.endpoints import service_urls
 
-    demo = Demo(service_urls(), jwt_secret(), args.timeout)
+    demo = Demo(service_urls(), args.timeout)
     try:
         demo.run()
     except DemoFailed as exc:

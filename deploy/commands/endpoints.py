@@ -42,18 +42,29 @@ def stack_endpoints() -> tuple[str, str]:
     return bootstrap, admin_url
 
 
-def jwt_secret() -> str:
-    from deploy import stack
+def dev_token(city: str, *, roles: list[str], sub: str, identity_url: str | None = None,
+              vendor_id: str | None = None, market_id: str | None = None, ttl_seconds: int | None = None) -> str:
+    """A development token, asked from the identity service (the only one that signs); refused in production."""
+    import httpx
 
-    return stack.jwt_secret()
+    url = (identity_url or service_url("identity")).rstrip("/") + f"/cities/{city}/dev/tokens"
+    body: dict[str, Any] = {"sub": sub, "roles": roles, "vendor_id": vendor_id, "market_id": market_id}
+    if ttl_seconds:
+        body["ttl_seconds"] = ttl_seconds
+    try:
+        response = httpx.post(url, json=body, timeout=10)
+    except httpx.HTTPError as exc:
+        raise RuntimeProblem(f"identity is not reachable at {url}: {exc} (is the stack up?)") from None
+    if response.status_code != 200:
+        detail = response.json().get("detail", response.text) if response.headers.get("content-type", "").endswith(
+            "json") else response.text
+        raise RuntimeProblem(f"identity refused a development token ({response.status_code}): {detail}")
+    return str(response.json()["access_token"])
 
 
-def bearer(city: str, *, roles: list[str], sub: str, secret: str | None = None, **claims: Any) -> dict[str, str]:
-    """An ``Authorization`` header with a development token signed with the stack's secret."""
-    from shared.auth import mint_token
-
-    token = mint_token(secret or jwt_secret(), sub=sub, city=city, roles=roles, **claims)
-    return {"Authorization": f"Bearer {token}"}
+def bearer(city: str, *, roles: list[str], sub: str, identity_url: str | None = None, **claims: Any) -> dict[str, str]:
+    """An ``Authorization`` header with a development token from identity."""
+    return {"Authorization": f"Bearer {dev_token(city, roles=roles, sub=sub, identity_url=identity_url, **claims)}"}
 
 
 def webhook_secret(city: str) -> str:

@@ -1,4 +1,7 @@
-"""`pasarkota token --city C --role R [--vendor V] [--market M] [--sub S]`: a signed development token."""
+"""`pasarkota token --city C --role R [--vendor V] [--market M] [--sub S]`: a development token from identity.
+
+Development only: identity answers 404 for it with ``PASARKOTA_ENV=prod``, and this command refuses first.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,15 @@ from deploy.local.errors import RuntimeProblem
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from deploy import stack
-    from shared.auth import mint_token
+    from deploy.commands.endpoints import dev_token
+    from shared.settings import get_settings
 
-    try:
-        token = mint_token(stack.jwt_secret(), sub=args.sub or f"dev-{args.role}-{args.city}", city=args.city,
-                           roles=[args.role], vendor_id=args.vendor, market_id=args.market)
-    except ValueError as exc:
-        raise RuntimeProblem(str(exc)) from None
-    print(token)
+    if get_settings().env == "prod":
+        raise RuntimeProblem("development tokens are refused with PASARKOTA_ENV=prod: sign in with a phone code")
+    if args.role == "vendor" and not args.vendor:
+        raise RuntimeProblem("a vendor token needs --vendor <vendor id>")
+    print(dev_token(args.city, roles=[args.role], sub=args.sub or f"dev-{args.role}-{args.city}",
+                    vendor_id=args.vendor, market_id=args.market))
     return 0
 
 

@@ -43,7 +43,7 @@ class VendorActivated(EventPayload):
     market_id: str
     name: str
     participant_id: str | None = None
-    phone: str | None = None  # the vendor's WhatsApp number (08…), for new-order messages
+    phone: str | None = None  # the vendor's phone (08…): identity grants `vendor` to its account; new-order messages
     stall: str | None = None  # e.g. "Los A-01": where a buyer picks up at the stall
 
 

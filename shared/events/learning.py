@@ -65,3 +65,28 @@ class CertificateIssued(_EnrolmentEvent):
     participant_phone: str | None = None
     vendor_id: str | None = None
     issued_on: date
+
+
+PARTICIPANT = "learning.participant.v1"
+TRAINER = "learning.trainer.v1"
+
+
+@event("ParticipantRegistered", 1, PARTICIPANT, key="participant_id")
+class ParticipantRegistered(EventPayload):
+    """A person registered for training; identity grants ``participant`` to the account of ``phone``."""
+
+    participant_id: str
+    subject: str            # the token subject learning knows them by (identity's account id when signed in)
+    phone: str              # the 08… form (shared.phone)
+    name: str
+    group: ParticipantGroup
+
+
+@event("TrainerAdded", 1, TRAINER, key="trainer_id")
+class TrainerAdded(EventPayload):
+    """A city admin added a trainer; identity grants ``trainer`` to the account of ``phone`` (when given)."""
+
+    trainer_id: str
+    subject: str
+    name: str
+    phone: str | None = None

@@ -35,7 +35,7 @@ from deploy.local.kafka import KafkaBroker  # noqa: E402
 from deploy.local.postgres import LocalPostgres  # noqa: E402
 from deploy.local.procs import free_port  # noqa: E402
 from deploy.provision import DATABASE_NAME, admin_on_database, ensure_topics, provision_database  # noqa: E402
-from tests.conftest import TEST_JWT_SECRET, Infra, Platform  # noqa: E402
+from tests.conftest import Infra, Platform  # noqa: E402
 
 
 def all_ready(platform: Platform) -> bool:
@@ -130,8 +130,7 @@ async def main_async(args: argparse.Namespace) -> int:
         for name in platform.ports:
             platform.start(name)
         await asyncio.to_thread(platform.wait_ready)
-        os.environ.update({"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "DATABASE_URL": pg.admin_url,
-                           "PASARKOTA_JWT_SECRET": TEST_JWT_SECRET})
+        os.environ.update({"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "DATABASE_URL": pg.admin_url})
         for name in platform.ports:
             os.environ[f"PASARKOTA_{name.upper()}_URL"] = platform.url(name)
         log: list[dict[str, Any]] = []

@@ -56,7 +56,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run as a script: the repository's packages first
     sys.path.insert(0, str(REPO))
 
-from deploy.commands.endpoints import city_slugs, jwt_secret, service_url, stack_endpoints, webhook_secret  # noqa: E402
+from deploy.commands.endpoints import city_slugs, dev_token, service_url, stack_endpoints, webhook_secret  # noqa: E402
 from deploy.local.errors import RuntimeProblem  # noqa: E402
 from payments.simulator import notification_body, scan, signed_request  # noqa: E402
 from shared.envelope import build_event  # noqa: E402
@@ -363,9 +363,6 @@ async def setup_products(catalog: str, count: int, run_id: str, vendors_per_city
                          progress: Any) -> tuple[list[BenchProduct], dict[str, str]]:
     """As vendors of both demo cities, list one bench product each (counted stock for the whole run), in
     their own markets; and an RW hub per city for RW-hub pickup."""
-    from shared.auth import mint_token
-
-    secret = jwt_secret()
     products: list[BenchProduct] = []
     hubs: dict[str, str] = {}
     stock = min(1_000_000, 3 * count + 10)  # quantities are 1–3: even one product alone would carry the run
@@ -378,8 +375,8 @@ async def setup_products(catalog: str, count: int, run_id: str, vendors_per_city
             hubs[city] = found.json()["items"][0]["id"]
             for i in range(1, vendors_per_city + 1):  # vendor i sits in market (i − 1) mod 3: several markets
                 vendor_id = demo_id("vendor", city, f"vendor-{i:02d}")
-                token = mint_token(secret, sub=f"bench-{vendor_id}", city=city, roles=["vendor"],
-                                   vendor_id=vendor_id, ttl_seconds=3600)
+                token = dev_token(city, sub=f"bench-{vendor_id}", roles=["vendor"], vendor_id=vendor_id,
+                                  ttl_seconds=3600)
                 made = await client.post(f"/cities/{city}/products", headers={"Authorization": f"Bearer {token}"},
                                          json={"name": f"Beras Bench {run_id} {i}", "category": "sembako",
                                                "unit": "kg", "price": 12_000 + 500 * i, "stock": stock,
@@ -394,13 +391,10 @@ async def setup_products(catalog: str, count: int, run_id: str, vendors_per_city
 
 
 async def delist_products(catalog: str, products: list[BenchProduct]) -> None:
-    from shared.auth import mint_token
-
-    secret = jwt_secret()
     async with httpx.AsyncClient(base_url=catalog, timeout=30) as client:
         for p in products:
-            token = mint_token(secret, sub=f"bench-{p.vendor_id}", city=p.city, roles=["vendor"],
-                               vendor_id=p.vendor_id, ttl_seconds=600)
+            token = dev_token(p.city, sub=f"bench-{p.vendor_id}", roles=["vendor"], vendor_id=p.vendor_id,
+                              ttl_seconds=600)
             await client.delete(f"/cities/{p.city}/products/{p.product_id}",
                                 headers={"Authorization": f"Bearer {token}"})
 
@@ -418,9 +412,6 @@ class Placement:
 async def place_orders(orders_url: str, count: int, run_id: str, products: list[BenchProduct],
                        hubs: dict[str, str], concurrency: int, progress: Any) -> Placement:
     """N real checkouts: buyer tokens, one Idempotency-Key per order (a resent request is the same order)."""
-    from shared.auth import mint_token
-
-    secret = jwt_secret()
     host, port = host_port(orders_url)
     tokens: dict[tuple[str, int], str] = {}
 
@@ -428,8 +419,8 @@ async def place_orders(orders_url: str, count: int, run_id: str, products: list[
         p = products[i % len(products)]
         buyer = (p.city, i % 400)
         if buyer not in tokens:
-            tokens[buyer] = mint_token(secret, sub=f"bench-buyer-{p.city}-{buyer[1]}", city=p.city,
-                                       roles=["buyer"], ttl_seconds=6 * 3600)
+            tokens[buyer] = dev_token(p.city, sub=f"bench-buyer-{p.city}-{buyer[1]}", roles=["buyer"],
+                                      ttl_seconds=12 * 3600)
         fulfilment: dict[str, Any] = ({"type": "pickup_rw_hub", "rw_hub_id": hubs[p.city]} if i % 2
                                       else {"type": "pickup_stall"})
         body = json.dumps({"market_id": p.market_id, "fulfilment": fulfilment,

@@ -18,6 +18,7 @@ from learning import domain
 from shared.ids import demo_id
 from tests.conftest import Platform, eventually
 from tests.learning.kafka_tools import read_topic, unique_events
+from tests.tokens import mint
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,7 @@ async def _register(client: httpx.AsyncClient, url: str, city: str = CITY, group
                                 "group": group, "rw": rw, "kelurahan": kelurahan})
     assert r.status_code == 201, r.text
     body = r.json()
+    body["token"] = mint(city, "participant", sub=body["participant"]["subject"])  # as identity would sign it
     body["headers"] = {"Authorization": f"Bearer {body['token']}"}
     return body
 

@@ -131,7 +131,7 @@ async def test_trained_business_owner_flows_through_the_funnel(platform: Platfor
                                        "group": "pelaku_usaha", "rw": "RW 9", "kelurahan": kelurahan})).json()
         participant_id = reg["participant"]["participant_id"]
         assert reg["participant"]["rw"] == "09"
-        me = {"Authorization": f"Bearer {reg['token']}"}
+        me = platform.headers(CITY, "participant", sub=reg["participant"]["subject"])
         enrolments = []
         for sid in sessions:
             r = await client.post(f"{url}/cities/{CITY}/sessions/{sid}/enrolments", headers=me)

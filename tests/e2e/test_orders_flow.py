@@ -255,10 +255,9 @@ async def _stock_is(shop: Shop, product: dict[str, Any], expected: int) -> bool:
 async def test_demo_command_plays_a_whole_purchase(platform: Platform) -> None:
     """`pasarkota demo`'s story against this platform (the command itself only adds the stack's URLs)."""
     from deploy.commands.demo import Demo
-    from tests.conftest import TEST_JWT_SECRET
 
     lines: list[str] = []
-    demo = Demo({name: platform.url(name) for name in platform.ports}, TEST_JWT_SECRET, 60, out=lines.append)
+    demo = Demo({name: platform.url(name) for name in platform.ports}, 60, out=lines.append)
     order_id = await asyncio.to_thread(demo.run)
     labels = [line.split("status: ")[1] for line in lines if "status: " in line]
     assert labels[0] == "Menunggu Konfirmasi" and labels[-1] == "Selesai"

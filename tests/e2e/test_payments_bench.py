@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.bench.bench_payments import print_table, run
-from tests.conftest import TEST_JWT_SECRET, Platform
+from tests.conftest import Platform
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +23,7 @@ pytestmark = pytest.mark.integration
 def bench_env(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Platform:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", platform.infra.bootstrap)
     monkeypatch.setenv("DATABASE_URL", platform.infra.admin_url)
-    monkeypatch.setenv("PASARKOTA_JWT_SECRET", TEST_JWT_SECRET)
-    for svc in ("catalog", "orders", "payments"):
+    for svc in ("catalog", "orders", "payments", "identity"):
         monkeypatch.setenv(f"PASARKOTA_{svc.upper()}_URL", platform.url(svc))
     return platform
 

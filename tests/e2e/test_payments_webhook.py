@@ -362,9 +362,7 @@ async def test_settlement_totals_match_the_events(pay: Payments, platform: Platf
 async def test_pasarkota_pay_finds_the_intent_and_pays_it(pay: Payments, platform: Platform,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from deploy.commands.pay import pay_order
-    from tests.conftest import TEST_JWT_SECRET
-
-    monkeypatch.setenv("PASARKOTA_JWT_SECRET", TEST_JWT_SECRET)
+    monkeypatch.setenv("PASARKOTA_IDENTITY_URL", platform.url("identity"))  # `pay` asks identity for its token
     intent = await pay.create(amount=18_000)
     result = await asyncio.to_thread(pay_order, CITY, intent["order_id"], base_url=pay.base)
     assert result["payment"]["payment_id"] == intent["payment_id"]

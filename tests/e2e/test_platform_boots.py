@@ -11,7 +11,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_every_service_is_ready_with_its_checks(platform: Platform) -> None:
-    for name in ("catalog", "orders", "payments", "learning", "notifications"):
+    for name in ("catalog", "orders", "payments", "learning", "identity", "notifications"):
         body = httpx.get(platform.url(name) + "/readyz").json()
         assert {k: body[k] for k in ("ready", "service", "checks")} == {
             "ready": True, "service": name, "checks": {"postgres": True, "kafka": True, "outbox_relay": True}}

@@ -26,9 +26,11 @@ PASARKOTA = [sys.executable, "-m", "deploy.cli"]
 @pytest.fixture(scope="module")
 def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     home = tmp_path_factory.mktemp("stack")
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "PASARKOTA_JWKS_JSON")}
     env["PASARKOTA_HOME"] = str(home)
-    for name in ("KAFKA", "KAFKA_CONTROLLER", "POSTGRES", "CATALOG", "ORDERS", "PAYMENTS", "LEARNING", "PORTAL"):
+    for name in ("KAFKA", "KAFKA_CONTROLLER", "POSTGRES", "CATALOG", "ORDERS", "PAYMENTS", "LEARNING", "IDENTITY",
+                 "PORTAL"):
         env[f"PASARKOTA_{name}_PORT"] = str(free_port())
     yield env
     subprocess.run([*PASARKOTA, "down"], env=env, capture_output=True, timeout=120)
@@ -59,18 +61,36 @@ def test_up_status_token_restart_and_down(stack_env: dict[str, str]) -> None:
 
     health = components(stack_env)
     assert health == {name: True for name in
-                      ("kafka", "postgres", "catalog", "orders", "payments", "learning", "notifications",
-                       "portal")}
+                      ("kafka", "postgres", "catalog", "orders", "payments", "learning", "identity",
+                       "notifications", "portal")}
     # each service's consumer groups, as its /readyz reports them: lag and oldest in-flight age
     listed = json.loads(cli(stack_env, "status", "--json").stdout)["components"]
     for c in listed[2:]:
         assert all(set(group) == {"lag", "oldest_in_flight_seconds"} for group in c["consumers"].values()), c
 
-    token = cli(stack_env, "token", "--city", "cimahi", "--role", "vendor", "--vendor", "v-1").stdout.strip()
-    claims = jwt.decode(token, options={"verify_signature": False})
-    assert (claims["city"], claims["roles"], claims["vendor_id"]) == ("cimahi", ["vendor"], "v-1")
+    # `pasarkota token` asks identity: an EdDSA token that verifies against identity's JWKS, and the services take it
+    from shared.ids import demo_id
+
+    vendor = demo_id("vendor", "cimahi", "vendor-01")
+    made = cli(stack_env, "token", "--city", "cimahi", "--role", "vendor", "--vendor", vendor)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    identity = f"http://127.0.0.1:{stack_env['PASARKOTA_IDENTITY_PORT']}"
+    jwks = jwt.PyJWKClient(identity + "/.well-known/jwks.json")
+    claims = jwt.decode(token, jwks.get_signing_key_from_jwt(token).key, algorithms=["EdDSA"])
+    assert (claims["city"], claims["roles"], claims["vendor_id"]) == ("cimahi", ["vendor"], vendor)
+    mine = httpx.get(f"http://127.0.0.1:{stack_env['PASARKOTA_CATALOG_PORT']}/cities/cimahi/me/products",
+                     headers={"Authorization": f"Bearer {token}"})
+    assert mine.status_code == 200, mine.text
     refused = cli(stack_env, "token", "--city", "cimahi", "--role", "vendor")
     assert refused.returncode == 2 and "--vendor" in refused.stderr
+    prod = cli(dict(stack_env, PASARKOTA_ENV="prod"), "token", "--city", "cimahi", "--role", "buyer")
+    assert prod.returncode == 2 and "PASARKOTA_ENV=prod" in prod.stderr and not prod.stdout.strip()
+    # the first operator, from the command line
+    operator = cli(stack_env, "admin", "create", "--phone", "0899-7777-0001", "--role", "operator")
+    assert operator.returncode == 0 and "operator granted" in operator.stdout, operator.stderr
+    again = cli(stack_env, "admin", "create", "--phone", "+62 899 7777 0001", "--role", "operator")
+    assert again.returncode == 0 and "already held" in again.stdout
 
     # A service that crashes is restarted by the supervisor.
     home = Path(stack_env["PASARKOTA_HOME"])
@@ -89,7 +109,7 @@ def test_up_status_token_restart_and_down(stack_env: dict[str, str]) -> None:
     assert ready["checks"] == {"postgres": True, "kafka": True, "outbox_relay": True}
 
     pids = stack_pids(home)
-    assert len(pids) >= 8  # supervisor, five services, kafka, postgres
+    assert len(pids) >= 9  # supervisor, six services, kafka, postgres
     down = cli(stack_env, "down")
     assert down.returncode == 0, down.stderr
 

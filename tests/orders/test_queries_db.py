@@ -18,11 +18,10 @@ from orders.app import MIGRATIONS
 from orders.domain import Fulfilment, Line, Order
 from orders.http import router
 from orders.store import OrdersStore
-from shared.auth import mint_token
 from shared.ids import new_id
 from shared.service import ServiceKernel
-from shared.settings import get_settings
 from tests.conftest import Infra, scratch_schema
+from tests.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +58,7 @@ class CountingPool:
 
 
 def auth(role: str, sub: str, **kw: Any) -> dict[str, str]:
-    secret = get_settings().jwt_secret.get_secret_value()
-    return {"Authorization": "Bearer " + mint_token(secret, sub=sub, city=CITY, roles=[role], **kw)}
+    return bearer(CITY, role, sub=sub, **kw)
 
 
 @pytest.fixture(scope="module")

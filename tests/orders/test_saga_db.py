@@ -22,7 +22,6 @@ import orders
 from orders import grace, stream
 from orders.http import router
 from orders.store import OrdersStore, StaleOrder
-from shared.auth import mint_token
 from shared.bus import EventBus
 from shared.db import create_pool, migrate
 from shared.envelope import EventPayload, build_event
@@ -31,10 +30,10 @@ from shared.events import payments as pay
 from shared.ids import new_id
 from shared.inbox import claim_many
 from shared.service import ServiceKernel
-from shared.settings import get_settings
 from shared.uow import Work
 from tests.conftest import Infra
 from tests.integration.probe import new_schema
+from tests.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -78,8 +77,7 @@ class Harness:
 
 
 def auth(role: str, sub: str = "buyer-1", city: str = CITY, **kw: Any) -> dict[str, str]:
-    secret = get_settings().jwt_secret.get_secret_value()
-    return {"Authorization": "Bearer " + mint_token(secret, sub=sub, city=city, roles=[role], **kw)}
+    return bearer(city, role, sub=sub, **kw)
 
 
 BUYER = auth("buyer")

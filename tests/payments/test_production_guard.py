@@ -8,18 +8,16 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from pydantic import SecretStr
 
 from payments.app import create_app
 from shared.settings import Settings
 
-STRONG_JWT = secrets.token_hex(32)  # 64 hex characters
 CIMAHI, TEGAL = "PASARKOTA_CITY_CIMAHI_WEBHOOK_SECRET", "PASARKOTA_CITY_TEGAL_WEBHOOK_SECRET"
 STRONG = {CIMAHI: secrets.token_hex(32), TEGAL: secrets.token_hex(32)}
 
 
 def settings(env: str) -> Settings:
-    return Settings(env=env, jwt_secret=SecretStr(STRONG_JWT))  # type: ignore[arg-type]
+    return Settings(env=env)  # type: ignore[arg-type]
 
 
 def simulator_paths(environ: dict[str, str], env: str = "prod") -> list[str]:
@@ -53,9 +51,10 @@ def test_prod_refuses_weak_webhook_secrets_naming_the_variable(value: str, why: 
         assert value not in message  # a secret is never printed
 
 
-def test_prod_refuses_a_weak_jwt_secret() -> None:
-    with pytest.raises(RuntimeError, match="PASARKOTA_JWT_SECRET"):
-        create_app(Settings(env="prod", jwt_secret=SecretStr("a-real-secret")), environ=STRONG)  # type: ignore[arg-type]
+def test_prod_refuses_a_weak_database_password() -> None:
+    with pytest.raises(RuntimeError, match="PASARKOTA_DATABASE_URL"):
+        create_app(Settings(env="prod", database_url="postgresql://pk_payments:pk-payments-dev@db/pasarkota"),
+                   environ=STRONG)
 
 
 def test_prod_has_no_simulator_and_dev_has_one() -> None:

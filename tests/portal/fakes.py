@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 
 from portal.client import ApiClient
 from portal.settings import PortalSettings
-from shared.auth import mint_token
 from shared.ids import demo_id
-from shared.settings import get_settings
+from tests.tokens import mint
 
-PORTS = {"catalog": 18101, "orders": 18102, "payments": 18103, "learning": 18104, "notifications": 18106}
+PORTS = {"catalog": 18101, "orders": 18102, "payments": 18103, "learning": 18104, "identity": 18105,
+         "notifications": 18106}
 SERVICE_OF_PORT = {v: k for k, v in PORTS.items()}
 
 Handler = Callable[[httpx.Request, re.Match[str]], httpx.Response]
@@ -81,8 +81,19 @@ def order(status: str = "awaiting_payment", **kw: Any) -> dict[str, Any]:
     return body
 
 
+def dev_token(request: httpx.Request, match: re.Match[str]) -> httpx.Response:
+    """identity's development token route, signing with the test key as identity would."""
+    body = json.loads(request.content)
+    roles = body["roles"]
+    token = mint(match["city"], roles, sub=body["sub"], vendor_id=body.get("vendor_id"),
+                 market_id=body.get("market_id"))
+    return httpx.Response(200, json={"access_token": token, "token_type": "Bearer", "expires_in": 900,
+                                     "roles": roles})
+
+
 def default_services() -> FakeServices:
     fake = FakeServices()
+    fake.on("identity", "POST", r"/cities/(?P<city>[a-z]+)/dev/tokens", dev_token)
     fake.on("catalog", "GET", r"/cities/cimahi/markets", {"items": [
         {"id": CIMAHI_MARKET, "name": "Pasar Atas Baru", "address": "Jl. Gandawijaya", "kelurahan": "Cimahi",
          "opens_at": "05:00", "closes_at": "14:00", "vendor_count": 16}]})
@@ -96,7 +107,7 @@ def default_services() -> FakeServices:
 
 def token(role: str = "buyer", city: str = "cimahi", **kw: Any) -> str:
     sub = kw.pop("sub", f"demo-{role}-{city}-1")
-    return mint_token(get_settings().jwt_secret.get_secret_value(), sub=sub, city=city, roles=[role], **kw)
+    return mint(city, role, sub=sub, **kw)
 
 
 @contextmanager

@@ -6,13 +6,19 @@ import httpx
 import jwt
 
 from portal.cart import CART_COOKIE, Cart
+from portal.settings import get_portal_settings
 from portal.web import TOKEN_COOKIE
-from shared.settings import get_settings
 from tests.portal.fakes import CIMAHI_MARKET, HUB, PRODUCT, VENDOR_1, default_services, order, portal_client, problem
 
 
+def verify(token: str) -> dict[str, object]:
+    from tests.tokens import public_jwk
+
+    return dict(jwt.decode(token, jwt.PyJWK(public_jwk()).key, algorithms=["EdDSA"]))
+
+
 def _secret() -> str:
-    return get_settings().jwt_secret.get_secret_value()
+    return get_portal_settings().cookie_secret
 
 
 def _cart_cookie(quantity: int = 2) -> str:
@@ -49,11 +55,10 @@ def test_dev_sign_in_lists_demo_users_per_city_and_sets_an_httponly_token() -> N
         assert response.status_code == 303 and response.headers["location"] == "/kota/cimahi/pedagang"
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
-        claims = jwt.decode(client.cookies[TOKEN_COOKIE], _secret(), algorithms=["HS256"],
-                            options={"verify_aud": False})
+        claims = verify(client.cookies[TOKEN_COOKIE])
         assert claims["city"] == "cimahi" and claims["roles"] == ["vendor"] and claims["vendor_id"] == VENDOR_1
         response = client.post("/masuk/demo", data={"city": "tegal", "user": "market_admin:pasar-pagi"})
-        claims = jwt.decode(client.cookies[TOKEN_COOKIE], _secret(), algorithms=["HS256"])
+        claims = verify(client.cookies[TOKEN_COOKIE])
         assert claims["market_id"] and claims["sub"] == "demo-market-admin-tegal-pasar-pagi"
 
 

@@ -71,18 +71,17 @@ STRONG = "3f9c2a7e5b1d8c4f6a0e9b2d7c5a1f3e8b6d4c2a0f9e7d5c"
 @pytest.mark.parametrize("weak", ["", "x", "a-real-secret", "CHANGE_ME_LONG_RANDOM_JWT_SECRET",
                                   "pasarkota-dev-secret-not-for-production", "a" * 64, "ab" * 16])
 def test_prod_refuses_weak_secrets_naming_the_variable(weak: str) -> None:
-    with pytest.raises(RuntimeError, match="PASARKOTA_JWT_SECRET") as caught:
-        Settings(env="prod", jwt_secret=weak).refuse_weak_secrets()
+    with pytest.raises(RuntimeError, match="PASARKOTA_CODE_SEAL_KEY") as caught:
+        Settings(env="prod", service="identity", code_seal_key=weak).refuse_weak_secrets()
     assert len(weak) < 8 or weak not in str(caught.value), "the message names the variable, never the value"
 
 
 def test_prod_refuses_a_weak_database_password_and_accepts_strong_secrets() -> None:
     with pytest.raises(RuntimeError, match="PASARKOTA_DATABASE_URL"):
-        Settings(env="prod", jwt_secret=STRONG,
-                 database_url="postgresql://pk_orders:pk-orders-dev@db/pasarkota").refuse_weak_secrets()
-    ok = Settings(env="prod", jwt_secret=STRONG, database_url=f"postgresql://pk_orders:{STRONG}@db/pasarkota")
+        Settings(env="prod", database_url="postgresql://pk_orders:pk-orders-dev@db/pasarkota").refuse_weak_secrets()
+    ok = Settings(env="prod", database_url=f"postgresql://pk_orders:{STRONG}@db/pasarkota")
     assert ok.refuse_weak_secrets().env == "prod"
-    assert Settings(env="dev", jwt_secret="x").refuse_weak_secrets().env == "dev"  # development keeps its easy defaults
+    assert Settings(env="dev", code_seal_key="x").refuse_weak_secrets().env == "dev"  # dev keeps its easy defaults
 
 
 def test_sealed_codes_open_only_under_their_key_and_context() -> None:
@@ -98,4 +97,4 @@ def test_sealed_codes_open_only_under_their_key_and_context() -> None:
 
 def test_prod_identity_refuses_a_weak_seal_key() -> None:
     with pytest.raises(RuntimeError, match="PASARKOTA_CODE_SEAL_KEY"):
-        Settings(env="prod", service="identity", jwt_secret=STRONG).refuse_weak_secrets()
+        Settings(env="prod", service="identity").refuse_weak_secrets()

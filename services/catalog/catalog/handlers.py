@@ -298,7 +298,7 @@ async def change_vendor_status(uow: Uow, cmd: ChangeVendorStatus) -> Row:
         if status == "active":
             uow.emit(VendorActivated(vendor_id=cmd.vendor_id, market_id=updated["market_id"], name=updated["name"],
                                      participant_id=updated["participant_id"],
-                                     phone=normalise_phone(updated.get("whatsapp") or updated.get("phone"))))
+                                     phone=normalise_phone(updated.get("phone") or updated.get("whatsapp"))))
         elif status == "suspended":
             uow.emit(VendorSuspended(vendor_id=cmd.vendor_id, reason=changes["suspended_reason"]))
     return updated

@@ -35,11 +35,13 @@ from shared.events.learning import (
     EnrolmentCancelled,
     EnrolmentPromoted,
     EnrolmentWaitlisted,
+    ParticipantRegistered,
+    TrainerAdded,
 )
 from shared.events.orders import OrderCompleted
 from shared.ids import new_id
 from shared.logging import get_logger
-from shared.phone import valid_phone
+from shared.phone import normalise_phone, valid_phone
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -159,6 +161,8 @@ async def create_trainer(uow: Uow, cmd: CreateTrainer) -> str:
                                           subject=cmd.subject or f"trainer-{trainer_id}", phone=cmd.phone,
                                           expertise=cmd.expertise):
         raise Conflict("trainer-exists", "Pelatih dengan subjek ini sudah ada. / This trainer already exists.")
+    uow.emit(TrainerAdded(trainer_id=trainer_id, subject=cmd.subject or f"trainer-{trainer_id}", name=cmd.name,
+                          phone=normalise_phone(cmd.phone)))
     return trainer_id
 
 
@@ -206,6 +210,8 @@ async def register_participant(uow: Uow, cmd: RegisterParticipant) -> Row:
     if row is None:
         raise Conflict("already-registered",
                        "Nomor HP ini sudah terdaftar sebagai peserta. / This phone number is already registered.")
+    uow.emit(ParticipantRegistered(participant_id=participant_id, subject=row["subject"], phone=phone,
+                                   name=row["name"], group=cmd.group))
     return row
 
 

@@ -20,10 +20,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from learning import domain, handlers, queries
-from shared.auth import Principal, current_principal, mint_token, require
+from shared.auth import Principal, current_principal, require
 from shared.events.common import ParticipantGroup, ProgrammeStyle
 from shared.http import CityContext, service_context
-from shared.settings import get_settings
 from shared.uow import Work
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
@@ -106,14 +105,17 @@ Caller = Annotated[Principal | None, Depends(bearer_if_any)]
 
 @public.post("/cities/{city}/participants/register", status_code=201)
 async def register(ctx: CityContext, body: RegisterBody, caller: Caller) -> dict[str, Any]:
-    """Self-registration. ``vendor_id`` only with proof: the vendor's own token or a market/city admin's."""
+    """Self-registration. ``vendor_id`` only with proof: the vendor's own token or a market/city admin's.
+
+    Signed in (identity's token), the participant is known by the token's subject; either way learning emits
+    ``ParticipantRegistered`` and identity grants ``participant`` to the account of the phone. Learning signs no
+    token: the person signs in with a code from identity.
+    """
     row = await ctx.run(handlers.register_participant, handlers.RegisterParticipant(
         name=body.name, phone=body.phone, group=body.group, rw=body.rw, kelurahan=body.kelurahan,
-        vendor_id=body.vendor_id, linked_by=caller))
-    settings = get_settings()
-    token = mint_token(settings.jwt_secret.get_secret_value(), sub=row["subject"], city=ctx.slug,
-                       roles=["participant"], ttl_seconds=settings.jwt_ttl_seconds)
-    return {"participant": queries.participant_json(row), "token": token, "token_type": "Bearer"}
+        vendor_id=body.vendor_id, linked_by=caller,
+        subject=caller.sub if caller is not None and not caller.has("market_admin", "city_admin") else None))
+    return {"participant": queries.participant_json(row)}
 
 
 @public.get("/cities/{city}/programmes")

@@ -85,7 +85,8 @@ def enrolment_json(row: asyncpg.Record) -> dict[str, Any]:
 
 def participant_json(row: Any) -> dict[str, Any]:
     return {"participant_id": row["participant_id"], "name": row["name"], "phone": row["phone"],
-            "group": row["grp"], "rw": row["rw"], "kelurahan": row["kelurahan"], "vendor_id": row["vendor_id"]}
+            "group": row["grp"], "rw": row["rw"], "kelurahan": row["kelurahan"], "vendor_id": row["vendor_id"],
+            "subject": row["subject"]}
 
 
 def trainer_json(row: asyncpg.Record) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 SERVICE_NAMES = {"catalog": "Katalog pasar", "orders": "Pesanan", "payments": "Pembayaran", "learning": "Pelatihan",
-                 "notifications": "Pesan"}
+                 "identity": "Akun", "notifications": "Pesan"}
 
 
 class ServiceUnavailable(Exception):

@@ -34,11 +34,11 @@ CLOSED_STATES = {"cancelled", "rejected", "payment_expired", "refund_requested",
 
 
 def _cart(request: Request, city: str) -> Cart:
-    return load_cart(request.cookies.get(CART_COOKIE), settings().jwt_secret, city)
+    return load_cart(request.cookies.get(CART_COOKIE), settings().cookie_secret, city)
 
 
 def _with_cart(response: Response, cart: Cart) -> Response:
-    response.set_cookie(CART_COOKIE, cart.dump(settings().jwt_secret), httponly=True, samesite="lax",
+    response.set_cookie(CART_COOKIE, cart.dump(settings().cookie_secret), httponly=True, samesite="lax",
                         secure=settings().portal_cookie_secure, max_age=3 * 24 * 3600, path="/")
     return response
 

@@ -21,7 +21,7 @@ from portal.web import (
     render,
     settings,
 )
-from shared.auth import ROLES, mint_token, verify_token
+from shared.auth import ROLES, verify_token
 from shared.cities import all_cities
 from shared.problems import Problem
 
@@ -74,9 +74,10 @@ async def sign_in_demo(request: Request, city: Annotated[str, Form()], user: Ann
     demo = find_demo_user(city, user)
     if demo is None:
         raise PageError(404, "Pengguna demo tidak dikenal", "Pilih pengguna dari daftar.")
-    token = mint_token(settings().jwt_secret, sub=demo.sub, city=city, roles=[demo.role], vendor_id=demo.vendor_id,
-                       market_id=demo.market_id)
-    return _signed_in(token, city, demo.role, next_url)
+    issued = await api(request).post("identity", f"/cities/{city}/dev/tokens", json={
+        "sub": demo.sub, "roles": [demo.role], "vendor_id": demo.vendor_id, "market_id": demo.market_id,
+        "ttl_seconds": 12 * 3600})
+    return _signed_in(issued["access_token"], city, demo.role, next_url)
 
 
 @router.post("/masuk/token")
@@ -84,7 +85,7 @@ async def sign_in_token(request: Request, token: Annotated[str, Form()] = "",
                         next_url: Annotated[str, Form(alias="next")] = "") -> Response:
     token = token.strip()
     try:
-        who = verify_token(settings().jwt_secret, token)
+        who = verify_token(token)
     except Problem as exc:
         return render(request, "sign_in.html", {"groups": {}, "next": _safe_next(next_url) or "",
                                                 "errors": {"token": exc.detail.split(" / ")[0]},

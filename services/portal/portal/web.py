@@ -88,7 +88,7 @@ def principal_of(request: Request) -> Principal | None:
     if not token:
         return None
     try:
-        return verify_token(settings().jwt_secret, token)
+        return verify_token(token)
     except Problem:
         return None
 

@@ -1,0 +1,54 @@
+"""Where tests get sign-in codes: the one place, so it can later read the notifications simulator instead.
+
+Until the notifications service delivers codes, a test reads what identity published — ``SignInCodeIssued`` on
+``identity.signin.v1`` — and opens the sealed code with the test stack's seal key, as notifications would.
+The code is never in clear on the bus; this proves it can be opened only with the key and the challenge id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from shared.events.identity import SIGNIN
+from shared.sealed import unseal
+from tests.learning.kafka_tools import read_topic
+
+TEST_SEAL_KEY = "pasarkota-test-seal-key-0123456789abcdef"
+
+
+async def read_code(bootstrap: str, *, challenge_id: str | None = None, phone: str | None = None,
+                    timeout: float = 30.0, seal_key: str = TEST_SEAL_KEY) -> str:
+    """The code of ``challenge_id`` (or the newest code sent to ``phone``), unsealed. Polls until it is on the bus."""
+    assert challenge_id or phone
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e["payload"] for e in await read_topic(bootstrap, SIGNIN)
+                 if e.get("event_type") == "SignInCodeIssued" and isinstance(e.get("payload"), dict)
+                 and ((challenge_id and e["payload"].get("challenge_id") == challenge_id)
+                      or (not challenge_id and e["payload"].get("phone") == phone))]
+        if found:
+            newest = found[-1] if challenge_id else max(found, key=lambda p: str(p.get("expires_at")))
+            return unseal(seal_key, newest["code_sealed"], context=newest["challenge_id"])
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no sign-in code on {SIGNIN} for {challenge_id or phone}")
+
+
+def read_code_sync(bootstrap: str, **kw: object) -> str:
+    """:func:`read_code` for synchronous tests (the browser test), safe inside or outside an event loop."""
+    result: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(read_code(bootstrap, **kw)))  # type: ignore[arg-type]
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
