@@ -6,6 +6,7 @@ from datetime import datetime
 
 from shared.envelope import EventPayload, event
 from shared.events.common import LineRef, OrderLine, RejectedLine, Rupiah
+from shared.measure import SoldBy
 
 VENDOR = "catalog.vendor.v1"
 PRODUCT = "catalog.product.v1"
@@ -82,6 +83,8 @@ class ProductListed(EventPayload):
     available: bool = True
     photo_url: str | None = None
     vendor_name: str | None = None
+    sold_by: SoldBy = "piece"  # "weight": price per kg; stock, limits and quantities in grams (shared.measure)
+    step_grams: int | None = None
 
 
 @event("ProductUpdated", 1, PRODUCT, key="product_id")
@@ -102,6 +105,8 @@ class ProductUpdated(EventPayload):
     available: bool = True
     photo_url: str | None = None
     vendor_name: str | None = None
+    sold_by: SoldBy = "piece"  # "weight": price per kg; stock, limits and quantities in grams (shared.measure)
+    step_grams: int | None = None
 
 
 @event("PriceChanged", 1, PRODUCT, key="product_id")

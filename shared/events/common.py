@@ -21,6 +21,8 @@ class OrderLine(BaseModel):
     unit_price: Rupiah
     name: str | None = None  # the product's name and unit at checkout (for messages to buyer and vendor)
     unit: str | None = None
+    sold_by: str = "piece"  # "weight": quantity in grams, unit_price per kg (shared.measure)
+    amount: Rupiah | None = None  # the line's rupiah as checkout computed it (shared.measure.line_amount)
 
 
 class LineRef(BaseModel):

@@ -43,6 +43,8 @@ PRODUCTS = {
     "p-other-market": ProductView("p-other-market", CITY, "v-3", "m-2", "Ikan", "kg", 40_000),
     "p-tegal": ProductView("p-tegal", "tegal", "v-9", MARKET, "Teh", "pak", 8_000),
     "p-sold-out": ProductView("p-sold-out", CITY, "v-1", MARKET, "Bawang", "kg", 30_000, sellable=False),
+    "p-rawit": ProductView("p-rawit", CITY, "v-2", MARKET, "Cabai Rawit", "kg", 60_000, 250, 5_000,
+                           sold_by="weight", step_grams=250),
 }
 HUBS = {"h-1": HubView("h-1", CITY), "h-tegal": HubView("h-tegal", "tegal")}
 
@@ -382,3 +384,21 @@ def test_staff_unlock_a_locked_pickup() -> None:
     order.unlock_pickup()
     result, _ = order.confirm_pickup("123456")
     assert result.ok and order.status is Status.COMPLETED
+
+
+def test_a_weighed_line_is_grams_at_the_price_per_kg_rounded_half_up() -> None:
+    [line] = plan([("p-rawit", 250)])
+    assert (line.quantity, line.amount, line.quantity_label, line.sold_by) == (250, 15_000, "250 g", "weight")
+    wire = line.wire()
+    assert (wire.quantity, wire.unit_price, wire.amount, wire.sold_by) == (250, 60_000, 15_000, "weight")
+    order, _ = Order.place(order_id="o-w", city=CITY, buyer_id="b-1", market_id=MARKET,
+                           fulfilment=Fulfilment("pickup_stall"), lines=[line], delivery_fee=0)
+    assert order.total == 15_000 and order.vendor_amounts() == {"v-2": 15_000}
+
+
+@pytest.mark.parametrize(("grams", "why"), [(300, "quantity-not-a-step"), (125, "quantity-not-a-step"),
+                                             (5_250, "quantity-out-of-range")])
+def test_a_weight_off_the_steps_or_limits_is_refused(grams: int, why: str) -> None:
+    with pytest.raises(CheckoutRejected) as refused:
+        plan([("p-rawit", grams)])
+    assert refused.value.code == why

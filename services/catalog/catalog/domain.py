@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.errors import Conflict, Invalid, NotFound
+from shared.measure import MAX_STEP_GRAMS, WEIGHT_PRICE_UNIT
 
 UNITS: tuple[str, ...] = (
     "kg", "ons", "gram", "liter", "ml", "ikat", "bungkus", "pcs", "buah", "sisir", "papan", "karung", "porsi",
@@ -94,6 +95,32 @@ def check_order_limits(min_per_order: int, max_per_order: int | None) -> None:
     if max_per_order is not None and max_per_order < min_per_order:
         raise Invalid("invalid-order-limits", "Maksimal per pesanan harus ≥ minimal. / "
                                               "max_per_order must be ≥ min_per_order.")
+
+
+def check_sold_by(product: dict[str, Any]) -> dict[str, Any]:
+    """A product's selling basis made consistent (``shared.measure``): sold by weight means unit ``kg`` (the price
+    is per kg), a step in grams, and order limits that are multiples of it (the minimum defaults to one step).
+    Returns the fields to store; Invalid when they cannot be made so."""
+    if product.get("sold_by", "piece") != "weight":
+        if product.get("step_grams") is not None:
+            raise Invalid("step-without-weight", "Kelipatan gram hanya untuk barang yang dijual per berat. / "
+                                                 "step_grams is for products sold by weight.")
+        return {"sold_by": "piece", "step_grams": None}
+    step = product.get("step_grams") or 250
+    if not 1 <= step <= MAX_STEP_GRAMS:
+        raise Invalid("invalid-step", f"Kelipatan 1–{MAX_STEP_GRAMS} gram. / step_grams must be 1–{MAX_STEP_GRAMS}.")
+    if product.get("unit") not in (None, WEIGHT_PRICE_UNIT):
+        raise Invalid("weight-unit-kg", "Barang per berat dihargai per kg: satuan harus 'kg'. / "
+                                        "A product sold by weight is priced per kg: unit must be 'kg'.")
+    minimum = product.get("min_per_order") or 1
+    minimum = step if minimum < step else minimum
+    maximum = product.get("max_per_order")
+    for name, value in (("min_per_order", minimum), ("max_per_order", maximum)):
+        if value is not None and value % step:
+            raise Invalid("not-a-step", f"{name} harus kelipatan {step} gram. / {name} must be a multiple of "
+                                        f"{step} g.")
+    check_order_limits(minimum, maximum)
+    return {"sold_by": "weight", "step_grams": step, "unit": WEIGHT_PRICE_UNIT, "min_per_order": minimum}
 
 
 def vendor_market(vendor: dict[str, Any], market_id: str | None, actor_market_id: str | None) -> str | None:

@@ -70,14 +70,16 @@ def product_listed(p: Row, vendor_name: str | None) -> ProductListed:
     return ProductListed(product_id=p["id"], vendor_id=p["vendor_id"], market_id=p["market_id"], name=p["name"],
                          category=p["category"], unit=p["unit"], price=p["price"], min_per_order=p["min_per_order"],
                          max_per_order=p["max_per_order"], stock=p["stock"], available=p["available"],
-                         photo_url=p.get("photo_url"), vendor_name=vendor_name)
+                         photo_url=p.get("photo_url"), vendor_name=vendor_name, sold_by=p.get("sold_by") or "piece",
+                         step_grams=p.get("step_grams"))
 
 
 def product_updated(p: Row, vendor_name: str | None) -> ProductUpdated:
     return ProductUpdated(product_id=p["id"], vendor_id=p["vendor_id"], market_id=p["market_id"], name=p["name"],
                           category=p["category"], unit=p["unit"], price=p["price"], min_per_order=p["min_per_order"],
                           max_per_order=p["max_per_order"], active=p["active"], stock=p["stock"],
-                          available=p["available"], photo_url=p.get("photo_url"), vendor_name=vendor_name)
+                          available=p["available"], photo_url=p.get("photo_url"), vendor_name=vendor_name,
+                          sold_by=p.get("sold_by") or "piece", step_grams=p.get("step_grams"))
 
 
 def stock_adjusted(p: Row) -> StockAdjusted:
@@ -354,6 +356,9 @@ async def edit_product(uow: Uow, cmd: EditProduct) -> Row:
     changes = dict(cmd.changes)
     merged = {**product, **changes}
     domain.check_order_limits(merged["min_per_order"], merged["max_per_order"])
+    if merged.get("sold_by") == "weight" or "step_grams" in changes:
+        basis = domain.check_sold_by(merged)
+        changes.update({k: v for k, v in basis.items() if v != product.get(k)})
     if not changes:
         return product
     if {"name", "category", "description"} & changes.keys():

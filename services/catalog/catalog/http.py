@@ -36,6 +36,7 @@ from catalog.search import parse_query
 from shared.auth import Principal, require
 from shared.errors import Invalid
 from shared.http import CityContext
+from shared.measure import MAX_STEP_GRAMS, SoldBy
 
 router = APIRouter()
 
@@ -76,8 +77,12 @@ class ProductIn(Strict):
     name: Name
     category: Category
     unit: Unit
-    price: Price
-    stock: Stock | None = Field(None, description="counted stock; omit/null for fresh goods sold by availability")
+    price: Price = Field(description="rupiah per unit; per kg when sold by weight")
+    sold_by: SoldBy = Field("piece", description="`weight`: price per kg; stock, limits and quantities in grams")
+    step_grams: int | None = Field(None, ge=1, le=MAX_STEP_GRAMS,
+                                   description="sold by weight: every quantity is a multiple of it (default 250)")
+    stock: Stock | None = Field(None, description="counted stock (grams when sold by weight); omit/null for fresh "
+                                                  "goods sold by availability")
     available: bool = True
     min_per_order: PerOrder = 1
     max_per_order: PerOrder | None = None
@@ -97,6 +102,7 @@ class ProductPatch(Strict):
     name: Name | None = None
     category: Category | None = None
     unit: Unit | None = None
+    step_grams: int | None = Field(None, ge=1, le=MAX_STEP_GRAMS)
     min_per_order: PerOrder | None = None
     max_per_order: PerOrder | None = None
     photo_url: str | None = None
@@ -321,7 +327,9 @@ async def my_products(who: VendorP, ctx: CityContext) -> dict[str, Any]:
 
 @router.post("/cities/{city}/products", status_code=201, tags=["vendor"])
 async def create_product(who: VendorP, ctx: CityContext, body: ProductIn) -> dict[str, Any]:
-    return _product_out(await ctx.run(handlers.create_product, CreateProduct(who, body.model_dump())))
+    data = body.model_dump()
+    data.update(domain.check_sold_by(data))
+    return _product_out(await ctx.run(handlers.create_product, CreateProduct(who, data)))
 
 
 @router.patch("/cities/{city}/products/{product_id}", tags=["vendor"])

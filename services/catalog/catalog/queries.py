@@ -21,7 +21,8 @@ Row = dict[str, Any]
 PRODUCT_SELECT = (
     "SELECT p.id, p.city, p.vendor_id, p.market_id, p.name, p.description, p.category, p.unit, p.price, p.stock,"
     " p.available, p.min_per_order, p.max_per_order, p.photo_url, p.active, p.created_at, p.updated_at,"
-    " v.name AS vendor_name, v.trained AS vendor_trained, v.status AS vendor_status, m.name AS market_name"
+    " p.sold_by, p.step_grams, v.name AS vendor_name, v.trained AS vendor_trained, v.status AS vendor_status,"
+    " m.name AS market_name"
     " FROM products p JOIN vendors v ON v.id = p.vendor_id JOIN markets m ON m.id = p.market_id"
 )
 
@@ -67,7 +68,7 @@ async def daily_prices(conn: asyncpg.Connection, city: str, market_id: str, star
     """The market, and per active product of it the last price before ``end`` (the day's) and before ``start``."""
     market = await _market(conn, city, market_id)
     rows = await conn.fetch(
-        "SELECT p.id AS product_id, p.name, p.category, p.unit, p.vendor_id, v.name AS vendor_name,"
+        "SELECT p.id AS product_id, p.name, p.category, p.unit, p.sold_by, p.vendor_id, v.name AS vendor_name,"
         " (SELECT h.price FROM price_history h WHERE h.product_id = p.id AND h.changed_at < $4"
         "   ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) AS price,"
         " (SELECT h.price FROM price_history h WHERE h.product_id = p.id AND h.changed_at < $3"

@@ -151,6 +151,7 @@ PRODUCTS: dict[str, list[tuple[str, str, int]]] = {
         ("Nanas Madu", "buah", 12000), ("Melon", "kg", 15000), ("Jambu Biji Merah", "kg", 15000),
     ],
 }
+WEIGH_STEPS = {"sayur": 250, "buah": 250, "bumbu": 100, "daging": 250, "ikan": 250}  # grams
 FRESH = {"sayur", "daging", "ikan"}  # sold by the available switch; the rest by counted stock
 
 # (kelurahan, RW number, bandwidth Mbps) — the city's internet points.
@@ -210,11 +211,15 @@ def demo_products(city: str, vendor_index: int, vendor_id: str, market_id: str, 
                 history.append((p2, moments[2]))
             fresh = category in FRESH
             stock = None if fresh else rng.choice([12, 20, 30, 48, 60, 100, 150])
+            # fresh goods priced per kg are weighed out, the way the market sells them (shared.measure)
+            step = WEIGH_STEPS.get(category) if unit == "kg" and fresh else None
             row = {
                 "id": product_id(city, vendor_index, name), "city": city, "vendor_id": vendor_id,
                 "market_id": market_id, "name": name, "description": "", "category": category, "unit": unit,
                 "price": history[-1][0], "stock": stock, "available": rng.random() > 0.05,
-                "min_per_order": 1, "max_per_order": 50 if unit in ("kg", "ons", "ikat", "pcs", "bungkus") else None,
+                "min_per_order": step or 1,
+                "max_per_order": 5_000 if step else 50 if unit in ("kg", "ons", "ikat", "pcs", "bungkus") else None,
+                "sold_by": "weight" if step else "piece", "step_grams": step,
                 "photo_url": None,
                 "search_text": handlers.product_search_text(name, category, vendor_name),
                 "name_text": search_text(name),

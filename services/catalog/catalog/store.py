@@ -28,7 +28,7 @@ VENDOR_COLUMNS = ("id, city, market_id, stall_id, name, owner_name, phone, whats
                   " certificate_code, participant_id, suspended_reason, verified_at, created_at, updated_at")
 
 PRODUCT_COLUMNS = ("id, city, vendor_id, market_id, name, description, category, unit, price, stock, available,"
-                   " min_per_order, max_per_order, photo_url, active, created_at, updated_at")
+                   " min_per_order, max_per_order, photo_url, active, created_at, updated_at, sold_by, step_grams")
 
 
 class CatalogStore:
@@ -128,25 +128,29 @@ class CatalogStore:
     async def insert_product(self, p: Row) -> Row | None:
         return _d(await self.conn.fetchrow(
             "INSERT INTO products(id, city, vendor_id, market_id, name, description, category, unit, price, stock,"
-            " available, min_per_order, max_per_order, photo_url, active, search_text, name_text)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, true, $15, $16)"
-            f" ON CONFLICT DO NOTHING RETURNING {PRODUCT_COLUMNS}",
+            " available, min_per_order, max_per_order, photo_url, active, search_text, name_text, sold_by,"
+            " step_grams) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, true, $15, $16,"
+            f" $17, $18) ON CONFLICT DO NOTHING RETURNING {PRODUCT_COLUMNS}",
             p["id"], p["city"], p["vendor_id"], p["market_id"], p["name"], p.get("description") or "", p["category"],
             p["unit"], p["price"], p.get("stock"), p.get("available", True), p.get("min_per_order", 1),
-            p.get("max_per_order"), p.get("photo_url"), p["search_text"], p["name_text"]))
+            p.get("max_per_order"), p.get("photo_url"), p["search_text"], p["name_text"],
+            p.get("sold_by") or "piece", p.get("step_grams")))
 
     async def insert_products_bulk(self, rows: list[Row]) -> set[str]:
         """Insert many products at once (demo seeding, benchmarks); returns the ids actually inserted."""
         cols = ("id", "city", "vendor_id", "market_id", "name", "description", "category", "unit", "price", "stock",
-                "available", "min_per_order", "max_per_order", "photo_url", "search_text", "name_text")
+                "available", "min_per_order", "max_per_order", "photo_url", "search_text", "name_text", "sold_by",
+                "step_grams")
         types = ("text", "text", "text", "text", "text", "text", "text", "text", "bigint", "int", "bool", "int", "int",
-                 "text", "text", "text")
+                 "text", "text", "text", "text", "int")
         arrays = [[r.get(c) if c not in ("description",) else (r.get(c) or "") for r in rows] for c in cols]
         for i, c in enumerate(cols):
             if c == "available":
                 arrays[i] = [True if v is None else v for v in arrays[i]]
             if c == "min_per_order":
                 arrays[i] = [1 if v is None else v for v in arrays[i]]
+            if c == "sold_by":
+                arrays[i] = ["piece" if v is None else v for v in arrays[i]]
         unnest = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
         inserted = await self.conn.fetch(
             f"INSERT INTO products({', '.join(cols)}) SELECT * FROM unnest({unnest})"

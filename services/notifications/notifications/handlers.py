@@ -29,6 +29,7 @@ from shared.events import orders as ords
 from shared.events import payments as pay
 from shared.events.notifications import NotificationFailed, NotificationSent
 from shared.logging import get_logger
+from shared.measure import quantity_label
 from shared.phone import masked, normalise_phone
 from shared.uow import UnitOfWork
 
@@ -155,8 +156,8 @@ class Messages:
         vendors = await uow.store.vendors(uow.this_city, vendor_ids)
         for vendor_id in vendor_ids:
             items = "\n".join(
-                f"- {line['quantity']} {line.get('unit') or ''} {line.get('name') or line['product_id']}".replace(
-                    "  ", " ") for line in lines if line["vendor_id"] == vendor_id)
+                f"- {quantity_label(line['quantity'], line.get('unit') or '', line.get('sold_by') or 'piece')} "
+                f"{line.get('name') or line['product_id']}" for line in lines if line["vendor_id"] == vendor_id)
             vendor = vendors.get(vendor_id)
             await self._queue(uow, "vendor_new_order", vendor["phone"] if vendor else None, {
                 "order_ref": ref, "items": items, "fulfilment": domain.FULFILMENT.get(order["fulfilment"], "")})

@@ -36,10 +36,12 @@ from shared.events.orders import (
     OrderReady,
     RefundRequested,
 )
+from shared.measure import grams_label, line_amount, quantity_label
 
 MAX_PICKUP_ATTEMPTS = 5
 MAX_LINES = 50
 MAX_QUANTITY = 1000
+MAX_GRAMS = 100_000  # 100 kg of one weighed product in one order
 
 
 class Status(StrEnum):
@@ -133,6 +135,8 @@ class ProductView:
     min_per_order: int = 1
     max_per_order: int | None = None
     sellable: bool = True  # active, available, not delisted, vendor not suspended
+    sold_by: str = "piece"  # "weight": price per kg, quantities in grams (shared.measure)
+    step_grams: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,14 +171,35 @@ class Line:
     unit_price: int
     note: str | None = None
     status: LineStatus = LineStatus.PENDING
+    sold_by: str = "piece"  # "weight": quantity in grams, unit_price per kg
 
     @property
     def amount(self) -> int:
-        return self.quantity * self.unit_price
+        return line_amount(self.quantity, self.unit_price, self.sold_by)
+
+    @property
+    def quantity_label(self) -> str:
+        return quantity_label(self.quantity, self.unit, self.sold_by)
 
     def wire(self) -> WireLine:
         return WireLine(product_id=self.product_id, vendor_id=self.vendor_id, quantity=self.quantity,
-                        unit_price=self.unit_price, name=self.name or None, unit=self.unit or None)
+                        unit_price=self.unit_price, name=self.name or None, unit=self.unit or None,
+                        sold_by=self.sold_by, amount=self.amount)
+
+
+def _check_weight(product: ProductView, grams: int) -> None:
+    """A weighed quantity: grams, a multiple of the product's step, within its limits (also in grams)."""
+    step = product.step_grams or 1
+    lower = max(product.min_per_order, step)
+    upper = min(product.max_per_order or MAX_GRAMS, MAX_GRAMS)
+    if grams % step:
+        raise CheckoutRejected("quantity-not-a-step", f"'{product.name}' dijual per {grams_label(step)}: "
+                                                      f"{grams_label(grams)} bukan kelipatannya. / The quantity "
+                                                      f"must be a multiple of {step} g.", step_grams=step)
+    if grams < lower or grams > upper:
+        raise CheckoutRejected("quantity-out-of-range",
+                               f"Berat '{product.name}' harus {grams_label(lower)}–{grams_label(upper)}. / "
+                               f"Weight must be between {lower} and {upper} g.")
 
 
 def plan_lines(city: str, market_id: str, items: list[CartItem], products: dict[str, ProductView],
@@ -213,14 +238,17 @@ def plan_lines(city: str, market_id: str, items: list[CartItem], products: dict[
         if not product.sellable:
             raise CheckoutRejected("product-unavailable", f"Produk '{product.name}' sedang tidak dijual. / "
                                                           "The product is not available.")
-        upper = min(product.max_per_order or MAX_QUANTITY, MAX_QUANTITY)
-        if item.quantity < max(product.min_per_order, 1) or item.quantity > upper:
-            raise CheckoutRejected("quantity-out-of-range",
-                                   f"Jumlah '{product.name}' harus {max(product.min_per_order, 1)}–{upper}. "
-                                   f"/ Quantity must be between {product.min_per_order} and {upper}.")
+        if product.sold_by == "weight":
+            _check_weight(product, item.quantity)
+        else:
+            upper = min(product.max_per_order or MAX_QUANTITY, MAX_QUANTITY)
+            if item.quantity < max(product.min_per_order, 1) or item.quantity > upper:
+                raise CheckoutRejected("quantity-out-of-range",
+                                       f"Jumlah '{product.name}' harus {max(product.min_per_order, 1)}–{upper}. "
+                                       f"/ Quantity must be between {product.min_per_order} and {upper}.")
         lines.append(Line(line_id=f"L{n}", product_id=product.product_id, vendor_id=product.vendor_id,
                           name=product.name, unit=product.unit, quantity=item.quantity,
-                          unit_price=product.price, note=(item.note or None)))
+                          unit_price=product.price, note=(item.note or None), sold_by=product.sold_by))
     return lines
 
 

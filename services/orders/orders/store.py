@@ -27,7 +27,7 @@ ORDER_COLUMNS = ("order_id, city, buyer_id, market_id, status, version, fulfilme
                  " subtotal, delivery_fee, total, payment_id, qris, payment_expires_at, paid_amount,"
                  " refund_requested, refunded_amount, extra_refunded, pickup_code, pickup_attempts, cancel_reason,"
                  " stuck_since, created_at, updated_at")
-LINE_COLUMNS = "order_id, line_id, product_id, vendor_id, name, unit, quantity, unit_price, note, status"
+LINE_COLUMNS = "order_id, line_id, product_id, vendor_id, name, unit, quantity, unit_price, note, status, sold_by"
 
 
 def order_of(row: asyncpg.Record, lines: list[asyncpg.Record]) -> Order:
@@ -43,7 +43,7 @@ def order_of(row: asyncpg.Record, lines: list[asyncpg.Record]) -> Order:
         pickup_attempts=row["pickup_attempts"], cancel_reason=row["cancel_reason"], created_at=row["created_at"],
         lines=[Line(line_id=r["line_id"], product_id=r["product_id"], vendor_id=r["vendor_id"], name=r["name"],
                     unit=r["unit"], quantity=r["quantity"], unit_price=int(r["unit_price"]), note=r["note"],
-                    status=LineStatus(r["status"]))
+                    status=LineStatus(r["status"]), sold_by=r["sold_by"])
                for r in sorted(lines, key=lambda r: (len(r["line_id"]), r["line_id"]))])
     order.loaded_line_status = {li.line_id: li.status for li in order.lines}
     return order
@@ -62,18 +62,22 @@ class OrdersStore:
         them. False when the product id belongs to another city (nothing written)."""
         status = await self.conn.execute(
             """INSERT INTO product_view(product_id, city, vendor_id, market_id, name, category, unit, price,
-                                        min_per_order, max_per_order, active, available, stock, delisted)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, true), coalesce($12, true), $13, false)
+                                        min_per_order, max_per_order, active, available, stock, delisted, sold_by,
+                                        step_grams)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, true), coalesce($12, true), $13, false,
+                       $14, $15)
                ON CONFLICT (product_id) DO UPDATE SET
                  vendor_id = EXCLUDED.vendor_id, market_id = EXCLUDED.market_id,
                  name = EXCLUDED.name, category = EXCLUDED.category, unit = EXCLUDED.unit, price = EXCLUDED.price,
+                 sold_by = EXCLUDED.sold_by, step_grams = EXCLUDED.step_grams,
                  min_per_order = EXCLUDED.min_per_order, max_per_order = EXCLUDED.max_per_order,
                  active = coalesce($11, product_view.active), available = coalesce($12, product_view.available),
                  stock = CASE WHEN $12::boolean IS NULL THEN product_view.stock ELSE $13 END,
                  delisted = false, updated_at = now()
                WHERE product_view.city = EXCLUDED.city""",
             p.product_id, city, p.vendor_id, p.market_id, p.name, p.category, p.unit, p.price,
-            p.min_per_order, p.max_per_order, active, getattr(p, "available", None), getattr(p, "stock", None))
+            p.min_per_order, p.max_per_order, active, getattr(p, "available", None), getattr(p, "stock", None),
+            p.sold_by, p.step_grams)
         return _touched(status)
 
     async def set_price(self, city: str, product_id: str, price: int) -> bool:
@@ -129,7 +133,7 @@ class OrdersStore:
         return {r["product_id"]: ProductView(
             product_id=r["product_id"], city=r["city"], vendor_id=r["vendor_id"], market_id=r["market_id"],
             name=r["name"], unit=r["unit"], price=int(r["price"]), min_per_order=r["min_per_order"],
-            max_per_order=r["max_per_order"],
+            max_per_order=r["max_per_order"], sold_by=r["sold_by"], step_grams=r["step_grams"],
             sellable=r["active"] and r["available"] and not r["delisted"] and not r["vendor_suspended"])
             for r in rows}
 
@@ -168,10 +172,10 @@ class OrdersStore:
             order.total)
         await self.conn.executemany(
             """INSERT INTO order_lines(order_id, line_id, city, product_id, vendor_id, name, unit, quantity,
-                                       unit_price, note, status)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+                                       unit_price, note, status, sold_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
             [(order.order_id, li.line_id, order.city, li.product_id, li.vendor_id, li.name, li.unit, li.quantity,
-              li.unit_price, li.note, li.status.value) for li in order.lines])
+              li.unit_price, li.note, li.status.value, li.sold_by) for li in order.lines])
         await self._history(order)
 
     async def save(self, order: Order) -> None:

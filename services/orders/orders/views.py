@@ -20,6 +20,7 @@ def order_body(order: Order, *, show_code: bool = False, vendor_id: str | None =
         "fulfilment": {"type": order.fulfilment, "rw_hub_id": order.rw_hub_id, "address": order.delivery_address},
         "lines": [{"line_id": li.line_id, "product_id": li.product_id, "vendor_id": li.vendor_id, "name": li.name,
                    "unit": li.unit, "quantity": li.quantity, "unit_price": li.unit_price, "amount": li.amount,
+                   "sold_by": li.sold_by, "quantity_label": li.quantity_label,
                    "note": li.note, "status": li.status.value, "status_label": LINE_LABELS[li.status]}
                   for li in lines],
     }

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.measure import grams_label, line_amount, weight_steps
+
 JAKARTA = ZoneInfo("Asia/Jakarta")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 _DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
@@ -100,4 +102,5 @@ def install(env: Any) -> None:
                        fulfilment=lambda v: FULFILMENT_LABELS.get(str(v), str(v or "—")),
                        grup=lambda v: GROUP_LABELS.get(str(v), str(v or "—")),
                        gaya=lambda v: STYLE_LABELS.get(str(v), str(v or "—")),
-                       zip_self=lambda seq: [(x, x) for x in seq])
+                       zip_self=lambda seq: [(x, x) for x in seq], gram=grams_label)
+    env.globals.update(weight_steps=weight_steps, line_amount=line_amount)

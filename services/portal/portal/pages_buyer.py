@@ -14,6 +14,7 @@ from portal.filters import jam, status_label
 from portal.qr import qr_png
 from portal.web import (
     PageError,
+    Refusal,
     api,
     chat_links,
     form_dict,
@@ -24,6 +25,7 @@ from portal.web import (
     settings,
     to_int,
 )
+from shared.measure import grams_label
 
 router = APIRouter()
 
@@ -51,31 +53,51 @@ async def cart_page(request: Request, city: str) -> Response:
     return render(request, "cart.html", {"city": c, "cart": _cart(request, city)})
 
 
+def _quantity_error(product: dict[str, Any], qty: int | None) -> str | None:
+    """Why this quantity cannot go in the cart (grams and steps for a weighed product), or None."""
+    lo, hi = int(product.get("min_per_order") or 1), product.get("max_per_order")
+    if product.get("sold_by") == "weight":
+        step = int(product.get("step_grams") or 1)
+        if qty is None or qty < 1:
+            return f"Pilih beratnya (kelipatan {grams_label(step)})."
+        if qty % step:
+            return f"Dijual per {grams_label(step)}: pilih kelipatannya."
+        if qty < lo:
+            return f"Minimal {grams_label(lo)} per pesanan."
+        if hi and qty > int(hi):
+            return f"Maksimal {grams_label(int(hi))} per pesanan."
+    elif qty is None or qty < 1:
+        return "Jumlah harus angka bulat minimal 1."
+    elif qty < lo:
+        return f"Minimal {lo} {product.get('unit', '')} per pesanan."
+    elif hi and qty > int(hi):
+        return f"Maksimal {hi} {product.get('unit', '')} per pesanan."
+    if not product.get("available_now", True):
+        return "Produk ini sedang habis."
+    return None
+
+
 @router.post("/kota/{city}/keranjang")
 async def add_to_cart(request: Request, city: str, product_id: Annotated[str, Form(max_length=80)],
-                      quantity: Annotated[str, Form(max_length=8)] = "1") -> Response:
+                      quantity: Annotated[str, Form(max_length=8)] = "1",
+                      replace: Annotated[str, Form(max_length=3)] = "") -> Response:
     c, _, _ = need(request, city, "buyer")
     try:
         product = await api(request).get("catalog", f"/cities/{city}/products/{product_id}")
     except ApiError:
         raise PageError(404, "Produk tidak ditemukan", "Produk ini tidak ada atau sudah tidak dijual.") from None
     qty = to_int(quantity)
-    lo, hi = int(product.get("min_per_order") or 1), product.get("max_per_order")
-    error = None
-    if qty is None or qty < 1:
-        error = "Jumlah harus angka bulat minimal 1."
-    elif qty < lo:
-        error = f"Minimal {lo} {product.get('unit', '')} per pesanan."
-    elif hi and qty > int(hi):
-        error = f"Maksimal {hi} {product.get('unit', '')} per pesanan."
-    elif not product.get("available_now", True):
-        error = "Produk ini sedang habis."
+    error = _quantity_error(product, qty)
     if error:
         return render(request, "product.html", {"city": c, "p": product, "form": {"quantity": quantity},
                                                 "errors": {"quantity": error}}, status_code=422)
     cart = _cart(request, city)
+    if cart.other_market(product) and replace != "ya":
+        # never empty a cart silently: ask first (the same form, with replace=ya)
+        return render(request, "product.html", {"city": c, "p": product, "form": {"quantity": quantity},
+                                                "errors": {}, "replace_cart": cart}, status_code=409)
     reset = cart.add(product, qty or 1)
-    message = ("Keranjang berisi produk dari pasar lain, jadi dikosongkan dulu. " if reset else "") + \
+    message = ("Keranjang lama dari pasar lain sudah diganti. " if reset else "") + \
         f"{product.get('name', 'Produk')} masuk keranjang."
     return _with_cart(redirect(f"/kota/{city}/keranjang", message), cart)
 
@@ -248,7 +270,7 @@ async def simulate_payment(request: Request, city: str, order_id: str) -> Respon
             await api(request).post("payments", f"/simulator/{city}/pay", token=token, json={"qris": qris})
             message = "Simulator sudah membayar. Status akan berubah sebentar lagi."
         except ApiError as exc:
-            message = "Simulator menolak: " + exc.message
+            message = Refusal("Simulator menolak: " + exc.message)
     if wants_json:
         return JSONResponse({"message": message})
     return redirect(f"/kota/{city}/pesanan/{order_id}/bayar", message)
@@ -261,7 +283,7 @@ async def cancel_order(request: Request, city: str, order_id: str) -> Response:
         await api(request).post("orders", f"/cities/{city}/orders/{order_id}/cancel", token=token)
         message = "Pesanan dibatalkan."
     except ApiError as exc:
-        message = exc.message
+        message = Refusal(exc.message)
     return redirect(f"/kota/{city}/pesanan/{order_id}", message)
 
 

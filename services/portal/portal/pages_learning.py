@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from portal.client import ApiError, items_of
 from portal.qr import qr_png
-from portal.web import PageError, api, form_dict, need, redirect, render
+from portal.web import PageError, Refusal, api, form_dict, need, redirect, render
 
 router = APIRouter()
 
@@ -83,7 +83,7 @@ async def trainer_mark(request: Request, city: str, session_id: str,
                                 json={"enrolment_id": enrolment_id, "attended": attended == "1"})
         message = "Kehadiran dicatat." if attended == "1" else "Dicatat tidak hadir."
     except ApiError as exc:
-        message = exc.message
+        message = Refusal(exc.message)
     return redirect(f"/kota/{city}/pelatih/sesi/{session_id}", message)
 
 
@@ -121,7 +121,7 @@ async def participant_enrol(request: Request, city: str, session_id: str) -> Res
         else:
             message = "Anda terdaftar di sesi ini."
     except ApiError as exc:
-        message = exc.message
+        message = Refusal(exc.message)
     return redirect(f"/kota/{city}/pelatihan", message)
 
 

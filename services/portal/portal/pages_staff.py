@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from portal import charts
 from portal.client import ApiError, ServiceUnavailable, items_of
 from portal.filters import GROUP_LABELS, STYLE_LABELS, status_label, to_jakarta
-from portal.web import PageError, api, chat_links, form_dict, need, redirect, render, to_int
+from portal.web import PageError, Refusal, api, chat_links, form_dict, need, redirect, render, to_int
 from shared.logging import get_logger
 
 router = APIRouter()
@@ -84,7 +84,7 @@ async def vendor_order_action(request: Request, city: str, order_id: str, action
                                 json=body)
         message = ok
     except ApiError as exc:
-        message = exc.message
+        message = Refusal(exc.message)
     return redirect(f"/kota/{city}/pedagang", message)
 
 
@@ -92,13 +92,13 @@ async def _confirm_pickup(request: Request, city: str, token: str, back: str) ->
     form = form_dict(await request.form())
     order_id, code = form.get("order_id", "").strip(), form.get("code", "").strip()
     if not code:
-        return redirect(back, "Masukkan kode pengambilan dari pembeli.")
+        return redirect(back, Refusal("Masukkan kode pengambilan dari pembeli."))
     try:
         await api(request).post("orders", f"/cities/{city}/orders/{order_id}/pickup", token=token,
                                 json={"code": code})
         message = "Kode benar. Pesanan selesai."
     except ApiError as exc:
-        message = exc.message
+        message = Refusal(exc.message)
     return redirect(back, message)
 
 
@@ -215,7 +215,7 @@ async def market_admin_action(request: Request, city: str, vendor_id: str,
                                 json=body or None)
         message = f"Pedagang {words[action]}."
     except ApiError as exc:
-        message = exc.message
+        message = Refusal(exc.message)
     return redirect(f"/kota/{city}/pengelola", message)
 
 

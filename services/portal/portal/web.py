@@ -131,6 +131,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     ctx: dict[str, Any] = {
         "who": who, "role_names": ROLE_NAMES, "role_home": ROLE_HOME, "dev_mode": settings().dev_mode,
         "cities": all_cities(), "errors": {}, "form": {}, "flash": request.query_params.get("pesan"),
+        "flash_refused": request.query_params.get("galat") == "1",
     }
     if who is not None:
         ctx["my_city"] = all_cities().get(who.city)
@@ -139,11 +140,18 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
                                       headers={"Cache-Control": "no-store"})
 
 
+class Refusal(str):
+    """A message that says no (a service refused): shown in the error style after the redirect, never as a
+    success."""
+
+
 def redirect(url: str, message: str | None = None) -> RedirectResponse:
     if message:
         from urllib.parse import quote
 
         url += ("&" if "?" in url else "?") + "pesan=" + quote(message)
+        if isinstance(message, Refusal):
+            url += "&galat=1"
     return RedirectResponse(url, status_code=303)
 
 
