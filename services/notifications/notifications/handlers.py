@@ -354,6 +354,8 @@ class Messages:
     async def record_sent(self, uow: Uow, row: Row, provider_message_id: str) -> None:
         await uow.store.mark_sent(row["message_id"], provider_message_id)
         MESSAGES.labels(row["city"], row["template"], row["channel"], "sent").inc()
+        log.info("message sent", message_id=str(row["message_id"]), template=row["template"], channel=row["channel"],
+                 phone=masked(row["recipient"]), attempts=row["attempts"])
         uow.emit(NotificationSent(message_id=str(row["message_id"]), source_event_id=str(row["event_id"]),
                                   template=row["template"], channel=row["channel"],
                                   phone_masked=masked(row["recipient"])), city=row["city"])
