@@ -28,8 +28,11 @@ import httpx
 import pytest
 
 from shared.envelope import build_event
+from shared.events.common import OrderLine
 from shared.events.identity import SignInCodeIssued
 from shared.events.learning import EnrolmentWaitlisted
+from shared.events.orders import OrderPlaced
+from shared.events.payments import PaymentRequested
 from shared.phone import international
 from shared.sealed import seal
 from tests.conftest import TEST_CODE_SEAL_KEY, Platform, eventually
@@ -322,6 +325,26 @@ async def test_forged_or_replayed_status_webhooks_change_nothing(platform: Platf
     bad = await client.post(url, content=b"{not json", headers=signed({})[1] | {
         "X-Hub-Signature-256": "sha256=" + hmac.new(DEV_APP_SECRET.encode(), b"{not json", hashlib.sha256).hexdigest()})
     assert bad.status_code == 422
+
+
+async def test_an_order_event_before_its_order_placed_waits_for_it_and_is_then_told(
+        platform: Platform, client: httpx.AsyncClient) -> None:
+    phone, buyer = new_phone(), f"acc-{uuid.uuid4().hex[:10]}"
+    await sign_up(platform, buyer, phone)
+    order_id = f"ord-{uuid.uuid4().hex[:12]}"
+    early = await send(platform, PaymentRequested(payment_id=f"pay-{order_id}", order_id=order_id, amount=27500,
+                                                  qris="000201...6304ABCD",
+                                                  expires_at=datetime.now(UTC) + timedelta(minutes=15)))
+    await processed(platform, early)
+    assert await messages_of_event(platform, early) == []  # nothing to say yet: whose order is it?
+    await send(platform, OrderPlaced(order_id=order_id, buyer_id=buyer, market_id="mkt-uji", subtotal=27500,
+                                     total=27500, fulfilment="pickup_stall",
+                                     lines=[OrderLine(product_id="p-1", vendor_id="v-uji", quantity=1,
+                                                      unit_price=27500)]))
+    row = await the_message(platform, early, "sent")
+    assert row["template"] == "order_awaiting_payment" and row["recipient"] == phone
+    got = await inbox(client, platform, phone)
+    assert [m["template"] for m in got] == ["order_awaiting_payment"] and "Rp 27.500" in got[0]["text"]
 
 
 # ------------------------------------------------------------------------------------------- quiet hours

@@ -112,3 +112,41 @@ async def test_a_deleted_account_leaves_no_phone_and_no_text(pool: asyncpg.Pool)
         assert await conn.fetchval("SELECT count(*) FROM accounts") == 0
         rows = await conn.fetch("SELECT recipient, body FROM messages")
     assert len(rows) == 2 and all(r["recipient"].startswith("deleted:") and r["body"] == "" for r in rows)
+
+
+async def test_each_vendor_gets_one_evening_summary_of_the_days_completed_sales(pool: asyncpg.Pool) -> None:
+    from datetime import time
+
+    from shared.envelope import build_event
+    from shared.events.common import OrderLine
+    from shared.events.orders import OrderCompleted, OrderLineRejected, OrderPlaced
+
+    placed = OrderPlaced(order_id="ord-s", buyer_id="acc-b", market_id="mkt", subtotal=25000, total=25000,
+                         fulfilment="pickup_stall",
+                         lines=[OrderLine(product_id="p-1", vendor_id="v-1", quantity=2, unit_price=10000),
+                                OrderLine(product_id="p-2", vendor_id="v-1", quantity=1, unit_price=3000),
+                                OrderLine(product_id="p-3", vendor_id="v-2", quantity=1, unit_price=5000)])
+    rejected = OrderLineRejected(order_id="ord-s", line_id="L2", product_id="p-2", vendor_id="v-1", quantity=1,
+                                 amount=3000, reason="habis")
+    completed = build_event(OrderCompleted(order_id="ord-s", buyer_id="acc-b", vendor_ids=["v-1", "v-2"],
+                                           total=25000), city="cimahi").envelope
+    day = completed.occurred_at.astimezone(domain.WIB).date()
+    evening = datetime.combine(day, time(20, 30), tzinfo=domain.WIB)
+    m = Messages(RULES, "http://portal", now=lambda: evening)
+
+    async def apply(uow: PgUnitOfWork[NotificationsStore]) -> None:
+        await uow.store.upsert_vendor("cimahi", "v-1", market_id="mkt", name="Toko Sari", phone="081300000301",
+                                      stall=None)
+        await m.on_order_placed(uow.caused_by(build_event(placed, city="cimahi").envelope), placed)
+        await m.on_line_rejected(uow.caused_by(build_event(rejected, city="cimahi").envelope), rejected)
+        await m.on_order_completed(uow.caused_by(completed), OrderCompleted(**completed.payload))
+
+    await _in_tx(pool, apply)
+    afternoon = Messages(RULES, "http://portal", now=lambda: evening - timedelta(hours=5))
+    assert await _in_tx(pool, afternoon.summarise_sales) == 0  # not before 20:00
+    assert await _in_tx(pool, m.summarise_sales) == 2  # v-1 and v-2 (v-2 has no phone: counted, not sent)
+    assert await _in_tx(pool, m.summarise_sales) == 0  # once a day
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT recipient, body FROM messages WHERE template = 'vendor_daily_summary'")
+    assert [r["recipient"] for r in rows] == ["081300000301"]
+    assert "1 pesanan selesai, total Rp 20.000" in rows[0]["body"]  # the rejected line is not a sale
