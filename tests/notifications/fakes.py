@@ -15,6 +15,7 @@ class FakeStore:
         self.orders: dict[str, dict[str, Any]] = {}
         self.opted: set[tuple[str, str]] = set()
         self.queue: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
+        self.parked: dict[str, list[dict[str, Any]]] = {}
 
     async def upsert_account(self, city: str, account_id: str, phone: str, name: str | None) -> None:
         self.accounts[account_id] = phone
@@ -39,6 +40,12 @@ class FakeStore:
 
     async def order(self, city: str, order_id: str) -> dict[str, Any] | None:
         return self.orders.get(order_id)
+
+    async def park(self, city: str, order_id: str, envelope: dict[str, Any]) -> None:
+        self.parked.setdefault(order_id, []).append(envelope)
+
+    async def unpark(self, city: str, order_id: str) -> list[dict[str, Any]]:
+        return self.parked.pop(order_id, [])
 
     async def opted_out(self, city: str, phone: str) -> bool:
         return (city, phone) in self.opted

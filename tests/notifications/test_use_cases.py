@@ -58,3 +58,14 @@ async def test_an_opted_out_phone_gets_nothing() -> None:
     async with in_memory(store) as uow:
         await m.on_order_paid(uow.caused_by(paid.envelope), OrderPaid(**paid.envelope.payload))
     assert store.sent_to("081200000001") == []
+
+
+async def test_an_order_event_before_its_order_placed_is_parked_then_told() -> None:
+    store, m = FakeStore(), messages()
+    store.accounts["acc-buyer"] = "081200000001"
+    paid = build_event(OrderPaid(order_id="ord-1", payment_id="pay-1", amount=30000), city="cimahi")
+    async with in_memory(store) as uow:
+        await m.on_order_paid(uow.caused_by(paid.envelope), OrderPaid(**paid.envelope.payload))
+    assert store.queue == {} and len(store.parked["ord-1"]) == 1
+    await _placed(store, m)
+    assert store.sent_to("081200000001") == ["order_paid"] and store.parked == {}

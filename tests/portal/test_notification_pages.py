@@ -3,6 +3,10 @@ where a buyer and a vendor share an order (and pages that never fail for them), 
 
 from __future__ import annotations
 
+import json
+import re
+
+import httpx
 import pytest
 
 from tests.portal.fakes import VENDOR_1, default_services, order, portal_client
@@ -64,3 +68,26 @@ def test_dev_pesan_does_not_exist_in_production(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(PortalSettings, "dev_mode", property(lambda self: False))
     with portal_client(default_services()) as client:
         assert client.get("/dev/pesan").status_code == 404
+
+
+def test_a_person_opts_out_and_back_in_on_their_settings_page() -> None:
+    fake = default_services()
+    state = {"opted_out": False}
+
+    def current(_r: httpx.Request, _m: re.Match[str]) -> httpx.Response:
+        return httpx.Response(200, json={"channel": "whatsapp", "fallback": "sms", **state})
+
+    def change(r: httpx.Request, _m: re.Match[str]) -> httpx.Response:
+        state["opted_out"] = json.loads(r.content)["opted_out"]
+        return httpx.Response(200, json={"channel": "whatsapp", "fallback": "sms", **state})
+
+    fake.on("notifications", "GET", r"/cities/cimahi/me/notifications", current)
+    fake.on("notifications", "PUT", r"/cities/cimahi/me/notifications", change)
+    with portal_client(fake, "buyer") as client:
+        page = client.get("/kota/cimahi/pengaturan-pesan")
+        assert page.status_code == 200 and "Berhenti menerima pesan" in page.text and "BERHENTI" in page.text
+        done = client.post("/kota/cimahi/pengaturan-pesan", data={"berhenti": "1"})
+        assert done.status_code == 303 and state["opted_out"] is True
+        assert 'data-testid="opted-out"' in client.get("/kota/cimahi/pengaturan-pesan").text
+        client.post("/kota/cimahi/pengaturan-pesan", data={"berhenti": "0"})
+        assert state["opted_out"] is False

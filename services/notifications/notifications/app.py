@@ -70,6 +70,7 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     sender = Sender(messages, channels, settings, seal_key, kernel_settings.fault_inject)
     kernel.worker(sender.loop)
     kernel.periodic(settings.reminder_scan_seconds)(messages.remind)
+    kernel.periodic(settings.reminder_scan_seconds)(messages.summarise_sales)
 
     routers = [router, dev] if policy.dev_endpoints_enabled(kernel_settings.env) else [router]
     app = kernel.http_app(*routers, title="PasarKota notifications")

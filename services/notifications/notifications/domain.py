@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -54,6 +54,8 @@ CATALOGUE: dict[str, Template] = {t.name: t for t in (
     Template("vendor_new_order", "vendor", Urgency.NOW, ("order_ref", "items", "fulfilment"),
              "a paid order to prepare: items, quantities, pickup or delivery"),
     Template("vendor_order_cancelled", "vendor", Urgency.NOW, ("order_ref",), "the buyer cancelled: stop preparing"),
+    Template("vendor_daily_summary", "vendor", Urgency.DEFERRABLE, ("day", "orders", "amount", "link"),
+             "the evening summary of the day's completed sales"),
     Template("enrolment_booked", "participant", Urgency.DEFERRABLE, ("session", "when", "where"),
              "a seat is booked"),
     Template("enrolment_waitlisted", "participant", Urgency.DEFERRABLE, ("session", "position"),
@@ -95,6 +97,11 @@ def wib(at: datetime, tz: ZoneInfo = WIB) -> str:
 def clock(at: datetime, tz: ZoneInfo = WIB) -> str:
     """``14.30 WIB``."""
     return wib(at, tz).split(" ", 4)[-1]
+
+
+def tanggal(day: date) -> str:
+    """``Rabu, 2 Des 2026``."""
+    return f"{_DAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def order_ref(order_id: str) -> str:
@@ -225,6 +232,7 @@ class CityRules:
     whatsapp_display_number: str
     sms_sender: str
     templates_dir: str | None
+    daily_summary_at: time | None = time(20, 0)  # local time of the vendors' evening summary; None: not sent
 
     @classmethod
     def parse(cls, city: str, raw: dict[str, object], quiet_override: str | None = None) -> CityRules:
@@ -234,7 +242,9 @@ class CityRules:
                                 int(str(raw.get("max_per_city_per_minute", 600))))
             if limits.per_phone_per_hour < 1 or limits.per_city_per_minute < 1:
                 raise ValueError("rate limits must be at least 1")
-            return cls(quiet_hours=parse_quiet_hours(quiet_raw), limits=limits,
+            summary_raw = str(raw.get("daily_summary_at", "20:00")).strip().lower()
+            summary = None if summary_raw in ("", "off") else time.fromisoformat(summary_raw)
+            return cls(quiet_hours=parse_quiet_hours(quiet_raw), limits=limits, daily_summary_at=summary,
                        whatsapp_phone_number_id=str(raw.get("whatsapp_phone_number_id", "")),
                        whatsapp_display_number=str(raw.get("whatsapp_display_number", "")),
                        sms_sender=str(raw.get("sms_sender", "PASARKOTA")),

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from notifications import domain
-from notifications.metrics import MESSAGES, OPT_OUTS, QUEUE_DEPTH, WEBHOOKS
+from notifications.metrics import MESSAGES, OPT_OUTS, PARKED, QUEUE_DEPTH, WEBHOOKS
 from notifications.rendering import render
 from notifications.store import NotificationsStore, Row
+from shared.envelope import REGISTRY, Envelope
 from shared.errors import Conflict
 from shared.events import catalog as cat
 from shared.events import identity as idn
@@ -114,9 +115,24 @@ class Messages:
         await uow.store.upsert_place(uow.this_city, e.rw_hub_id, "rw_hub", e.name, e.address)
 
     async def on_order_placed(self, uow: Uow, e: ords.OrderPlaced) -> None:
+        """The order as later messages need it; then any of its events that came first are applied now."""
         await uow.store.insert_order(uow.this_city, e.order_id, buyer_id=e.buyer_id, market_id=e.market_id,
                                      fulfilment=e.fulfilment, rw_hub_id=e.rw_hub_id, total=e.total,
                                      lines=[line.model_dump() for line in e.lines])
+        for raw in await uow.store.unpark(uow.this_city, e.order_id):
+            envelope = Envelope.model_validate(raw)
+            handler = self._order_handlers().get(envelope.event_type)
+            spec = REGISTRY.get((envelope.event_type, envelope.event_version))
+            if handler is not None and spec is not None:
+                log.info("parked event applied", parked_event_id=str(envelope.event_id),
+                         parked_event_type=envelope.event_type)
+                await handler(uow.caused_by(envelope), spec.model.model_validate(envelope.payload))
+
+    def _order_handlers(self) -> dict[str, Callable[[Uow, Any], Awaitable[None]]]:
+        return {"PaymentRequested": self.on_payment_requested, "OrderPaid": self.on_order_paid,
+                "OrderReady": self.on_order_ready, "OrderCompleted": self.on_order_completed,
+                "OrderPaymentExpired": self.on_order_payment_expired, "PaymentRefunded": self.on_payment_refunded,
+                "OrderCancelled": self.on_order_cancelled}
 
     # ---------------------------------------------------------------------------------- sign-in codes
 
@@ -129,10 +145,14 @@ class Messages:
 
     # ------------------------------------------------------------------------------------ buyers
 
-    async def _order(self, uow: Uow, order_id: str) -> Row:
+    async def _order(self, uow: Uow, order_id: str) -> Row | None:
+        """The projected order; None — with the event parked until its OrderPlaced arrives — when not known yet."""
         order = await uow.store.order(uow.this_city, order_id)
-        if order is None:  # OrderPlaced comes first on the bus; a missing one is retried, then dead-lettered
-            raise LookupError(f"order {order_id} not projected yet (OrderPlaced not seen)")
+        if order is None:
+            assert uow.causation is not None
+            await uow.store.park(uow.this_city, order_id, uow.causation.model_dump(mode="json"))
+            PARKED.labels(uow.this_city, uow.causation.event_type).inc()
+            log.info("order not known yet; event parked until its OrderPlaced", order_id=order_id)
         return order
 
     async def _buyer_phone(self, uow: Uow, order: Row) -> str | None:
@@ -140,6 +160,8 @@ class Messages:
 
     async def on_payment_requested(self, uow: Uow, e: pay.PaymentRequested) -> None:
         order = await self._order(uow, e.order_id)
+        if order is None:
+            return
         city = uow.this_city
         await self._queue(uow, "order_awaiting_payment", await self._buyer_phone(uow, order), {
             "order_ref": domain.order_ref(e.order_id), "total": domain.rupiah(e.amount),
@@ -148,6 +170,8 @@ class Messages:
 
     async def on_order_paid(self, uow: Uow, e: ords.OrderPaid) -> None:
         order = await self._order(uow, e.order_id)
+        if order is None:
+            return
         ref = domain.order_ref(e.order_id)
         await self._queue(uow, "order_paid", await self._buyer_phone(uow, order),
                           {"order_ref": ref, "total": domain.rupiah(e.amount)})
@@ -176,24 +200,43 @@ class Messages:
 
     async def on_order_ready(self, uow: Uow, e: ords.OrderReady) -> None:
         order = await self._order(uow, e.order_id)
+        if order is None:
+            return
         if not e.pickup_code:
             raise ValueError("OrderReady without pickup_code: the buyer cannot be told the code")
         await self._queue(uow, "order_ready", await self._buyer_phone(uow, order), {
             "order_ref": domain.order_ref(e.order_id), "pickup_code": e.pickup_code,
             "place": await self._pickup_place(uow, order)})
 
+    async def on_line_rejected(self, uow: Uow, e: ords.OrderLineRejected) -> None:
+        await uow.store.reject_line(uow.this_city, e.order_id, e.product_id, e.vendor_id)
+
     async def on_order_completed(self, uow: Uow, e: ords.OrderCompleted) -> None:
         order = await self._order(uow, e.order_id)
+        if order is None:
+            return
+        assert uow.causation is not None
+        rejected = {(r["product_id"], r["vendor_id"]) for r in order["rejected"]}
+        amounts: dict[str, int] = {}
+        for line in order["lines"]:
+            if (line["product_id"], line["vendor_id"]) not in rejected and line["vendor_id"] in e.vendor_ids:
+                amounts[line["vendor_id"]] = amounts.get(line["vendor_id"], 0) + line["quantity"] * line["unit_price"]
+        day = uow.causation.occurred_at.astimezone(domain.WIB).date()
+        await uow.store.add_vendor_sales(uow.this_city, day, amounts)
         await self._queue(uow, "order_completed", await self._buyer_phone(uow, order),
                           {"order_ref": domain.order_ref(e.order_id), "total": domain.rupiah(e.total)})
 
     async def on_order_payment_expired(self, uow: Uow, e: ords.OrderPaymentExpired) -> None:
         order = await self._order(uow, e.order_id)
+        if order is None:
+            return
         await self._queue(uow, "order_payment_expired", await self._buyer_phone(uow, order),
                           {"order_ref": domain.order_ref(e.order_id)})
 
     async def on_payment_refunded(self, uow: Uow, e: pay.PaymentRefunded) -> None:
         order = await self._order(uow, e.order_id)
+        if order is None:
+            return
         await self._queue(uow, "order_refunded", await self._buyer_phone(uow, order), {
             "order_ref": domain.order_ref(e.order_id), "amount": domain.rupiah(e.amount),
             "reason": domain.REFUND_REASONS.get(e.reason, e.reason.replace("_", " "))})
@@ -203,6 +246,8 @@ class Messages:
         if not e.paid or e.reason != "buyer_cancelled":
             return
         order = await self._order(uow, e.order_id)
+        if order is None:
+            return
         vendor_ids = sorted({line["vendor_id"] for line in order["lines"]})
         vendors = await uow.store.vendors(uow.this_city, vendor_ids)
         for vendor_id in vendor_ids:
@@ -269,6 +314,24 @@ class Messages:
                 "where": await self._where(scoped, row["rw_hub_id"], row["meeting_link"])}, event_id=event_id)
             await uow.store.mark_reminded(row["enrolment_id"], kind)
         return len(due)
+
+    async def summarise_sales(self, uow: Uow) -> int:
+        """Periodic job: after a city's ``daily_summary_at`` (20:00 WIB), each vendor's sales of the day, once."""
+        now, done = self.now(), 0
+        for city, rules in self.rules.items():
+            local = now.astimezone(domain.WIB)
+            if rules.daily_summary_at is None or local.time() < rules.daily_summary_at:
+                continue
+            for row in await uow.store.due_summaries(city, local.date()):
+                scoped = UnitOfWork(uow.store, city=city, correlation_id=f"summary-{row['vendor_id']}-{row['day']}",
+                                    pending=uow.pending)
+                await self._queue(scoped, "vendor_daily_summary", row["phone"], {
+                    "day": domain.tanggal(row["day"]), "orders": str(row["orders"]),
+                    "amount": domain.rupiah(row["amount"]), "link": self._link(f"/kota/{city}/pedagang")},
+                    event_id=uuid.uuid5(REMINDER_NAMESPACE, f"summary/{row['vendor_id']}/{row['day']}"))
+                await uow.store.mark_summarised(row["vendor_id"], row["day"])
+                done += 1
+        return done
 
     # ------------------------------------------------------------------------------------ replies, statuses
 
@@ -355,6 +418,8 @@ class Messages:
     async def record_sent(self, uow: Uow, row: Row, provider_message_id: str) -> None:
         await uow.store.mark_sent(row["message_id"], provider_message_id)
         MESSAGES.labels(row["city"], row["template"], row["channel"], "sent").inc()
+        log.info("message sent", message_id=str(row["message_id"]), template=row["template"], channel=row["channel"],
+                 phone=masked(row["recipient"]), attempts=row["attempts"])
         uow.emit(NotificationSent(message_id=str(row["message_id"]), source_event_id=str(row["event_id"]),
                                   template=row["template"], channel=row["channel"],
                                   phone_masked=masked(row["recipient"])), city=row["city"])

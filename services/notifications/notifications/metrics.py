@@ -15,3 +15,5 @@ OPT_OUTS = Counter("pasarkota_notifications_opt_outs_total", "Replies that opted
                    "(MULAI)", ["city", "action"])
 WEBHOOKS = Counter("pasarkota_notifications_webhooks_total", "Provider webhooks by outcome (applied, replayed, "
                    "forged, unknown_message)", ["outcome"])
+PARKED = Counter("pasarkota_notifications_parked_events_total",
+                 "Order events that arrived before their OrderPlaced, kept until it came", ["city", "event_type"])

@@ -8,7 +8,7 @@ Projection upserts never move a row to another city (``WHERE <table>.city = EXCL
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -82,6 +82,39 @@ class NotificationsStore:
         row: Row | None = await self.conn.fetchrow("SELECT * FROM orders WHERE city = $1 AND order_id = $2",
                                                    city, order_id)
         return row
+
+    async def park(self, city: str, order_id: str, envelope: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO parked_events(event_id, order_id, city, envelope) VALUES ($1, $2, $3, $4::jsonb)"
+            " ON CONFLICT (event_id) DO NOTHING", uuid.UUID(str(envelope["event_id"])), order_id, city, envelope)
+
+    async def unpark(self, city: str, order_id: str) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            "DELETE FROM parked_events WHERE city = $1 AND order_id = $2 RETURNING envelope, parked_at", city, order_id)
+        return [r["envelope"] for r in sorted(rows, key=lambda r: r["parked_at"])]
+
+    async def reject_line(self, city: str, order_id: str, product_id: str, vendor_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE orders SET rejected = rejected || $3::jsonb WHERE city = $1 AND order_id = $2",
+            city, order_id, [{"product_id": product_id, "vendor_id": vendor_id}])
+
+    async def add_vendor_sales(self, city: str, day: date, amounts: dict[str, int]) -> None:
+        await self.conn.executemany(
+            "INSERT INTO vendor_sales(vendor_id, day, city, orders, amount) VALUES ($1, $2, $3, 1, $4)"
+            " ON CONFLICT (vendor_id, day) DO UPDATE SET orders = vendor_sales.orders + 1,"
+            " amount = vendor_sales.amount + EXCLUDED.amount WHERE vendor_sales.city = EXCLUDED.city",
+            [(vendor_id, day, city, amount) for vendor_id, amount in sorted(amounts.items())])
+
+    async def due_summaries(self, city: str, day: date) -> list[Row]:
+        """The vendors of a city with sales on ``day`` not yet summarised (locked), with their phone."""
+        return list(await self.conn.fetch(
+            "SELECT s.*, v.phone FROM vendor_sales s LEFT JOIN vendors v ON v.vendor_id = s.vendor_id"
+            " WHERE s.city = $1 AND s.day = $2 AND NOT s.summarised ORDER BY s.vendor_id"
+            " FOR UPDATE OF s SKIP LOCKED", city, day))
+
+    async def mark_summarised(self, vendor_id: str, day: date) -> None:
+        await self.conn.execute("UPDATE vendor_sales SET summarised = true WHERE vendor_id = $1 AND day = $2",
+                                vendor_id, day)
 
     async def upsert_enrolment(self, city: str, enrolment_id: str, *, participant_id: str, phone: str | None,
                                session_id: str | None, session_title: str | None, programme_title: str | None,

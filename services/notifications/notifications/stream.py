@@ -40,6 +40,7 @@ def register(bus: EventBus, m: Messages) -> None:
     messages.on(ords.OrderCompleted)(m.on_order_completed)
     messages.on(ords.OrderPaymentExpired)(m.on_order_payment_expired)
     messages.on(ords.OrderCancelled)(m.on_order_cancelled)
+    messages.on(ords.OrderLineRejected)(m.on_line_rejected)
     messages.on(pay.PaymentRefunded)(m.on_payment_refunded)
     messages.on(lrn.EnrolmentBooked)(m.on_enrolment_booked)
     messages.on(lrn.EnrolmentWaitlisted)(m.on_enrolment_waitlisted)
