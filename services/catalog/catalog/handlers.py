@@ -35,6 +35,7 @@ from shared.events.catalog import (
     VendorTrainedBadgeGranted,
 )
 from shared.events.common import LineRef, OrderLine, RejectedLine
+from shared.events.identity import AccountDeletionRequested
 from shared.events.learning import CertificateIssued
 from shared.events.orders import (
     OrderCancelled,
@@ -298,7 +299,7 @@ async def change_vendor_status(uow: Uow, cmd: ChangeVendorStatus) -> Row:
         if status == "active":
             uow.emit(VendorActivated(vendor_id=cmd.vendor_id, market_id=updated["market_id"], name=updated["name"],
                                      participant_id=updated["participant_id"],
-                                     phone=normalise_phone(updated["phone"])))
+                                     phone=normalise_phone(updated.get("phone"))))
         elif status == "suspended":
             uow.emit(VendorSuspended(vendor_id=cmd.vendor_id, reason=changes["suspended_reason"]))
     return updated
@@ -621,3 +622,12 @@ async def on_certificate(uow: Uow, cert: CertificateIssued) -> str:
         return "duplicate"
     uow.emit(VendorDraftOpened(vendor_id=draft["id"], participant_id=cert.participant_id, owner_name=name))
     return "draft_opened"
+
+
+# ----------------------------------------------------------------------------------- personal data (UU 27/2022)
+
+async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequested) -> None:
+    """A person asked for deletion: their name and numbers leave every vendor row of theirs (all cities); the
+    shop, its products and its sales stay (business and money records keep names of shops, amounts, ids)."""
+    forgotten = await uow.store.forget_vendor_owner(event.phone)
+    log.info("personal data removed", account_id=event.account_id, vendors=forgotten)
