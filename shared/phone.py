@@ -42,3 +42,9 @@ def international(phone: str) -> str:
 def masked(phone: str) -> str:
     """``0812****7890``: what logs and staff pages may show of a phone number."""
     return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else "****"
+
+
+def sql_normalised(column: str) -> str:
+    """A SQL expression for the ``08…`` form of a stored phone column, for rows written before normalisation
+    (``0812-3456-7890``, ``+62 812…``): used to find a person's rows when they ask for deletion."""
+    return rf"regexp_replace(regexp_replace(coalesce({column}, ''), '[\s().-]', '', 'g'), '^\+?62', '0')"

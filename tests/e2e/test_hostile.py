@@ -29,7 +29,7 @@ from tests.conftest import Platform, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
-SERVICES = ("catalog", "orders", "payments", "learning", "notifications")
+SERVICES = ("catalog", "orders", "payments", "learning", "identity", "notifications")
 ROLES = ("buyer", "vendor", "market_admin", "city_admin", "trainer", "participant")
 EXAMPLES_PER_OPERATION = 12
 FUZZ_REPORT: dict[str, Counter[str]] = {}
@@ -224,8 +224,8 @@ async def test_a_malformed_flood_on_every_partition_stalls_nothing_and_dead_lett
     from tests.orders.e2e_support import Shop
 
     topics = ["catalog.vendor.v1", "catalog.product.v1", "catalog.market.v1", "catalog.reservation.v1",
-              "orders.order.v1", "payments.payment.v1", "learning.enrolment.v1", "identity.account.v1",
-              "identity.signin.v1"]
+              "orders.order.v1", "payments.payment.v1", "learning.enrolment.v1", "learning.participant.v1",
+              "identity.account.v1", "identity.signin.v1"]
     sent = await _flood(platform.infra.bootstrap, topics)
 
     # A whole purchase afterwards: its events travel through partitions that all hold the flood.

@@ -208,3 +208,35 @@ async def test_grants_follow_the_rules_of_who_may_grant_what(platform: Platform)
             return (await grant(market_admin, "vendor", scope=own)).status_code == 201
 
         await eventually(own_vendor_granted, timeout=30, what="market admin grants a vendor of the own market")
+
+
+async def test_automatic_grants_from_catalog_and_learning_events(platform: Platform) -> None:
+    """A vendor catalog activated (with a phone) and a trainer learning added become accounts with those roles."""
+    identity, learning = platform.url("identity"), platform.url("learning")
+    admin = platform.headers(CITY, "city_admin")
+    async with httpx.AsyncClient(timeout=30) as client:
+        demo_vendor = demo_id("vendor", CITY, "vendor-01")  # catalog's demo seed activates it with a fake phone
+
+        async def vendor_granted() -> list[dict[str, Any]]:
+            items = (await client.get(f"{identity}/cities/{CITY}/grants", headers=admin)).json()["items"]
+            return [g for g in items if g["role"] == "vendor" and g["scope"] == demo_vendor
+                    and g["granted_by"] == "system:catalog"]
+
+        assert await eventually(vendor_granted, timeout=60, what="vendor grant from VendorActivated")
+        phone = "0821" + str(uuid.uuid4().int)[:8]
+        added = await client.post(f"{learning}/cities/{CITY}/admin/trainers", headers=admin,
+                                  json={"name": "Pelatih Otomatis", "phone": phone, "expertise": "foto produk"})
+        assert added.status_code == 201, added.text
+
+        async def trainer_signs_in() -> dict[str, Any] | None:
+            items = (await client.get(f"{identity}/cities/{CITY}/grants", headers=admin)).json()["items"]
+            if not any(g["role"] == "trainer" and g["granted_by"] == "system:learning" and g["name"] ==
+                       "Pelatih Otomatis" for g in items):
+                return None
+            return await _sign_in(client, platform, identity, phone)
+
+        tokens = await eventually(trainer_signs_in, timeout=60, what="trainer grant from TrainerAdded")
+        assert tokens["roles"] == ["trainer"]
+        trainer = {"Authorization": f"Bearer {tokens['access_token']}"}
+        sessions = await client.get(f"{learning}/cities/{CITY}/trainer/sessions", headers=trainer)
+        assert sessions.status_code == 200, sessions.text  # learning knows the trainer by the account's subject

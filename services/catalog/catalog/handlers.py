@@ -35,6 +35,7 @@ from shared.events.catalog import (
     VendorTrainedBadgeGranted,
 )
 from shared.events.common import LineRef, OrderLine, RejectedLine
+from shared.events.identity import AccountDeletionRequested
 from shared.events.learning import CertificateIssued
 from shared.events.orders import (
     OrderCancelled,
@@ -626,3 +627,12 @@ async def on_certificate(uow: Uow, cert: CertificateIssued) -> str:
         return "duplicate"
     uow.emit(VendorDraftOpened(vendor_id=draft["id"], participant_id=cert.participant_id, owner_name=name))
     return "draft_opened"
+
+
+# ----------------------------------------------------------------------------------- personal data (UU 27/2022)
+
+async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequested) -> None:
+    """A person asked for deletion: their name and numbers leave every vendor row of theirs (all cities); the
+    shop, its products and its sales stay (business and money records keep names of shops, amounts, ids)."""
+    forgotten = await uow.store.forget_vendor_owner(event.phone)
+    log.info("personal data removed", account_id=event.account_id, vendors=forgotten)

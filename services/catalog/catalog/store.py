@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.phone import sql_normalised
+
 Row = dict[str, Any]
 
 
@@ -278,3 +280,10 @@ class CatalogStore:
     async def lock_demo_seed(self) -> None:
         """Serialise seeders of concurrently starting replicas (transaction-scoped advisory lock)."""
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('catalog-demo-seed'))")
+
+    async def forget_vendor_owner(self, phone: str) -> int:
+        """Remove the owner's name and numbers from the vendors of ``phone`` (any city); returns how many."""
+        result: str = await self.conn.execute(
+            "UPDATE vendors SET owner_name = '(dihapus)', phone = NULL, whatsapp = NULL, updated_at = now()"
+            f" WHERE {sql_normalised('phone')} = $1 OR {sql_normalised('whatsapp')} = $1", phone)
+        return int(result.rsplit(" ", 1)[-1])

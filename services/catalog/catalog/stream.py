@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from catalog import handlers
 from shared.bus import EventBus
+from shared.events.identity import ACCOUNT, AccountDeletionRequested
 from shared.events.learning import ENROLMENT, CertificateIssued
 from shared.events.orders import (
     ORDER,
@@ -29,3 +30,6 @@ def register(bus: EventBus) -> None:
 
     certificates = bus.consumer("certificates", [ENROLMENT])
     certificates.on(CertificateIssued)(handlers.on_certificate_issued)
+
+    accounts = bus.consumer("accounts", [ACCOUNT])
+    accounts.on(AccountDeletionRequested)(handlers.on_account_deletion_requested)

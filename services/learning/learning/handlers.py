@@ -28,6 +28,7 @@ from shared.events.catalog import (
     VendorSuspended,
     VendorTrainedBadgeGranted,
 )
+from shared.events.identity import AccountDeletionRequested
 from shared.events.learning import (
     AttendanceRecorded,
     CertificateIssued,
@@ -417,3 +418,10 @@ async def on_vendor_event(uow: Uow, event: VendorDraftOpened | VendorTrainedBadg
 
 async def on_order_completed(uow: Uow, event: OrderCompleted) -> None:
     await uow.store.record_sales(uow.this_city, event.order_id, list(event.vendor_ids), _occurred_at(uow))
+
+
+async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequested) -> None:
+    """A person asked for deletion: their name and phone leave every participant and trainer row (all cities).
+    Enrolments, attendance and certificates stay as counts for the programme's reports, with no name attached."""
+    forgotten = await uow.store.forget_person(event.phone, event.account_id)
+    log.info("personal data removed", account_id=event.account_id, rows=forgotten)

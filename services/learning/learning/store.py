@@ -17,6 +17,8 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from shared.phone import sql_normalised
+
 # A row of this schema: an asyncpg.Record here, a plain dict in the in-memory fakes of unit tests.
 Row: TypeAlias = Any
 SEAT_STATUSES = ("booked", "attended", "no_show")
@@ -268,3 +270,14 @@ class LearningStore:
     async def booked_enrolments(self, session_id: str) -> list[Row]:
         return list(await self.conn.fetch("SELECT enrolment_id, participant_id FROM enrolments WHERE session_id = $1"
                                           " AND status = 'booked' ORDER BY seq", session_id))
+
+    async def forget_person(self, phone: str, subject: str) -> int:
+        """Anonymise the participants and trainers of ``phone`` (or known by ``subject``) in every city. A
+        participant's phone is required and unique per city, so it becomes ``deleted:<participant id>``."""
+        participants: str = await self.conn.execute(
+            "UPDATE participants SET name = '(dihapus)', phone = 'deleted:' || participant_id, rw = NULL,"
+            " kelurahan = NULL WHERE (phone = $1 OR subject = $2) AND phone NOT LIKE 'deleted:%'", phone, subject)
+        trainers: str = await self.conn.execute(
+            "UPDATE trainers SET name = '(dihapus)', phone = NULL, expertise = NULL"
+            f" WHERE ({sql_normalised('phone')} = $1 OR subject = $2) AND name <> '(dihapus)'", phone, subject)
+        return int(participants.rsplit(" ", 1)[-1]) + int(trainers.rsplit(" ", 1)[-1])

@@ -21,6 +21,7 @@ from shared.events.catalog import (
     VendorSuspended,
     VendorTrainedBadgeGranted,
 )
+from shared.events.identity import ACCOUNT, AccountDeletionRequested
 from shared.events.orders import ORDER, OrderCompleted
 
 
@@ -34,3 +35,6 @@ def register(bus: EventBus) -> None:
     funnel.on(VendorActivated)(handlers.on_vendor_event)
     funnel.on(VendorSuspended)(handlers.on_vendor_event)
     funnel.on(OrderCompleted)(handlers.on_order_completed)
+
+    accounts = bus.consumer("accounts", [ACCOUNT])
+    accounts.on(AccountDeletionRequested)(handlers.on_account_deletion_requested)

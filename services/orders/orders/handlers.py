@@ -27,6 +27,7 @@ from shared.auth import Principal
 from shared.envelope import EventPayload
 from shared.events import catalog as cat
 from shared.events import payments as pay
+from shared.events.identity import AccountDeletionRequested
 from shared.ids import new_id
 from shared.logging import get_logger
 from shared.uow import UnitOfWork
@@ -274,3 +275,10 @@ async def _save(uow: Uow, order: Order, events: list[EventPayload]) -> Order:
     for event in events:
         uow.emit(event)
     return order
+
+
+async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequested) -> None:
+    """A buyer asked for deletion: delivery addresses leave their orders; amounts, dates, ids and statuses stay
+    (money records). The buyer id is identity's opaque account id, which no longer leads to a name or phone."""
+    forgotten = await uow.store.forget_buyer_addresses(event.account_id)
+    log.info("personal data removed", account_id=event.account_id, orders=forgotten)

@@ -239,6 +239,12 @@ class OrdersStore:
                                      " WHERE stuck_since IS NOT NULL GROUP BY city, status")
         return [(r["city"], r["status"], int(r["n"])) for r in rows]
 
+    async def forget_buyer_addresses(self, buyer_id: str) -> int:
+        result: str = await self.conn.execute(
+            "UPDATE orders SET delivery_address = '(dihapus)', updated_at = now()"
+            " WHERE buyer_id = $1 AND delivery_address IS NOT NULL AND delivery_address <> '(dihapus)'", buyer_id)
+        return int(result.rsplit(" ", 1)[-1])
+
 
 def _touched(status: str) -> bool:
     """Whether an INSERT/UPDATE command status (``'INSERT 0 1'``, ``'UPDATE 0'``) reports a row written."""

@@ -1,8 +1,9 @@
 """Which event goes to which use case — declarations only. Every handler is ``handle(uow, event)``, the unit of
 work scoped to the event (its city, correlation and causation).
 
-Two consumer groups, so a burst of catalog edits never delays the saga: ``orders.projections`` (catalog's
-products, markets, RW hubs and vendors) and ``orders.saga`` (stock reservations and payments).
+Separate consumer groups, so a burst of catalog edits never delays the saga: ``orders.projections`` (catalog's
+products, markets, RW hubs and vendors), ``orders.saga`` (stock reservations and payments) and
+``orders.accounts`` (deletion requests from identity).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from orders import handlers
 from shared.bus import EventBus
 from shared.events import catalog as cat
 from shared.events import payments as pay
+from shared.events.identity import ACCOUNT, AccountDeletionRequested
 
 
 def register(bus: EventBus) -> None:
@@ -33,3 +35,6 @@ def register(bus: EventBus) -> None:
     saga.on(pay.PaymentExpired)(handlers.on_payment_expired)
     saga.on(pay.PaymentRefunded)(handlers.on_payment_refunded)
     saga.on(pay.PaymentFailed)(handlers.on_payment_failed)
+
+    accounts = bus.consumer("accounts", [ACCOUNT])
+    accounts.on(AccountDeletionRequested)(handlers.on_account_deletion_requested)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from portal.client import ApiError, ServiceUnavailable, items_of
 from portal.demo import demo_users, find_demo_user
 from portal.web import (
+    REFRESH_COOKIE,
     ROLE_HOME,
     TOKEN_COOKIE,
     PageError,
@@ -53,6 +54,7 @@ async def sign_in_page(request: Request, next_url: Annotated[str | None, Query(a
                 by_role.setdefault(user.role, []).append(user)
             groups[slug] = by_role
     return render(request, "sign_in.html", {"groups": groups, "next": _safe_next(next_url) or "",
+                                            "city_options": [(s, c.name) for s, c in sorted(all_cities().items())],
                                             "roles_order": ["buyer", "vendor", "market_admin", "trainer",
                                                             "participant", "city_admin"]})
 
@@ -62,6 +64,7 @@ def _signed_in(token: str, city: str, role: str, next_url: str | None) -> Respon
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", secure=settings().portal_cookie_secure,
                         max_age=12 * 3600, path="/")
+    response.delete_cookie(REFRESH_COOKIE, path="/")  # a pasted or demo token has no session to renew
     return response
 
 
@@ -96,14 +99,6 @@ async def sign_in_token(request: Request, token: Annotated[str, Form()] = "",
                                                 "roles_order": []}, status_code=400)
     role = next((r for r in ROLES if r in who.roles), "buyer")
     return _signed_in(token, who.city, role, next_url)
-
-
-@router.post("/keluar")
-async def sign_out() -> Response:
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE, path="/")
-    response.delete_cookie("pk_cart", path="/")
-    return response
 
 
 # ------------------------------------------------------------------------------------------------ buyer browsing

@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 filters.install(templates.env)
 TOKEN_COOKIE = "pk_token"
+REFRESH_COOKIE = "pk_refresh"
 
 ROLE_HOME = {
     "buyer": ("", "Belanja"),
