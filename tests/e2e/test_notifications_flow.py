@@ -110,7 +110,7 @@ async def _register_participant(client: httpx.AsyncClient, platform: Platform, p
                                 "kelurahan": "Cibabat"})
     assert r.status_code == 201, r.text
     body = dict(r.json())
-    body["headers"] = {"Authorization": f"Bearer {body['token']}"}
+    body["headers"] = platform.headers(CITY, "participant", sub=body["participant"]["subject"])  # as identity signs
     return body
 
 

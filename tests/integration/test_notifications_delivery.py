@@ -171,7 +171,7 @@ async def _crash_on_our_message(platform: Platform, phone: str) -> uuid.UUID | N
     await eventually(lambda: _drained(platform), timeout=60, what="the send queue drained")
     if platform.procs["notifications"].poll() is None:
         platform.kill("notifications")
-    platform.start("notifications", {"PASARKOTA_FAULT_INJECT": "notifications:before_send"})
+    platform.start("notifications", env={"PASARKOTA_FAULT_INJECT": "notifications:before_send"})
     event_id = await send(platform, waitlisted(phone))
     proc = platform.procs["notifications"]
     await eventually(lambda: asyncio.sleep(0, proc.poll() is not None), timeout=90,
