@@ -87,3 +87,30 @@ class OrderLineRejected(EventPayload):
     quantity: int
     amount: Rupiah
     reason: str
+
+
+@event("OrderCourierAssigned", 1, ORDER, key="order_id")
+class OrderCourierAssigned(EventPayload):
+    """A courier of the market (kurir pasar) took a ready delivery order."""
+
+    order_id: str
+    courier_id: str
+    courier_name: str
+
+
+@event("OrderOutForDelivery", 1, ORDER, key="order_id")
+class OrderOutForDelivery(EventPayload):
+    """Dikirim: the courier collected the order at the stalls and is on the way to the buyer."""
+
+    order_id: str
+    courier_name: str
+    courier_phone: str | None = None
+
+
+@event("OrderDeliveryFailed", 1, ORDER, key="order_id")
+class OrderDeliveryFailed(EventPayload):
+    """The courier could not deliver (``reason``); the order is back at the market, ready again."""
+
+    order_id: str
+    reason: str
+    attempts: int

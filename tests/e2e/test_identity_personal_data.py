@@ -6,7 +6,9 @@ SQL over every text column of each schema — while money records keep amounts, 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -68,10 +70,13 @@ async def test_deletion_removes_phone_and_name_from_every_schema(platform: Platf
                        {demo_id("market", CITY, s) for s in MARKET_SLUGS} and p.get("min_per_order", 1) == 1
                        and (p.get("stock") is None or p["stock"] >= 3))
 
+        tomorrow = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(days=1)).date().isoformat()
+
         async def ordered() -> dict[str, Any] | None:
             r = await client.post(f"{orders}/cities/{CITY}/orders", headers=me, json={
                 "market_id": product["market_id"], "items": [{"product_id": product["id"], "quantity": 1}],
-                "fulfilment": {"type": "delivery", "address": f"Jl. {name} No. 7, RW 05"}})
+                "fulfilment": {"type": "delivery", "street": f"Jl. {name} No. 7", "rw": "05", "phone": phone,
+                               "kelurahan": "Cibabat", "slot_date": tomorrow, "slot_window": "10:00-12:00"}})
             return dict(r.json()) if r.status_code == 201 else None
 
         order = await eventually(ordered, timeout=60, interval=1.0, what="a delivery order by the person")

@@ -357,7 +357,8 @@ def test_every_status_has_an_indonesian_label() -> None:
     assert {s: status_label(s) for s in Status} == {
         Status.PLACED: "Menunggu Konfirmasi", Status.STOCK_RESERVED: "Menyiapkan Pembayaran",
         Status.REJECTED: "Dibatalkan", Status.AWAITING_PAYMENT: "Menunggu Pembayaran", Status.PAID: "Dibayar",
-        Status.PREPARING: "Dikemas", Status.READY: "Siap Diambil", Status.COMPLETED: "Selesai",
+        Status.PREPARING: "Dikemas", Status.READY: "Siap Diambil", Status.OUT_FOR_DELIVERY: "Dikirim",
+        Status.COMPLETED: "Selesai",
         Status.PAYMENT_EXPIRED: "Waktu Pembayaran Habis", Status.CANCELLED: "Dibatalkan",
         Status.REFUND_REQUESTED: "Pengembalian Dana Diproses", Status.REFUNDED: "Dana Dikembalikan"}
     assert status_label(Status.READY, "delivery") == "Siap Dikirim"

@@ -8,11 +8,13 @@ payments is in tests/e2e/test_orders_flow.py).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -167,9 +169,32 @@ async def test_checkout_uses_projected_prices_and_emits_order_placed(h: Harness)
     assert {li["vendor_id"] for li in placed["lines"]} == {V1, V2}
 
 
-async def test_delivery_charges_the_city_flat_fee(h: Harness) -> None:
-    order = await place(h, cart((TELUR, 1), fulfilment={"type": "delivery", "address": "Jl. Cihanjuang 3"}))
-    assert (order["delivery_fee"], order["total"]) == (10_000, 38_000)
+def delivery(**over: Any) -> dict[str, Any]:
+    """A delivery to Cibabat (Rp 8.000 in the demo config) in tomorrow's first slot."""
+    tomorrow = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(days=1)).date().isoformat()
+    return {"type": "delivery", "phone": "0812-3456-7890", "kelurahan": "cibabat", "rw": "05",
+            "street": "Jl. Cihanjuang 3", "note": "pagar hijau", "slot_date": tomorrow,
+            "slot_window": "08:00-10:00", **over}
+
+
+async def test_delivery_charges_the_kelurahan_fee_and_keeps_phone_address_and_slot(h: Harness) -> None:
+    order = await place(h, cart((TELUR, 1), fulfilment=delivery()))
+    assert (order["delivery_fee"], order["total"]) == (8_000, 36_000)
+    d = order["delivery"]
+    assert (d["phone"], d["kelurahan"], d["rw"], d["slot_window"]) == ("081234567890", "Cibabat", "05", "08:00-10:00")
+    assert order["fulfilment"]["address"] == "Jl. Cihanjuang 3, RW 05, Kel. Cibabat (pagar hijau)"
+
+
+async def test_a_full_delivery_slot_is_refused(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orders import http as orders_http
+    from orders.delivery import rules_for
+
+    tight = dataclasses.replace(rules_for(CITY), slot_capacity=1)
+    monkeypatch.setattr(orders_http, "rules_for", lambda city: tight)
+    slot = delivery(slot_window="15:00-17:00")
+    await place(h, cart((TELUR, 1), fulfilment=slot))
+    r = await h.client.post(f"/cities/{CITY}/orders", json=cart((TELUR, 1), fulfilment=slot), headers=BUYER)
+    assert r.status_code == 422 and r.json()["type"].endswith("/slot-full"), r.text
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
@@ -181,6 +206,10 @@ async def test_delivery_charges_the_city_flat_fee(h: Harness) -> None:
     (cart((BERAS, 0)), 422, "validation-error"),
     (cart((BERAS, 1), fulfilment={"type": "pickup_rw_hub", "rw_hub_id": TEGAL_HUB}), 422, "unknown-rw-hub"),
     (cart((BERAS, 1), fulfilment={"type": "delivery"}), 422, "address-required"),
+    (cart((BERAS, 1), fulfilment=delivery(phone=None)), 422, "phone-required"),
+    (cart((BERAS, 1), fulfilment=delivery(kelurahan="Menteng")), 422, "outside-delivery-zone"),
+    (cart((BERAS, 1), fulfilment=delivery(slot_date="2020-01-01")), 422, "slot-unavailable"),
+    (cart((BERAS, 1), fulfilment=delivery(slot_window="03:00-04:00")), 422, "slot-required"),
     (cart((BERAS, 1), fulfilment={"type": "teleport"}), 422, "validation-error"),
     (cart((BERAS, 1), market="no-such-market"), 422, "unknown-market"),
 ])

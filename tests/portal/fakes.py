@@ -102,6 +102,10 @@ def default_services() -> FakeServices:
     fake.on("catalog", "GET", r"/cities/cimahi/rw-hubs", {"items": [
         {"id": HUB, "name": "Hub RW 03 Cibabat", "kelurahan": "Cibabat", "rw": "03", "active": True}]})
     fake.on("orders", "GET", r"/cities/cimahi/orders/o-1", order())
+    fake.on("orders", "GET", r"/cities/cimahi/delivery-options", {
+        "delivers": True, "zones": [{"kelurahan": "Cibabat", "fee": 8000}, {"kelurahan": "Cimahi", "fee": 5000}],
+        "slots": [{"date": "2026-12-03", "window": "08:00-10:00"}, {"date": "2026-12-03", "window": "10:00-12:00"}],
+        "slot_capacity": 20})
     return fake
 
 

@@ -157,7 +157,7 @@ def test_checkout_sends_an_idempotency_key_per_form_and_maps_problem_errors_to_f
     fake = default_services()
     fake.on("orders", "POST", r"/cities/cimahi/orders", lambda r, m: problem(
         422, "Periksa kembali isian Anda. / Please check the submitted data.", "validation-error",
-        errors=[{"field": "fulfilment.address", "message": "String should have at most 500 characters",
+        errors=[{"field": "fulfilment.street", "message": "String should have at most 200 characters",
                  "type": "string_too_long"}]))
     with portal_client(fake, "buyer") as client:
         client.cookies.set(CART_COOKIE, _cart_cookie())
@@ -171,16 +171,23 @@ def test_checkout_sends_an_idempotency_key_per_form_and_maps_problem_errors_to_f
                                                           "idempotency_key": key})
         assert page.status_code == 422 and 'id="e-rw_hub_id"' in page.text and not fake.called("orders", "POST")
         # the service's refusal lands next to the field, with what the buyer typed kept
-        typed = "Jl. Melati No. 5, RT 02 RW 03, Cibabat"
-        page = client.post("/kota/cimahi/checkout", data={"fulfilment": "delivery", "address": typed,
-                                                          "idempotency_key": key})
+        assert "Cibabat (+Rp 8.000)" in form  # the kelurahan with their fees, the slots on offer
+        typed = "Jl. Melati No. 5, RT 02"
+        page = client.post("/kota/cimahi/checkout", data={
+            "fulfilment": "delivery", "street": typed, "phone": "0812 1111 2222", "kelurahan": "Cibabat",
+            "rw": "03", "slot": "2026-12-03|10:00-12:00", "idempotency_key": key})
         assert page.status_code == 422
-        assert 'id="e-address"' in page.text and "Terlalu panjang." in page.text
+        assert 'id="e-street"' in page.text and "Terlalu panjang." in page.text
         assert f'value="{typed}"' in page.text and "Periksa kembali isian Anda." in page.text
         sent = fake.called("orders", "POST", "/orders")[-1]
         assert sent[4]["idempotency-key"] == key
-        assert sent[3] == {"market_id": CIMAHI_MARKET, "fulfilment": {"type": "delivery", "address": typed},
-                           "items": [{"product_id": "p-cabai", "quantity": 2}]}
+        assert sent[3] == {"market_id": CIMAHI_MARKET, "fulfilment": {
+            "type": "delivery", "street": typed, "phone": "0812 1111 2222", "kelurahan": "Cibabat", "rw": "03",
+            "note": None, "slot_date": "2026-12-03", "slot_window": "10:00-12:00"},
+            "items": [{"product_id": "p-cabai", "quantity": 2}]}
+        missing = client.post("/kota/cimahi/checkout", data={"fulfilment": "delivery", "street": "Jl. Melati 5",
+                                                             "idempotency_key": key})
+        assert missing.status_code == 422 and 'id="e-phone"' in missing.text and 'id="e-slot"' in missing.text
 
 
 def test_checkout_with_rw_hub_pickup_goes_to_the_payment_page_and_empties_the_cart() -> None:

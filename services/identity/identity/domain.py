@@ -20,7 +20,7 @@ from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, T
 CODE_DIGITS = 6
 STAFF_ROLES = ("vendor", "market_admin", "trainer", "courier")  # a city admin grants these in own city
 SELF_SIGN_UP_ROLES = ("buyer", "participant")
-SCOPED_ROLES = {"vendor": "vendor_id", "market_admin": "market_id"}
+SCOPED_ROLES = {"vendor": "vendor_id", "market_admin": "market_id", "courier": "market_id"}
 ALL_CITIES = "*"  # the city of an operator grant
 
 

@@ -214,8 +214,8 @@ def dev_token(tokens: Tokens, *, sub: str, city: str, roles: list[str], vendor_i
               market_id: str | None, ttl: timedelta | None = None) -> dict[str, Any]:
     """A development token for any subject and roles (`pasarkota token`, demo sign-in); refused in prod by the route."""
     now = now_utc()
-    grants = [{"city": city, "role": r, "scope": vendor_id if r == "vendor" else market_id if r == "market_admin"
-               else None} for r in roles]
+    grants = [{"city": city, "role": r, "scope": vendor_id if r == "vendor"
+               else market_id if r in ("market_admin", "courier") else None} for r in roles]
     claims = domain.access_claims(sub, city, grants, now=now, ttl=ttl or tokens.access_ttl, jti=new_id())
     return {"access_token": tokens.keys.sign(claims), "token_type": "Bearer",
             "expires_in": int((ttl or tokens.access_ttl).total_seconds()), "roles": claims["roles"]}
@@ -230,7 +230,8 @@ async def grant_role(uow: Uow, cmd: GrantRole) -> dict[str, Any]:
         raise Forbidden("grant-not-allowed", "Hanya operator yang dapat mengangkat admin kota. / "
                                "Only an operator may grant city admin.")
     scope = domain.check_scope(cmd.role, cmd.scope)
-    vendor_market = await uow.store.vendor_market(city, scope) if cmd.role == "vendor" and scope else None
+    vendor_market = await uow.store.vendor_market(city, scope) if cmd.role == "vendor" and scope else \
+        scope if cmd.role == "courier" else None
     policy.check_may_grant(cmd.actor, city, cmd.role, vendor_market=vendor_market)
     phone = valid_phone(cmd.phone)
     account, _ = await _account_for(uow, phone, cmd.name)
@@ -247,7 +248,8 @@ async def revoke_role(uow: Uow, cmd: RevokeRole) -> dict[str, Any]:
     if grant is None or (grant["city"] != uow.this_city and not cmd.actor.has("operator")):
         raise NotFound("grant-not-found", "Peran tidak ditemukan. / Grant not found.")
     vendor_market = (await uow.store.vendor_market(grant["city"], grant["scope"])
-                     if grant["role"] == "vendor" and grant["scope"] else None)
+                     if grant["role"] == "vendor" and grant["scope"] else
+                     grant["scope"] if grant["role"] == "courier" else None)
     if grant["role"] == "city_admin" and not cmd.actor.has("operator"):
         raise Forbidden("grant-not-allowed", "Hanya operator yang dapat mencabut admin kota. / "
                                "Only an operator may revoke city admin.")

@@ -14,7 +14,8 @@ def _refuse_role() -> Forbidden:
 
 def check_may_grant(actor: Principal, city: str, role: str, *, vendor_market: str | None = None) -> None:
     """Operators grant city admins (and staff) anywhere; a city admin grants staff roles in the own city only;
-    a market admin grants ``vendor`` for vendors of the own market (``vendor_market``: the vendor's market)."""
+    a market admin grants ``vendor`` for vendors of the own market (``vendor_market``: the vendor's market) and
+    ``courier`` (kurir pasar) for the own market (``vendor_market``: the courier's market)."""
     if actor.has("operator"):
         if role == "operator":
             raise _refuse_role()  # the first and further operators come from the CLI only
@@ -23,7 +24,7 @@ def check_may_grant(actor: Principal, city: str, role: str, *, vendor_market: st
         raise not_own_city()
     if actor.has("city_admin") and role in STAFF_ROLES:
         return
-    if actor.has("market_admin") and role == "vendor":
+    if actor.has("market_admin") and role in ("vendor", "courier"):
         if vendor_market is None or vendor_market != actor.market_id:
             raise Forbidden("vendor-not-in-market", "Pedagang ini bukan dari pasar Anda. / This vendor is not in "
                             "your market.")

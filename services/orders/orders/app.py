@@ -11,9 +11,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from orders import grace, stream
+from orders.delivery import rules_for
 from orders.http import router
 from orders.settings import OrdersSettings
 from orders.store import OrdersStore
+from shared.cities import all_cities
 from shared.service import ServiceKernel
 from shared.uow import UnitOfWork
 
@@ -22,6 +24,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def build(settings: OrdersSettings | None = None) -> FastAPI:
     settings = settings or OrdersSettings()
+    for slug in all_cities():  # a bad [city.delivery] table stops the start, naming the city and field
+        rules_for(slug)
     kernel = ServiceKernel("orders", MIGRATIONS, store=OrdersStore)
     stream.register(kernel.bus)
 

@@ -13,6 +13,8 @@ knows an HTTP status: ``shared/problems.py`` maps the kinds (conflict 409, inval
     placed|stock_reserved|awaiting_payment ─buyer cancel→ cancelled
     paid ─vendor accepts/prepares→ preparing ─all lines prepared→ ready (pickup code) ─code→ completed
     paid|preparing (nothing prepared) ─buyer cancel / every line rejected→ refund_requested ─PaymentRefunded→ refunded
+    ready (delivery) ─courier claims, leaves→ out_for_delivery ─buyer's code at the door→ completed
+                     out_for_delivery ─delivery failed→ ready (back at the market, courier cleared)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from shared.envelope import EventPayload
 from shared.errors import Conflict, DomainError, Invalid, NotFound, not_found
@@ -28,7 +31,10 @@ from shared.events.common import OrderLine as WireLine
 from shared.events.orders import (
     OrderCancelled,
     OrderCompleted,
+    OrderCourierAssigned,
+    OrderDeliveryFailed,
     OrderLineRejected,
+    OrderOutForDelivery,
     OrderPaid,
     OrderPaymentExpired,
     OrderPaymentRequested,
@@ -52,6 +58,7 @@ class Status(StrEnum):
     PAID = "paid"
     PREPARING = "preparing"
     READY = "ready"
+    OUT_FOR_DELIVERY = "out_for_delivery"
     COMPLETED = "completed"
     PAYMENT_EXPIRED = "payment_expired"
     CANCELLED = "cancelled"
@@ -67,6 +74,7 @@ STATUS_LABELS: dict[Status, str] = {
     Status.PAID: "Dibayar",
     Status.PREPARING: "Dikemas",
     Status.READY: "Siap Diambil",
+    Status.OUT_FOR_DELIVERY: "Dikirim",
     Status.COMPLETED: "Selesai",
     Status.PAYMENT_EXPIRED: "Waktu Pembayaran Habis",
     Status.CANCELLED: "Dibatalkan",
@@ -158,6 +166,7 @@ class Fulfilment:
     type: str  # pickup_stall | pickup_rw_hub | delivery
     rw_hub_id: str | None = None
     address: str | None = None
+    delivery: dict[str, Any] | None = None  # a checked delivery (orders.delivery.DeliveryPlan.as_dict())
 
 
 @dataclass
@@ -299,6 +308,12 @@ class Order:
     pickup_code: str | None = None
     pickup_attempts: int = 0
     cancel_reason: str | None = None
+    delivery: dict[str, Any] | None = None  # phone, kelurahan, rw, street, note, slot_date, slot_window
+    courier_id: str | None = None
+    courier_name: str | None = None
+    courier_phone: str | None = None
+    delivery_attempts: int = 0
+    delivery_failure: str | None = None
     created_at: datetime | None = None  # set by the store (the database's clock), None before the first save
     # transitions made since loading: (from, to, cause); the store writes them to order_history
     history: list[tuple[Status | None, Status, str]] = field(default_factory=list)
@@ -359,6 +374,7 @@ class Order:
                     delivery_fee=delivery_fee if fulfilment.type == "delivery" else 0,
                     rw_hub_id=fulfilment.rw_hub_id if fulfilment.type == "pickup_rw_hub" else None,
                     delivery_address=fulfilment.address if fulfilment.type == "delivery" else None,
+                    delivery=fulfilment.delivery if fulfilment.type == "delivery" else None,
                     version=1, loaded_version=0)
         order.history.append((None, Status.PLACED, "checkout"))
         return order, [order.placed_event()]
@@ -555,6 +571,68 @@ class Order:
         return PickupResult(ok=True), [OrderCompleted(
             order_id=self.order_id, buyer_id=self.buyer_id, vendor_ids=sorted({li.vendor_id for li in live}),
             total=sum(li.amount for li in live) + self.delivery_fee)]
+
+    # ---- delivery by the market's courier
+    def _require_delivery(self, *statuses: Status) -> None:
+        if self.fulfilment != "delivery":
+            raise OrderConflict("not-a-delivery", "Pesanan ini tidak dikirim. / This order is not a delivery.")
+        if self.status not in statuses:
+            raise OrderConflict("order-not-deliverable", f"Pesanan berstatus '{self.label}'. / "
+                                                         f"The order is {self.status}.")
+
+    def _require_courier(self, courier_id: str) -> None:
+        if self.courier_id != courier_id:
+            raise OrderConflict("not-your-delivery", "Pesanan ini diantar kurir lain. / Another courier has it.")
+
+    def claim_delivery(self, courier_id: str, name: str, phone: str | None) -> list[EventPayload]:
+        """A courier of the market takes a ready delivery order (once; the same courier again is a no-op)."""
+        self._require_delivery(Status.READY)
+        if self.courier_id == courier_id:
+            return []
+        if self.courier_id is not None:
+            self._require_courier(courier_id)
+        self.courier_id, self.courier_name, self.courier_phone = courier_id, name, phone
+        self._touch()
+        return [OrderCourierAssigned(order_id=self.order_id, courier_id=courier_id, courier_name=name)]
+
+    def dispatch(self, courier_id: str) -> list[EventPayload]:
+        """The courier collected every stall's bag and left: Dikirim."""
+        self._require_delivery(Status.READY)
+        self._require_courier(courier_id)
+        self._to(Status.OUT_FOR_DELIVERY, "courier left the market")
+        return [OrderOutForDelivery(order_id=self.order_id, courier_name=self.courier_name or "",
+                                    courier_phone=self.courier_phone)]
+
+    def deliver(self, courier_id: str, code: str) -> tuple[PickupResult, list[EventPayload]]:
+        """The buyer's code at the door → Selesai; a wrong code is counted like at a pickup."""
+        self._require_delivery(Status.OUT_FOR_DELIVERY)
+        self._require_courier(courier_id)
+        if self.pickup_locked:
+            return PickupResult(ok=False, locked=True), []
+        if code.strip() != self.pickup_code:
+            self.pickup_attempts += 1
+            self._touch()
+            return PickupResult(ok=False, locked=self.pickup_locked,
+                                attempts_left=MAX_PICKUP_ATTEMPTS - self.pickup_attempts), []
+        self._to(Status.COMPLETED, "delivered")
+        live = self.live_lines
+        return PickupResult(ok=True), [OrderCompleted(
+            order_id=self.order_id, buyer_id=self.buyer_id, vendor_ids=sorted({li.vendor_id for li in live}),
+            total=sum(li.amount for li in live) + self.delivery_fee)]
+
+    def delivery_failed(self, courier_id: str, reason: str) -> list[EventPayload]:
+        """Nobody home, wrong address…: the order goes back to the market (Siap Dikirim again, no courier), the
+        buyer is told; staff or another trip take it from there."""
+        self._require_delivery(Status.OUT_FOR_DELIVERY, Status.READY)
+        self._require_courier(courier_id)
+        self.delivery_attempts += 1
+        self.delivery_failure = reason
+        self.courier_id = self.courier_name = self.courier_phone = None
+        if self.status is Status.OUT_FOR_DELIVERY:
+            self._to(Status.READY, "delivery failed")
+        else:
+            self._touch()
+        return [OrderDeliveryFailed(order_id=self.order_id, reason=reason, attempts=self.delivery_attempts)]
 
     def unlock_pickup(self) -> list[EventPayload]:
         """Staff checked the buyer in person (e.g. their ID and the order) and give back the attempts."""

@@ -18,10 +18,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from orders import policy, views
-from orders.domain import CartItem, Fulfilment, Order, PickupResult, order_not_found, plan_lines
+from orders.delivery import DeliveryRequest, DeliveryRules, plan_delivery
+from orders.domain import CartItem, CheckoutRejected, Fulfilment, Order, PickupResult, order_not_found, plan_lines
 from orders.store import OrdersStore
 from shared.auth import Principal
 from shared.envelope import EventPayload
@@ -153,6 +156,11 @@ class PlaceOrder:
     delivery_fee: int
     idempotency_key: str | None = None
     body_hash: str = ""
+    # the city's delivery zones and slots, and what the buyer asked for (None: the flat fee, no slots)
+    delivery_rules: DeliveryRules | None = None
+    delivery_request: DeliveryRequest | None = None
+    timezone: str = "Asia/Jakarta"
+    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -174,12 +182,21 @@ async def place_order(uow: Uow, cmd: PlaceOrder) -> Answer:
     replay = await uow.replay(scope, cmd.idempotency_key, cmd.body_hash)
     if replay is not None:
         return Answer(replay[0], dict(replay[1]))
+    fulfilment, fee = cmd.fulfilment, cmd.delivery_fee
+    if fulfilment.type == "delivery" and cmd.delivery_rules is not None:
+        plan = plan_delivery(cmd.delivery_rules, ZoneInfo(cmd.timezone), cmd.delivery_request,
+                             cmd.now or datetime.now(UTC))
+        taken = await uow.store.slot_taken(city, cmd.market_id, plan.slot_date.isoformat(), plan.slot_window)
+        if taken >= cmd.delivery_rules.slot_capacity:
+            raise CheckoutRejected("slot-full", "Waktu pengiriman itu sudah penuh; pilih waktu lain. / "
+                                                "That delivery slot is full.")
+        fulfilment, fee = Fulfilment("delivery", address=plan.address, delivery=plan.as_dict()), plan.fee
     products = await uow.store.products(city, [i.product_id for i in cmd.items])
-    hub = await uow.store.hub(cmd.fulfilment.rw_hub_id)
+    hub = await uow.store.hub(fulfilment.rw_hub_id)
     known = await uow.store.market_known(city, cmd.market_id)
-    lines = plan_lines(city, cmd.market_id, list(cmd.items), products, cmd.fulfilment, hub, known)
+    lines = plan_lines(city, cmd.market_id, list(cmd.items), products, fulfilment, hub, known)
     order, events = Order.place(order_id=new_id(), city=city, buyer_id=cmd.buyer_id, market_id=cmd.market_id,
-                                fulfilment=cmd.fulfilment, lines=lines, delivery_fee=cmd.delivery_fee)
+                                fulfilment=fulfilment, lines=lines, delivery_fee=fee)
     await uow.store.insert(order)
     for event in events:
         uow.emit(event)
@@ -281,4 +298,46 @@ async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequeste
     """A buyer asked for deletion: delivery addresses leave their orders; amounts, dates, ids and statuses stay
     (money records). The buyer id is identity's opaque account id, which no longer leads to a name or phone."""
     forgotten = await uow.store.forget_buyer_addresses(event.account_id)
-    log.info("personal data removed", account_id=event.account_id, orders=forgotten)
+    couriered = await uow.store.forget_courier(event.account_id)
+    log.info("personal data removed", account_id=event.account_id, orders=forgotten, deliveries=couriered)
+
+
+# ------------------------------------------------------------------------------------------------ courier
+
+@dataclass(frozen=True)
+class CourierCommand:
+    """A courier of the order's market acts on a delivery: claim (with the name and phone the buyer sees),
+    dispatch, deliver with the buyer's code, or report a failed delivery."""
+
+    order_id: str
+    who: Principal
+    name: str = ""
+    phone: str | None = None
+    code: str = ""
+    reason: str = ""
+
+
+async def _delivery_for(uow: Uow, cmd: CourierCommand) -> Order:
+    return await _order_for(uow, cmd.order_id, lambda o: policy.is_courier_of(cmd.who, o))
+
+
+async def claim_delivery(uow: Uow, cmd: CourierCommand) -> Order:
+    order = await _delivery_for(uow, cmd)
+    return await _save(uow, order, order.claim_delivery(cmd.who.sub, cmd.name, cmd.phone))
+
+
+async def dispatch_delivery(uow: Uow, cmd: CourierCommand) -> Order:
+    order = await _delivery_for(uow, cmd)
+    return await _save(uow, order, order.dispatch(cmd.who.sub))
+
+
+async def deliver(uow: Uow, cmd: CourierCommand) -> tuple[Order, PickupResult]:
+    """The buyer's code at the door → Selesai; a wrong code is counted (and committed)."""
+    order = await _delivery_for(uow, cmd)
+    result, events = order.deliver(cmd.who.sub, cmd.code)
+    return await _save(uow, order, events), result
+
+
+async def delivery_failed(uow: Uow, cmd: CourierCommand) -> Order:
+    order = await _delivery_for(uow, cmd)
+    return await _save(uow, order, order.delivery_failed(cmd.who.sub, cmd.reason))

@@ -4,6 +4,7 @@ one), the request's correlation id and the service's units of work; ``who`` the 
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query
@@ -11,11 +12,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from orders import handlers, policy, queries
+from orders.delivery import DeliveryRequest, rules_for, slots_offered
 from orders.domain import MAX_LINES, CartItem, Fulfilment, order_not_found
 from orders.views import order_body
 from shared.auth import Principal, require
+from shared.errors import Invalid
 from shared.http import CityContext
 from shared.idempotency import request_hash
+from shared.phone import normalise_phone
 
 router = APIRouter(tags=["orders"])
 
@@ -34,7 +38,20 @@ class FulfilmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["pickup_stall", "pickup_rw_hub", "delivery"]
     rw_hub_id: str | None = Field(None, max_length=100)
-    address: str | None = Field(None, max_length=500)
+    address: str | None = Field(None, max_length=500, description="delivery: the street (older clients)")
+    # delivery (docs/orders.md#delivery): the courier calls this phone; kelurahan from the city's zones
+    phone: str | None = Field(None, max_length=32)
+    kelurahan: str | None = Field(None, max_length=100)
+    rw: str | None = Field(None, max_length=3)
+    street: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=200)
+    slot_date: date | None = None
+    slot_window: str | None = Field(None, max_length=11, description="one of the city's slots, e.g. 08:00-10:00")
+
+    def delivery_request(self) -> DeliveryRequest:
+        return DeliveryRequest(phone=self.phone, kelurahan=self.kelurahan, rw=self.rw,
+                               street=self.street or self.address, note=self.note, slot_date=self.slot_date,
+                               slot_window=self.slot_window)
 
 
 class CheckoutIn(BaseModel):
@@ -63,7 +80,8 @@ async def checkout(ctx: CityContext, body: CheckoutIn, who: Annotated[Principal,
         items=tuple(CartItem(i.product_id, i.quantity, i.note) for i in body.items),
         fulfilment=Fulfilment(body.fulfilment.type, body.fulfilment.rw_hub_id, body.fulfilment.address),
         delivery_fee=ctx.city.delivery_fee, idempotency_key=idempotency_key,
-        body_hash=request_hash(body.model_dump(mode="json")))
+        body_hash=request_hash(body.model_dump(mode="json")), delivery_rules=rules_for(ctx.slug),
+        delivery_request=body.fulfilment.delivery_request(), timezone=ctx.city.timezone)
     answer = await ctx.run(handlers.place_order, command)
     return JSONResponse(answer.body, status_code=answer.status,
                         headers={"Location": f"/cities/{ctx.slug}/orders/{answer.body['order_id']}"})
@@ -161,3 +179,74 @@ async def unlock_pickup(ctx: CityContext, order_id: str,
     """Market or city staff give a locked pickup its attempts back (after checking the buyer in person)."""
     order = await ctx.run(handlers.unlock_pickup, handlers.OrderCommand(order_id, who))
     return order_body(order)
+
+
+# ------------------------------------------------------------------------------------------- delivery
+
+@router.get("/cities/{city}/delivery-options")
+async def delivery_options(ctx: CityContext) -> dict[str, Any]:
+    """Where and when the city's markets deliver: kelurahan with their fee, and the slots open now."""
+    rules = rules_for(ctx.slug)
+    return {"delivers": rules.delivers, "zones": [{"kelurahan": k, "fee": v} for k, v in sorted(rules.zones.items())],
+            "slots": [{"date": d.isoformat(), "window": w}
+                      for d, w in slots_offered(rules, ctx.city.tz, datetime.now(UTC))],
+            "slot_capacity": rules.slot_capacity}
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=80, description="the courier's name, shown to the buyer")
+    phone: str = Field(min_length=8, max_length=32, description="the courier's WhatsApp number")
+
+
+class FailedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/cities/{city}/courier/orders")
+async def courier_orders(ctx: CityContext, who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
+    """The market's ready deliveries nobody has taken, and the courier's own (ready or on the way), with the
+    stalls to collect from, the address and the buyer's phone."""
+    market_id = policy.courier_market(who)
+    orders = await ctx.read(queries.courier_orders, ctx.slug, market_id, who.sub)
+    return {"orders": [order_body(o, courier=True) for o in orders]}
+
+
+async def _courier(ctx: CityContext, fn: Any, command: handlers.CourierCommand) -> dict[str, Any]:
+    return order_body(await ctx.run(fn, command), courier=True)
+
+
+@router.post("/cities/{city}/courier/orders/{order_id}/claim")
+async def claim_delivery(ctx: CityContext, order_id: str, body: ClaimIn,
+                         who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
+    phone = normalise_phone(body.phone)
+    if phone is None:
+        raise Invalid("bad-phone", "Nomor HP tidak valid (contoh 0812…). / Not a phone number.")
+    return await _courier(ctx, handlers.claim_delivery, handlers.CourierCommand(order_id, who, body.name.strip(),
+                                                                                phone))
+
+
+@router.post("/cities/{city}/courier/orders/{order_id}/dispatched")
+async def dispatch_delivery(ctx: CityContext, order_id: str,
+                            who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
+    """Collected at every stall, on the way: Dikirim."""
+    return await _courier(ctx, handlers.dispatch_delivery, handlers.CourierCommand(order_id, who))
+
+
+@router.post("/cities/{city}/courier/orders/{order_id}/delivered")
+async def deliver(ctx: CityContext, order_id: str, body: PickupIn,
+                  who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
+    """The buyer's code at the door → Selesai (a wrong code counts an attempt, as at a pickup)."""
+    order, result = await ctx.run(handlers.deliver, handlers.CourierCommand(order_id, who, code=body.code))
+    if (refusal := result.refusal()) is not None:
+        raise refusal
+    return order_body(order, courier=True)
+
+
+@router.post("/cities/{city}/courier/orders/{order_id}/failed")
+async def delivery_failed(ctx: CityContext, order_id: str, body: FailedIn,
+                          who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
+    """Could not deliver: back to the market (Siap Dikirim, no courier), the buyer is told."""
+    return await _courier(ctx, handlers.delivery_failed, handlers.CourierCommand(order_id, who,
+                                                                                 reason=body.reason.strip()))

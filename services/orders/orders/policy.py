@@ -62,3 +62,16 @@ def staff_market_scope(who: Principal) -> str | None:
         raise Forbidden("no-market", "Token pengelola pasar tanpa market_id. / A market admin token needs a "
                                      "market_id.")
     return who.market_id
+
+
+def is_courier_of(who: Principal, order: Order) -> bool:
+    """A courier (kurir pasar) of the order's market, for a delivery order."""
+    return (who.has("courier") and who.market_id is not None and who.market_id == order.market_id
+            and order.fulfilment == "delivery")
+
+
+def courier_market(who: Principal) -> str:
+    """The market a courier works for (403 ``no-market`` if the token names none)."""
+    if not who.has("courier") or not who.market_id:
+        raise Forbidden("no-market", "Token kurir tanpa market_id. / A courier token needs a market_id.")
+    return who.market_id

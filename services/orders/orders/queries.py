@@ -68,3 +68,13 @@ async def _with_lines(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> l
     for line in lines:
         by_order.setdefault(line["order_id"], []).append(line)
     return [order_of(r, by_order.get(r["order_id"], [])) for r in rows]
+
+
+async def courier_orders(conn: asyncpg.Connection, city: str, market_id: str, courier_id: str) -> list[Order]:
+    """The market's ready delivery orders nobody took, and this courier's own ready or on-the-way ones."""
+    rows = await conn.fetch(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE city = $1 AND market_id = $2 AND fulfilment = 'delivery'"
+        " AND ((status = 'ready' AND courier_id IS NULL) OR (courier_id = $3 AND status IN ('ready',"
+        " 'out_for_delivery'))) ORDER BY slot_date NULLS LAST, slot_window, created_at LIMIT 100",
+        city, market_id, courier_id)
+    return await _with_lines(conn, rows)

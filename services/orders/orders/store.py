@@ -26,7 +26,8 @@ class StaleOrder(Exception):
 ORDER_COLUMNS = ("order_id, city, buyer_id, market_id, status, version, fulfilment, rw_hub_id, delivery_address,"
                  " subtotal, delivery_fee, total, payment_id, qris, payment_expires_at, paid_amount,"
                  " refund_requested, refunded_amount, extra_refunded, pickup_code, pickup_attempts, cancel_reason,"
-                 " stuck_since, created_at, updated_at")
+                 " stuck_since, created_at, updated_at, delivery, courier_id, courier_name, courier_phone,"
+                 " delivery_attempts, delivery_failure")
 LINE_COLUMNS = "order_id, line_id, product_id, vendor_id, name, unit, quantity, unit_price, note, status, sold_by"
 
 
@@ -41,6 +42,9 @@ def order_of(row: asyncpg.Record, lines: list[asyncpg.Record]) -> Order:
         refund_requested=int(row["refund_requested"]), refunded_amount=int(row["refunded_amount"]),
         extra_refunded=int(row["extra_refunded"]), pickup_code=row["pickup_code"],
         pickup_attempts=row["pickup_attempts"], cancel_reason=row["cancel_reason"], created_at=row["created_at"],
+        delivery=row["delivery"], courier_id=row["courier_id"], courier_name=row["courier_name"],
+        courier_phone=row["courier_phone"], delivery_attempts=row["delivery_attempts"],
+        delivery_failure=row["delivery_failure"],
         lines=[Line(line_id=r["line_id"], product_id=r["product_id"], vendor_id=r["vendor_id"], name=r["name"],
                     unit=r["unit"], quantity=r["quantity"], unit_price=int(r["unit_price"]), note=r["note"],
                     status=LineStatus(r["status"]), sold_by=r["sold_by"])
@@ -165,11 +169,12 @@ class OrdersStore:
     async def insert(self, order: Order) -> None:
         await self.conn.execute(
             """INSERT INTO orders(order_id, city, buyer_id, market_id, status, version, fulfilment, rw_hub_id,
-                                  delivery_address, subtotal, delivery_fee, total)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+                                  delivery_address, subtotal, delivery_fee, total, delivery, slot_date, slot_window)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::date, $15)""",
             order.order_id, order.city, order.buyer_id, order.market_id, order.status.value, order.version,
             order.fulfilment, order.rw_hub_id, order.delivery_address, order.subtotal, order.delivery_fee,
-            order.total)
+            order.total, order.delivery, (order.delivery or {}).get("slot_date"),
+            (order.delivery or {}).get("slot_window"))
         await self.conn.executemany(
             """INSERT INTO order_lines(order_id, line_id, city, product_id, vendor_id, name, unit, quantity,
                                        unit_price, note, status, sold_by)
@@ -188,11 +193,15 @@ class OrdersStore:
                       paid_amount = $8, refund_requested = $9, refunded_amount = $10, pickup_code = $11,
                       pickup_attempts = $12, cancel_reason = $13, updated_at = now(),
                       state_changed_at = CASE WHEN $14 THEN now() ELSE state_changed_at END,
-                      stuck_since = CASE WHEN $14 THEN NULL ELSE stuck_since END, extra_refunded = $15
+                      stuck_since = CASE WHEN $14 THEN NULL ELSE stuck_since END, extra_refunded = $15,
+                      courier_id = $16, courier_name = $17, courier_phone = $18, delivery_attempts = $19,
+                      delivery_failure = $20
                 WHERE order_id = $1 AND version = $2 RETURNING true""",
             order.order_id, order.loaded_version, order.status.value, order.version, order.payment_id, order.qris,
             order.payment_expires_at, order.paid_amount, order.refund_requested, order.refunded_amount,
-            order.pickup_code, order.pickup_attempts, order.cancel_reason, status_changed, order.extra_refunded)
+            order.pickup_code, order.pickup_attempts, order.cancel_reason, status_changed, order.extra_refunded,
+            order.courier_id, order.courier_name, order.courier_phone, order.delivery_attempts,
+            order.delivery_failure)
         if not done:
             raise StaleOrder(order.order_id)
         changed_lines = [li for li in order.lines if order.loaded_line_status.get(li.line_id) != li.status]
@@ -241,9 +250,28 @@ class OrdersStore:
 
     async def forget_buyer_addresses(self, buyer_id: str) -> int:
         result: str = await self.conn.execute(
-            "UPDATE orders SET delivery_address = '(dihapus)', updated_at = now()"
+            "UPDATE orders SET delivery_address = '(dihapus)', delivery = CASE WHEN delivery IS NULL THEN NULL"
+            " ELSE jsonb_build_object('slot_date', delivery->'slot_date', 'slot_window', delivery->'slot_window',"
+            " 'kelurahan', delivery->'kelurahan') END, updated_at = now()"
             " WHERE buyer_id = $1 AND delivery_address IS NOT NULL AND delivery_address <> '(dihapus)'", buyer_id)
         return int(result.rsplit(" ", 1)[-1])
+
+    async def forget_courier(self, courier_id: str) -> int:
+        result: str = await self.conn.execute(
+            "UPDATE orders SET courier_name = '(dihapus)', courier_phone = NULL, updated_at = now()"
+            " WHERE courier_id = $1 AND (courier_name IS DISTINCT FROM '(dihapus)' OR courier_phone IS NOT NULL)",
+            courier_id)
+        return int(result.rsplit(" ", 1)[-1])
+
+    async def slot_taken(self, city: str, market_id: str, slot_date: str, window: str) -> int:
+        """Open orders of the market in that slot, counted under a lock of the slot (no two checkouts take its
+        last place at once)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))",
+                                f"slot:{city}:{market_id}:{slot_date}:{window}")
+        return int(await self.conn.fetchval(
+            "SELECT count(*) FROM orders WHERE city = $1 AND market_id = $2 AND slot_date = $3::text::date"
+            " AND slot_window = $4 AND status NOT IN ('rejected', 'cancelled', 'payment_expired', 'refunded',"
+            " 'refund_requested')", city, market_id, slot_date, window))
 
 
 def _touched(status: str) -> bool:

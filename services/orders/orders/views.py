@@ -7,11 +7,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from orders.domain import LINE_LABELS, LineStatus, Order
+from orders.domain import LINE_LABELS, TERMINAL, LineStatus, Order
 
 
-def order_body(order: Order, *, show_code: bool = False, vendor_id: str | None = None) -> dict[str, Any]:
-    """The pickup code only for its buyer (``show_code``); a vendor (``vendor_id``) sees only their lines."""
+def _wa(phone: str | None) -> str | None:
+    """A ``wa.me`` link for an 08… number (WhatsApp wants 62…)."""
+    if not phone:
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return "https://wa.me/" + ("62" + digits[1:] if digits.startswith("0") else digits)
+
+
+def _delivery(order: Order, *, with_phone: bool) -> dict[str, Any] | None:
+    if order.fulfilment != "delivery":
+        return None
+    d = dict(order.delivery or {})
+    if not with_phone:
+        d.pop("phone", None)
+    d.update({"courier_name": order.courier_name, "courier_wa": _wa(order.courier_phone),
+              "attempts": order.delivery_attempts, "last_failure": order.delivery_failure})
+    if with_phone and d.get("phone"):
+        d["buyer_wa"] = _wa(d["phone"])
+    return d
+
+
+def order_body(order: Order, *, show_code: bool = False, vendor_id: str | None = None,
+               courier: bool = False) -> dict[str, Any]:
+    """The pickup code only for its buyer (``show_code``); a vendor (``vendor_id``) sees only their lines, and
+    the delivery address and phone only while the order is open; a courier sees what a delivery needs."""
     lines = [li for li in order.lines if vendor_id is None or li.vendor_id == vendor_id]
     body: dict[str, Any] = {
         "order_id": order.order_id, "city": order.city, "market_id": order.market_id, "buyer_id": order.buyer_id,
@@ -24,6 +47,14 @@ def order_body(order: Order, *, show_code: bool = False, vendor_id: str | None =
                    "note": li.note, "status": li.status.value, "status_label": LINE_LABELS[li.status]}
                   for li in lines],
     }
+    open_order = order.status not in TERMINAL
+    if courier:  # the buyer's phone only once this courier has taken the order (the list holds no one else's)
+        body["delivery"] = _delivery(order, with_phone=order.courier_id is not None)
+        body["vendor_ids"] = order.vendor_ids
+        return body
+    body["delivery"] = _delivery(order, with_phone=vendor_id is None or open_order)
+    if vendor_id is not None and not open_order and body["fulfilment"]["address"]:
+        body["fulfilment"] = {**body["fulfilment"], "address": None}  # the buyer's address: only while open
     if vendor_id is not None:
         # a line the vendor rejected is not their sale: its money went back to the buyer
         live = [li for li in lines if li.status is not LineStatus.REJECTED]

@@ -16,7 +16,16 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import pages_account, pages_buyer, pages_dev, pages_learning, pages_notifications, pages_public, pages_staff
+from portal import (
+    pages_account,
+    pages_buyer,
+    pages_courier,
+    pages_dev,
+    pages_learning,
+    pages_notifications,
+    pages_public,
+    pages_staff,
+)
 from portal.client import ApiError, ServiceUnavailable
 from portal.web import TOKEN_COOKIE, PageError, SignInRequired, render
 from shared.logging import get_logger
@@ -27,7 +36,8 @@ log = get_logger(__name__)
 
 kernel = ServiceKernel("portal", None, uses_database=False)
 app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.router, pages_staff.router,
-                      pages_learning.router, pages_dev.router, pages_notifications.router, title="PasarKota portal")
+                      pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
+                      title="PasarKota portal")
 app.middleware("http")(pages_account.refresh_session)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

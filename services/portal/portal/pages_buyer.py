@@ -30,7 +30,9 @@ from shared.measure import grams_label
 router = APIRouter()
 
 # orders' checkout refusals (problem `type` codes, docs/orders.md) → the form field they are about
-CODE_FIELDS = {"rw-hub-required": "rw_hub_id", "unknown-rw-hub": "rw_hub_id", "address-required": "address"}
+CODE_FIELDS = {"rw-hub-required": "rw_hub_id", "unknown-rw-hub": "rw_hub_id", "address-required": "street",
+               "phone-required": "phone", "outside-delivery-zone": "kelurahan", "invalid-rw": "rw",
+               "slot-required": "slot", "slot-unavailable": "slot", "slot-full": "slot", "no-delivery": "fulfilment"}
 PAID_STATES = {"paid", "preparing", "ready", "completed"}
 CLOSED_STATES = {"cancelled", "rejected", "payment_expired", "refund_requested", "refunded"}
 
@@ -126,12 +128,21 @@ async def _hubs(request: Request, city: str) -> list[dict[str, Any]]:
         return []
 
 
-def _checkout_page(request: Request, c: Any, cart: Cart, hubs: list[dict[str, Any]], form: dict[str, str],
-                   errors: dict[str, str], status_code: int = 200) -> Response:
+async def _delivery_options(request: Request, city: str) -> dict[str, Any]:
+    try:
+        options: dict[str, Any] = await api(request).get("orders", f"/cities/{city}/delivery-options")
+    except ApiError:
+        return {"delivers": False, "zones": [], "slots": []}
+    return options
+
+
+async def _checkout_page(request: Request, c: Any, cart: Cart, form: dict[str, str], errors: dict[str, str],
+                         status_code: int = 200) -> Response:
     form = {"fulfilment": "pickup_rw_hub", **form}
     form["idempotency_key"] = form.get("idempotency_key") or new_key()
+    hubs, delivery = await asyncio.gather(_hubs(request, c.slug), _delivery_options(request, c.slug))
     return render(request, "checkout.html", {"city": c, "cart": cart, "hubs": hubs, "form": form, "errors": errors,
-                                             "delivery_fee": c.delivery_fee}, status_code=status_code)
+                                             "delivery": delivery}, status_code=status_code)
 
 
 @router.get("/kota/{city}/checkout", response_class=HTMLResponse)
@@ -140,7 +151,7 @@ async def checkout_page(request: Request, city: str) -> Response:
     cart = _cart(request, city)
     if not cart.lines:
         return redirect(f"/kota/{city}/keranjang", "Keranjang masih kosong.")
-    return _checkout_page(request, c, cart, await _hubs(request, city), {}, {})
+    return await _checkout_page(request, c, cart, {}, {})
 
 
 @router.post("/kota/{city}/checkout")
@@ -158,14 +169,24 @@ async def checkout(request: Request, city: str) -> Response:
             errors["rw_hub_id"] = "Pilih hub RW tempat mengambil pesanan."
         fulfilment["rw_hub_id"] = form.get("rw_hub_id") or None
     elif kind == "delivery":
-        address = form.get("address", "").strip()
-        if len(address) < 10:
-            errors["address"] = "Tulis alamat lengkap (jalan, RT/RW, kelurahan), minimal 10 huruf."
-        fulfilment["address"] = address
+        street = form.get("street", "").strip()
+        if len(street) < 5:
+            errors["street"] = "Tulis jalan dan nomor rumah (minimal 5 huruf)."
+        if not form.get("phone", "").strip():
+            errors["phone"] = "Nomor HP untuk kurir wajib diisi."
+        if not form.get("kelurahan"):
+            errors["kelurahan"] = "Pilih kelurahan."
+        slot_date, _, slot_window = form.get("slot", "").partition("|")
+        if not slot_window:
+            errors["slot"] = "Pilih waktu pengiriman."
+        fulfilment.update({"street": street, "phone": form.get("phone", "").strip(),
+                           "kelurahan": form.get("kelurahan") or None, "rw": form.get("rw", "").strip() or None,
+                           "note": form.get("note", "").strip() or None, "slot_date": slot_date or None,
+                           "slot_window": slot_window or None})
     elif kind != "pickup_stall":
         errors["fulfilment"] = "Pilih cara pengambilan."
     if errors:
-        return _checkout_page(request, c, cart, await _hubs(request, city), form, errors, 422)
+        return await _checkout_page(request, c, cart, form, errors, 422)
     body = {"market_id": cart.market_id, "fulfilment": fulfilment,
             "items": [{"product_id": li.product_id, "quantity": li.quantity} for li in cart.lines]}
     try:
@@ -181,7 +202,7 @@ async def checkout(request: Request, city: str) -> Response:
         # a replayed key that conflicts gets a fresh key so the buyer can try again
         if exc.status == 409 or exc.code.startswith("idempotency"):
             form["idempotency_key"] = ""
-        return _checkout_page(request, c, cart, await _hubs(request, city), form, errors, 422)
+        return await _checkout_page(request, c, cart, form, errors, 422)
     cart.lines.clear()
     cart.market_id = None
     response = redirect(f"/kota/{city}/pesanan/{order['order_id']}/bayar")

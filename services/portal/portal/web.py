@@ -35,9 +35,11 @@ ROLE_HOME = {
     "trainer": ("/pelatih", "Sesi saya"),
     "participant": ("/pelatihan", "Pelatihan"),
     "city_admin": ("/dasbor", "Dasbor kota"),
+    "courier": ("/kurir", "Antar pesanan"),
 }
 ROLE_NAMES = {"buyer": "Pembeli", "vendor": "Pedagang", "market_admin": "Pengelola pasar", "trainer": "Pelatih",
-              "participant": "Peserta pelatihan", "city_admin": "Admin kota", "operator": "Operator"}
+              "participant": "Peserta pelatihan", "city_admin": "Admin kota", "operator": "Operator",
+              "courier": "Kurir pasar"}
 
 
 class SignInRequired(Exception):
