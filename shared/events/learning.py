@@ -26,6 +26,7 @@ class _SessionFacts(_EnrolmentEvent):
     session_starts_at: datetime | None = None
     rw_hub_id: str | None = None  # venue of an in-person session (catalog's RW hub)
     meeting_link: str | None = None  # webinars
+    trainer_phone: str | None = None  # the session's trainer (for the roster the evening before)
 
 
 @event("EnrolmentBooked", 1, ENROLMENT, key="enrolment_id")

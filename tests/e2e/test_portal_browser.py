@@ -256,6 +256,18 @@ def test_buyer_vendor_participant_and_city_dashboard_in_a_browser(platform: Any,
         buyer.shot("08-pesanan-selesai")
         passed.append("pickup code confirmed at the hub → Selesai")
 
+        # -- what the phones got: "Chat penjual" on the order, the simulator's messages at /dev/pesan ---------------
+        poll(lambda: "Chat penjual" in buyer.go(f"/kota/{CITY}/pesanan/{order_id}").content(), interval=1.0,
+             what="the wa.me link to the vendor on the order page")
+        link = buyer.page.locator("a[data-testid=chat]").first.get_attribute("href") or ""
+        assert link.startswith("https://wa.me/62"), link
+        developer = Person(browser, base, "developer")
+        poll(lambda: "vendor_new_order" in developer.go("/dev/pesan").content() or None, interval=1.0,
+             what="the simulator's messages")
+        weigh(developer, "pesan simulator (dev)")
+        developer.shot("09-pesan-simulator")
+        passed.append("buyer chats with the vendor by wa.me; the simulator's messages at /dev/pesan")
+
         # -- a participant enrols, checks in with the trainer's code, sees the certificate ------------------------
         admin_h = platform.headers(CITY, "city_admin")
         before = httpx.get(f"{learning}/cities/{CITY}/admin/reports/funnel", headers=admin_h, timeout=10).json()

@@ -51,6 +51,9 @@ class FakeLearningStore:
     async def lock_participant(self, participant_id: str) -> dict[str, Any]:
         return self.participants[participant_id]
 
+    async def trainer_phone(self, trainer_id: str) -> str | None:
+        return None
+
     async def participant_phone(self, participant_id: str) -> str | None:
         return self.participants[participant_id]["phone"] if participant_id in self.participants else None
 

@@ -150,3 +150,34 @@ async def test_each_vendor_gets_one_evening_summary_of_the_days_completed_sales(
         rows = await conn.fetch("SELECT recipient, body FROM messages WHERE template = 'vendor_daily_summary'")
     assert [r["recipient"] for r in rows] == ["081300000301"]
     assert "1 pesanan selesai, total Rp 20.000" in rows[0]["body"]  # the rejected line is not a sale
+
+
+async def test_a_trainer_hears_the_evening_before_who_comes_tomorrow_once(pool: asyncpg.Pool) -> None:
+    from datetime import time
+
+    evening = datetime.combine(datetime.now(domain.WIB).date(), time(18, 30), tzinfo=domain.WIB)
+    tomorrow_ten = datetime.combine(evening.date() + timedelta(days=1), time(10, 0), tzinfo=domain.WIB)
+
+    async def seed(uow: PgUnitOfWork[NotificationsStore]) -> None:
+        for i, status in enumerate(("booked", "booked", "waitlisted", "cancelled")):
+            await uow.store.upsert_enrolment("cimahi", f"enr-r{i}", participant_id=f"p-{i}", phone=f"08130000040{i}",
+                                             session_id="ses-besok", session_title="Foto produk",
+                                             programme_title="Program", starts_at=tomorrow_ten, rw_hub_id=None,
+                                             meeting_link="https://meet.example.id/foto", status=status,
+                                             trainer_phone="081300000499")
+        await uow.store.upsert_enrolment("cimahi", "enr-lusa", participant_id="p-9", phone="081300000409",
+                                         session_id="ses-lusa", session_title="Lusa", programme_title="Program",
+                                         starts_at=tomorrow_ten + timedelta(days=1), rw_hub_id=None,
+                                         meeting_link=None, status="booked", trainer_phone="081300000499")
+
+    await _in_tx(pool, seed)
+    early = Messages(RULES, "http://portal", now=lambda: evening - timedelta(hours=2))
+    assert await _in_tx(pool, early.send_rosters) == 0  # not before 18:00
+    m = Messages(RULES, "http://portal", now=lambda: evening)
+    assert await _in_tx(pool, m.send_rosters) == 1  # tomorrow's session only
+    assert await _in_tx(pool, m.send_rosters) == 0  # once
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT recipient, body FROM messages WHERE template = 'trainer_roster_tomorrow'")
+    assert [r["recipient"] for r in rows] == ["081300000499"]
+    assert "2 peserta terdaftar, 1 di daftar tunggu" in rows[0]["body"] and "10.00 WIB" in rows[0]["body"]
+    assert "https://meet.example.id/foto" in rows[0]["body"] and "/pelatih/sesi/ses-besok" in rows[0]["body"]

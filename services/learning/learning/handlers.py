@@ -257,9 +257,10 @@ async def enrol(uow: Uow, cmd: Enrol) -> dict[str, Any]:
 async def _session_facts(uow: Uow, session: Row, phone: str | None) -> dict[str, Any]:
     """What the enrolment events tell about the session, so notifications can remind the participant."""
     programme = await uow.store.programme(session["programme_id"])
+    trainer_phone = await uow.store.trainer_phone(session["trainer_id"]) if session["trainer_id"] else None
     return {"participant_phone": phone, "programme_title": programme["title"], "session_title": session["title"],
             "session_starts_at": session["starts_at"], "rw_hub_id": session["rw_hub_id"],
-            "meeting_link": session["meeting_link"]}
+            "meeting_link": session["meeting_link"], "trainer_phone": trainer_phone}
 
 
 async def cancel(uow: Uow, cmd: Cancel) -> dict[str, Any]:

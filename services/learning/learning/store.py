@@ -92,6 +92,10 @@ class LearningStore:
                                                    city, subject)
         return row
 
+    async def trainer_phone(self, trainer_id: str) -> str | None:
+        phone: str | None = await self.conn.fetchval("SELECT phone FROM trainers WHERE trainer_id = $1", trainer_id)
+        return phone
+
     async def participant_phone(self, participant_id: str) -> str | None:
         phone: str | None = await self.conn.fetchval("SELECT phone FROM participants WHERE participant_id = $1",
                                                      participant_id)

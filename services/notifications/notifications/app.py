@@ -71,6 +71,7 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     kernel.worker(sender.loop)
     kernel.periodic(settings.reminder_scan_seconds)(messages.remind)
     kernel.periodic(settings.reminder_scan_seconds)(messages.summarise_sales)
+    kernel.periodic(settings.reminder_scan_seconds)(messages.send_rosters)
 
     routers = [router, dev] if policy.dev_endpoints_enabled(kernel_settings.env) else [router]
     app = kernel.http_app(*routers, title="PasarKota notifications")

@@ -66,6 +66,8 @@ CATALOGUE: dict[str, Template] = {t.name: t for t in (
              "the day before: venue or meeting link"),
     Template("session_reminder_hour", "participant", Urgency.DEFERRABLE, ("session", "when", "where"),
              "one hour before: venue or meeting link"),
+    Template("trainer_roster_tomorrow", "trainer", Urgency.DEFERRABLE,
+             ("session", "when", "where", "booked", "waitlisted", "link"), "the evening before: who is coming"),
     Template("certificate_issued", "participant", Urgency.DEFERRABLE, ("programme", "code", "verify_link"),
              "certificate with its public verification link"),
 )}
@@ -233,6 +235,7 @@ class CityRules:
     sms_sender: str
     templates_dir: str | None
     daily_summary_at: time | None = time(20, 0)  # local time of the vendors' evening summary; None: not sent
+    roster_at: time | None = time(18, 0)  # local time of the trainers' roster for tomorrow; None: not sent
 
     @classmethod
     def parse(cls, city: str, raw: dict[str, object], quiet_override: str | None = None) -> CityRules:
@@ -244,7 +247,10 @@ class CityRules:
                 raise ValueError("rate limits must be at least 1")
             summary_raw = str(raw.get("daily_summary_at", "20:00")).strip().lower()
             summary = None if summary_raw in ("", "off") else time.fromisoformat(summary_raw)
+            roster_raw = str(raw.get("roster_at", "18:00")).strip().lower()
+            roster = None if roster_raw in ("", "off") else time.fromisoformat(roster_raw)
             return cls(quiet_hours=parse_quiet_hours(quiet_raw), limits=limits, daily_summary_at=summary,
+                       roster_at=roster,
                        whatsapp_phone_number_id=str(raw.get("whatsapp_phone_number_id", "")),
                        whatsapp_display_number=str(raw.get("whatsapp_display_number", "")),
                        sms_sender=str(raw.get("sms_sender", "PASARKOTA")),

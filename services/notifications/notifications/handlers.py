@@ -276,7 +276,7 @@ class Messages:
             uow.this_city, e.enrolment_id, participant_id=e.participant_id,
             phone=normalise_phone(e.participant_phone), session_id=e.session_id, session_title=e.session_title,
             programme_title=e.programme_title, starts_at=e.session_starts_at, rw_hub_id=e.rw_hub_id,
-            meeting_link=e.meeting_link, status=status)
+            meeting_link=e.meeting_link, status=status, trainer_phone=normalise_phone(e.trainer_phone))
 
     async def on_enrolment_booked(self, uow: Uow, e: lrn.EnrolmentBooked) -> None:
         await self._project_enrolment(uow, e, "booked")
@@ -314,6 +314,29 @@ class Messages:
                 "where": await self._where(scoped, row["rw_hub_id"], row["meeting_link"])}, event_id=event_id)
             await uow.store.mark_reminded(row["enrolment_id"], kind)
         return len(due)
+
+    async def send_rosters(self, uow: Uow) -> int:
+        """Periodic job: after a city's ``roster_at`` (18:00 WIB), each trainer hears who comes tomorrow, once."""
+        now, done = self.now(), 0
+        for city, rules in self.rules.items():
+            local = now.astimezone(domain.WIB)
+            if rules.roster_at is None or local.time() < rules.roster_at:
+                continue
+            tomorrow = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+            for row in await uow.store.due_rosters(city, tomorrow, tomorrow + timedelta(days=1)):
+                if not await uow.store.mark_roster_sent(row["session_id"], tomorrow.date()):
+                    continue
+                scoped = UnitOfWork(uow.store, city=city, correlation_id=f"roster-{row['session_id']}",
+                                    pending=uow.pending)
+                await self._queue(scoped, "trainer_roster_tomorrow", row["trainer_phone"], {
+                    "session": row["session_title"] or row["programme_title"] or "sesi pelatihan",
+                    "when": domain.clock(row["starts_at"]),
+                    "where": await self._where(scoped, row["rw_hub_id"], row["meeting_link"]),
+                    "booked": str(row["booked"]), "waitlisted": str(row["waitlisted"]),
+                    "link": self._link(f"/kota/{city}/pelatih/sesi/{row['session_id']}")},
+                    event_id=uuid.uuid5(REMINDER_NAMESPACE, f"roster/{row['session_id']}/{tomorrow.date()}"))
+                done += 1
+        return done
 
     async def summarise_sales(self, uow: Uow) -> int:
         """Periodic job: after a city's ``daily_summary_at`` (20:00 WIB), each vendor's sales of the day, once."""

@@ -119,21 +119,22 @@ class NotificationsStore:
     async def upsert_enrolment(self, city: str, enrolment_id: str, *, participant_id: str, phone: str | None,
                                session_id: str | None, session_title: str | None, programme_title: str | None,
                                starts_at: datetime | None, rw_hub_id: str | None, meeting_link: str | None,
-                               status: str) -> None:
+                               status: str, trainer_phone: str | None = None) -> None:
         await self.conn.execute(
             """INSERT INTO enrolments(enrolment_id, city, participant_id, phone, session_id, session_title,
-                                      programme_title, starts_at, rw_hub_id, meeting_link, status)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                      programme_title, starts_at, rw_hub_id, meeting_link, status, trainer_phone)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                ON CONFLICT (enrolment_id) DO UPDATE SET phone = coalesce(EXCLUDED.phone, enrolments.phone),
                  session_title = coalesce(EXCLUDED.session_title, enrolments.session_title),
                  programme_title = coalesce(EXCLUDED.programme_title, enrolments.programme_title),
                  starts_at = coalesce(EXCLUDED.starts_at, enrolments.starts_at),
                  rw_hub_id = coalesce(EXCLUDED.rw_hub_id, enrolments.rw_hub_id),
                  meeting_link = coalesce(EXCLUDED.meeting_link, enrolments.meeting_link),
+                 trainer_phone = coalesce(EXCLUDED.trainer_phone, enrolments.trainer_phone),
                  status = EXCLUDED.status, updated_at = now()
                WHERE enrolments.city = EXCLUDED.city""",
             enrolment_id, city, participant_id, phone, session_id, session_title, programme_title, starts_at,
-            rw_hub_id, meeting_link, status)
+            rw_hub_id, meeting_link, status, trainer_phone)
 
     async def set_enrolment_status(self, city: str, enrolment_id: str, status: str) -> None:
         await self.conn.execute("UPDATE enrolments SET status = $3, updated_at = now()"
@@ -147,6 +148,25 @@ class NotificationsStore:
                  AND (NOT hour_reminded AND starts_at <= $1 + interval '1 hour'
                       OR NOT day_reminded AND NOT hour_reminded AND starts_at > $1 + interval '1 hour')
                ORDER BY starts_at LIMIT $2 FOR UPDATE SKIP LOCKED""", now, limit))
+
+    async def due_rosters(self, city: str, day_start: datetime, day_end: datetime) -> list[Row]:
+        """Sessions of the city starting in [day_start, day_end) with a trainer phone and no roster sent yet:
+        their counts of booked and waitlisted seats."""
+        return list(await self.conn.fetch(
+            """SELECT e.session_id, min(e.session_title) AS session_title, min(e.programme_title) AS programme_title,
+                      min(e.starts_at) AS starts_at, min(e.rw_hub_id) AS rw_hub_id,
+                      min(e.meeting_link) AS meeting_link, min(e.trainer_phone) AS trainer_phone,
+                      count(*) FILTER (WHERE e.status = 'booked') AS booked,
+                      count(*) FILTER (WHERE e.status = 'waitlisted') AS waitlisted
+               FROM enrolments e
+               WHERE e.city = $1 AND e.starts_at >= $2 AND e.starts_at < $3 AND e.trainer_phone IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM rosters_sent r WHERE r.session_id = e.session_id
+                                 AND r.day = ($2 AT TIME ZONE 'Asia/Jakarta')::date)
+               GROUP BY e.session_id ORDER BY min(e.starts_at)""", city, day_start, day_end))
+
+    async def mark_roster_sent(self, session_id: str, day: date) -> bool:
+        return (await self.conn.execute("INSERT INTO rosters_sent(session_id, day) VALUES ($1, $2)"
+                                        " ON CONFLICT DO NOTHING", session_id, day)) != "INSERT 0 0"
 
     async def mark_reminded(self, enrolment_id: str, kind: str) -> None:
         column = "hour_reminded" if kind == "hour" else "day_reminded"
