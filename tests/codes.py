@@ -39,6 +39,25 @@ async def read_code(bootstrap: str, *, challenge_id: str | None = None, phone: s
     raise AssertionError(f"no sign-in code on {SIGNIN} for {challenge_id or phone}")
 
 
+def read_code_sync(bootstrap: str, **kw: object) -> str:
+    """:func:`read_code` for synchronous tests (the browser test), safe inside or outside an event loop."""
+    result: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(read_code(bootstrap, **kw)))  # type: ignore[arg-type]
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
 def code_from_simulator(notifications_url: str, phone: str, *, seen: set[str] | None = None,
                         timeout: float = 30.0) -> str:
     """The newest sign-in code the notifications simulator received for ``phone`` (a message not in ``seen``,

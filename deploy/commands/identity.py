@@ -37,13 +37,17 @@ async def create_admin(database_url: str, phone: str, role: str, city: str, name
 
 
 def cmd_admin_create(args: argparse.Namespace) -> int:
-    from deploy.commands.endpoints import stack_endpoints
+    import os
+
+    from deploy import stack
     from deploy.provision import service_database_url
     from shared.cities import all_cities
 
     if args.role == "city_admin" and args.city not in all_cities():
         raise RuntimeProblem(f"unknown city {args.city!r}; choose from {', '.join(sorted(all_cities()))}")
-    _, admin_url = stack_endpoints()
+    admin_url = os.environ.get("DATABASE_URL") or stack.read_state().get("postgres", {}).get("admin_url")
+    if not admin_url:
+        raise RuntimeProblem("no database: set DATABASE_URL (the Postgres admin URL) or start `pasarkota up --detach`")
     result = asyncio.run(create_admin(service_database_url(admin_url, "identity"), args.phone, args.role,
                                       args.city, args.name))
     state = "granted" if result["created"] else "already held"

@@ -15,7 +15,7 @@ import pytest
 
 import tests.e2e.test_portal_browser as portal_browser
 from shared.ids import demo_id
-from tests.codes import code_from_simulator
+from tests.codes import code_from_simulator, read_code_sync
 
 pytestmark = pytest.mark.integration
 browser = portal_browser.browser  # the module's chromium fixture
@@ -125,3 +125,34 @@ def test_new_buyer_signs_up_pays_and_the_invited_vendor_signs_in_with_a_code(pla
     refused = httpx.post(f"{platform.url('identity')}/cities/{city}/tokens/refresh",
                          json={"refresh_token": refresh_token}, timeout=10)
     assert refused.status_code == 401
+
+
+def test_a_participant_signs_up_downloads_their_data_and_deletes_the_account(platform: Any) -> None:
+    """*Daftar* as a participant through the portal (plain HTTP, cookies as a browser keeps them)."""
+    base, learning = platform.url("portal"), platform.url("learning")
+    phone = "0822" + str(uuid.uuid4().int)[:8]
+    with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as browser_like:
+        page = browser_like.post("/daftar", data={"sign_up_as": "participant", "city": CITY, "name": "Rina Daftar",
+                                                  "phone": phone, "group": "pelaku_usaha", "rw": "4",
+                                                  "kelurahan": "Cibabat"})
+        assert page.status_code == 200 and "Masukkan kode" in page.text
+        challenge_id = re.search(r'name="challenge_id" value="([^"]+)"', page.text)
+        assert challenge_id
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        code = read_code_sync(platform.infra.bootstrap, challenge_id=challenge_id.group(1))
+        wrong = browser_like.post("/masuk/verifikasi", data={**form, "code": f"{(int(code) + 1) % 1_000_000:06d}"})
+        assert wrong.status_code == 400 and "Kode salah" in wrong.text and "Sisa percobaan: 4" in wrong.text
+        done = browser_like.post("/masuk/verifikasi", data={**form, "code": code})
+        assert done.status_code == 303 and done.headers["location"] == f"/kota/{CITY}/pelatihan", done.text
+        token = browser_like.cookies["pk_token"]
+        me = httpx.get(f"{learning}/cities/{CITY}/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert me.status_code == 200 and me.json()["rw"] == "04" and me.json()["name"] == "Rina Daftar"
+        account = browser_like.get(f"/kota/{CITY}/akun")
+        assert account.status_code == 200 and phone in account.text
+        data = browser_like.get(f"/kota/{CITY}/akun/data.json")
+        assert data.status_code == 200 and "attachment" in data.headers["content-disposition"]
+        body = data.json()
+        assert body["identity"]["account"]["phone"] == phone and body["learning"]["participant"]
+        deleted = browser_like.post(f"/kota/{CITY}/akun/hapus", data={"confirm": "HAPUS"})
+        assert deleted.status_code == 303 and deleted.headers["location"].startswith("/?pesan=")
+        assert "pk_token" not in browser_like.cookies

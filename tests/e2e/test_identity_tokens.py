@@ -69,6 +69,18 @@ async def test_every_service_refuses_tokens_identity_did_not_sign_for_this_city(
                 assert (r.status_code, r.headers.get("content-type")) == (status, "application/problem+json"), \
                     (service, name, r.text)
                 assert r.json()["type"].endswith("/" + code), (service, name, r.json())
+        # the portal verifies the same way: a forged cookie is no session at all
+        portal = platform.url("portal")
+        good_page = await client.get(f"{portal}/kota/{CITY}/dasbor", follow_redirects=False,
+                                     cookies={"pk_token": platform.token(CITY, "city_admin")})
+        assert good_page.status_code == 200
+        for name, (token, _status, _code) in forged_tokens().items():
+            page = await client.get(f"{portal}/kota/{CITY}/dasbor", cookies={"pk_token": token},
+                                    follow_redirects=False)
+            if name == "another city":  # a real tegal token: "Bukan kota Anda"
+                assert page.status_code == 403, (name, page.status_code)
+            else:  # not a session at all: sign in
+                assert page.status_code == 303 and "/masuk" in page.headers["location"], (name, page.status_code)
         metrics = (await client.get(platform.url("catalog") + "/metrics")).text
         assert 'pasarkota_auth_refused_total{reason="unknown-kid"}' in metrics
         assert 'pasarkota_auth_refused_total{reason="algorithm"}' in metrics

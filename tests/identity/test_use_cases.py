@@ -189,3 +189,20 @@ def test_a_jwks_with_a_private_part_is_not_trusted() -> None:
     private = {**public_jwk(), "d": "x" * 43}
     with pytest.raises(Problem):
         verify_token(mint("cimahi", "buyer"), KeySet(jwks={"keys": [private]}))
+
+
+def test_only_trusted_proxies_name_the_client() -> None:
+    from starlette.requests import Request
+
+    from identity.http import client_address
+    from identity.settings import IdentitySettings
+
+    def request(peer: str, forwarded: str | None) -> Request:
+        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+        return Request({"type": "http", "client": (peer, 1234), "headers": headers})
+
+    settings = IdentitySettings(trusted_proxies="127.0.0.1,10.0.0.0/8")
+    assert client_address(request("10.1.2.3", "203.0.113.9, 10.1.2.3"), settings) == "203.0.113.9"
+    assert client_address(request("127.0.0.1", "203.0.113.9"), settings) == "203.0.113.9"
+    assert client_address(request("198.51.100.7", "203.0.113.9"), settings) == "198.51.100.7"  # made up: ignored
+    assert client_address(request("198.51.100.7", None), settings) == "198.51.100.7"

@@ -20,6 +20,7 @@ from shared.events.catalog import VendorActivated
 from shared.events.identity import (
     AccountCreated,
     AccountDeletionRequested,
+    AccountUpdated,
     RoleGranted,
     RoleRevoked,
     SignInCodeIssued,
@@ -133,8 +134,9 @@ async def verify_sign_in(uow: Uow, cmd: VerifySignIn, limits: domain.Limits, sec
         # buyers and training participants sign themselves up; a first sign-in is a buyer's
         await _grant(uow, account, uow.this_city, cmd.sign_up_as or "buyer", None, granted_by=account["account_id"],
                      reason="self sign-up")
-    elif cmd.name and not account["name"]:
+    if cmd.name and not account["name"]:
         await uow.store.set_name(account["account_id"], cmd.name)
+        uow.emit(AccountUpdated(account_id=account["account_id"], phone=account["phone"], name=cmd.name))
     return await _issue(uow, account["account_id"], uow.this_city, tokens, family_id=new_id(), now=now) | {
         "account": _account_json(account), "new_account": created}
 

@@ -8,6 +8,7 @@ tokens for any subject (`pasarkota token`, the portal's demo sign-in) — 404 wh
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -95,12 +96,29 @@ class DevTokenBody(Body):
     ttl_seconds: int | None = Field(None, gt=0, le=12 * 3600)
 
 
+def _trusted(peer: str, proxies: str) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    for entry in (p.strip() for p in proxies.split(",") if p.strip()):
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_address(request: Request, settings: IdentitySettings) -> str:
-    """The caller's address; a trusted proxy's (the portal's) ``X-Forwarded-For`` names the real client."""
+    """The caller's address; a trusted proxy's (the portal's) ``X-Forwarded-For`` names the real client.
+
+    The limits per client address count this; ``PASARKOTA_IDENTITY_TRUSTED_PROXIES`` lists the addresses or
+    networks of the portal and ingress (anyone else's ``X-Forwarded-For`` is ignored: it could be made up).
+    """
     peer = request.client.host if request.client else "unknown"
-    trusted = {p.strip() for p in settings.trusted_proxies.split(",") if p.strip()}
     forwarded = request.headers.get("x-forwarded-for", "")
-    if peer in trusted and forwarded:
+    if forwarded and _trusted(peer, settings.trusted_proxies):
         return forwarded.split(",")[0].strip()[:64] or peer
     return peer
 

@@ -17,4 +17,5 @@ class IdentitySettings(BaseSettings):
     resend_cooldown_seconds: int = Field(60, ge=0, description="a new code for the same phone after this")
     codes_per_phone_hour: int = Field(5, gt=0, description="codes sent to one phone per hour")
     codes_per_address_hour: int = Field(30, gt=0, description="codes asked from one client address per hour")
-    trusted_proxies: str = Field("127.0.0.1,::1", description="peers whose X-Forwarded-For names the client")
+    trusted_proxies: str = Field("127.0.0.1,::1", description=(
+        "addresses or networks (CIDR) of the portal and ingress, whose X-Forwarded-For names the client"))

@@ -8,6 +8,7 @@ before a page needs it; sign-out revokes the refresh token's family at identity.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any
 
@@ -287,3 +288,48 @@ async def revoke(request: Request, city: str, grant_id: str,
         message = Refusal(exc.message)
     return redirect(f"/kota/{city}/staf", message)
 
+
+
+# ------------------------------------------------------------------------------------------------ akun (UU 27/2022)
+
+@router.get("/kota/{city}/akun", response_class=HTMLResponse)
+async def account_page(request: Request, city: str) -> Response:
+    """My account: what identity holds, a download of everything the platform holds about me, deletion."""
+    c, _, token = need(request, city)
+    me = await api(request).get("identity", f"/cities/{city}/me", token=token)
+    return render(request, "account.html", {"city": c, "me": me, "role_names": ROLE_NAMES})
+
+
+@router.get("/kota/{city}/akun/data.json")
+async def my_data(request: Request, city: str) -> Response:
+    """The download: identity's export, and what orders and learning hold about me, as one JSON file."""
+    _, who, token = need(request, city)
+    client = api(request)
+    data: dict[str, Any] = {"identity": await client.get("identity", f"/cities/{city}/me/export", token=token)}
+    if who.has("buyer"):
+        data["orders"] = await client.get("orders", f"/cities/{city}/orders", token=token, params={"limit": 200})
+    if who.has("participant"):
+        try:
+            data["learning"] = {
+                "participant": await client.get("learning", f"/cities/{city}/me", token=token),
+                "enrolments": await client.get("learning", f"/cities/{city}/me/enrolments", token=token),
+                "certificates": await client.get("learning", f"/cities/{city}/me/certificates", token=token)}
+        except ApiError:
+            data["learning"] = None  # signed up, not registered for training
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="data-saya-pasarkota.json"',
+                             "Cache-Control": "no-store"})
+
+
+@router.post("/kota/{city}/akun/hapus")
+async def delete_account(request: Request, city: str,
+                         confirm: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """Deletion: identity anonymises at once and every service follows; then the browser is signed out."""
+    _, _, token = need(request, city)
+    if confirm != "HAPUS":
+        return redirect(f"/kota/{city}/akun", "Ketik HAPUS untuk menghapus akun.")
+    await api(request).post("identity", f"/cities/{city}/me/deletion", token=token)
+    response = redirect("/", "Akun Anda dihapus. Data pribadi Anda dihapus dari semua layanan PasarKota.")
+    for cookie in (TOKEN_COOKIE, REFRESH_COOKIE, "pk_cart"):
+        response.delete_cookie(cookie, path="/")
+    return response
