@@ -69,3 +69,21 @@ async def test_an_order_event_before_its_order_placed_is_parked_then_told() -> N
     assert store.queue == {} and len(store.parked["ord-1"]) == 1
     await _placed(store, m)
     assert store.sent_to("081200000001") == ["order_paid"] and store.parked == {}
+
+
+async def test_a_delivery_on_its_way_and_a_failed_one_tell_the_buyer() -> None:
+    from shared.events.orders import OrderDeliveryFailed, OrderOutForDelivery
+
+    store, m = FakeStore(), messages()
+    store.accounts["acc-buyer"] = "081200000001"
+    await _placed(store, m)
+    out = build_event(OrderOutForDelivery(order_id="ord-1", courier_name="Asep", courier_phone="081300000003"),
+                      city="cimahi")
+    failed = build_event(OrderDeliveryFailed(order_id="ord-1", reason="rumah kosong", attempts=1), city="cimahi")
+    async with in_memory(store) as uow:
+        await m.on_out_for_delivery(uow.caused_by(out.envelope), OrderOutForDelivery(**out.envelope.payload))
+    async with in_memory(store) as uow:
+        await m.on_delivery_failed(uow.caused_by(failed.envelope), OrderDeliveryFailed(**failed.envelope.payload))
+    assert store.sent_to("081200000001") == ["order_on_its_way", "order_delivery_failed"]
+    bodies = [q["body"] for q in store.queue.values() if q["recipient"] == "081200000001"]
+    assert "Asep (081300000003)" in bodies[0] and "rumah kosong" in bodies[1]

@@ -30,7 +30,7 @@ from shared.events import orders as ords
 from shared.events import payments as pay
 from shared.events.notifications import NotificationFailed, NotificationSent
 from shared.logging import get_logger
-from shared.measure import quantity_label
+from shared.measure import line_amount, quantity_label
 from shared.phone import masked, normalise_phone
 from shared.uow import UnitOfWork
 
@@ -132,7 +132,8 @@ class Messages:
         return {"PaymentRequested": self.on_payment_requested, "OrderPaid": self.on_order_paid,
                 "OrderReady": self.on_order_ready, "OrderCompleted": self.on_order_completed,
                 "OrderPaymentExpired": self.on_order_payment_expired, "PaymentRefunded": self.on_payment_refunded,
-                "OrderCancelled": self.on_order_cancelled}
+                "OrderCancelled": self.on_order_cancelled, "OrderOutForDelivery": self.on_out_for_delivery,
+                "OrderDeliveryFailed": self.on_delivery_failed}
 
     # ---------------------------------------------------------------------------------- sign-in codes
 
@@ -208,6 +209,21 @@ class Messages:
             "order_ref": domain.order_ref(e.order_id), "pickup_code": e.pickup_code,
             "place": await self._pickup_place(uow, order)})
 
+    async def on_out_for_delivery(self, uow: Uow, e: ords.OrderOutForDelivery) -> None:
+        order = await self._order(uow, e.order_id)
+        if order is None:
+            return
+        await self._queue(uow, "order_on_its_way", await self._buyer_phone(uow, order), {
+            "order_ref": domain.order_ref(e.order_id), "courier": e.courier_name or "kurir pasar",
+            "courier_phone": e.courier_phone or ""})
+
+    async def on_delivery_failed(self, uow: Uow, e: ords.OrderDeliveryFailed) -> None:
+        order = await self._order(uow, e.order_id)
+        if order is None:
+            return
+        await self._queue(uow, "order_delivery_failed", await self._buyer_phone(uow, order), {
+            "order_ref": domain.order_ref(e.order_id), "reason": e.reason})
+
     async def on_line_rejected(self, uow: Uow, e: ords.OrderLineRejected) -> None:
         await uow.store.reject_line(uow.this_city, e.order_id, e.product_id, e.vendor_id)
 
@@ -220,7 +236,9 @@ class Messages:
         amounts: dict[str, int] = {}
         for line in order["lines"]:
             if (line["product_id"], line["vendor_id"]) not in rejected and line["vendor_id"] in e.vendor_ids:
-                amounts[line["vendor_id"]] = amounts.get(line["vendor_id"], 0) + line["quantity"] * line["unit_price"]
+                amount = line.get("amount") or line_amount(line["quantity"], line["unit_price"],
+                                                           line.get("sold_by") or "piece")  # weighed: grams × per kg
+                amounts[line["vendor_id"]] = amounts.get(line["vendor_id"], 0) + amount
         day = uow.causation.occurred_at.astimezone(domain.WIB).date()
         await uow.store.add_vendor_sales(uow.this_city, day, amounts)
         await self._queue(uow, "order_completed", await self._buyer_phone(uow, order),

@@ -38,6 +38,8 @@ def register(bus: EventBus, m: Messages) -> None:
     messages.on(ords.OrderPaid)(m.on_order_paid)
     messages.on(ords.OrderReady)(m.on_order_ready)
     messages.on(ords.OrderCompleted)(m.on_order_completed)
+    messages.on(ords.OrderOutForDelivery)(m.on_out_for_delivery)
+    messages.on(ords.OrderDeliveryFailed)(m.on_delivery_failed)
     messages.on(ords.OrderPaymentExpired)(m.on_order_payment_expired)
     messages.on(ords.OrderCancelled)(m.on_order_cancelled)
     messages.on(ords.OrderLineRejected)(m.on_line_rejected)
