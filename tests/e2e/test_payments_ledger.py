@@ -256,3 +256,37 @@ async def test_the_simulators_settlement_file_reconciles_and_an_edited_one_lists
     for refused in (bad_header, duplicated):
         assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
     assert "line 5" in duplicated.text and "line 6" in duplicated.text
+
+
+async def test_through_orders_the_vendor_who_rejects_a_line_is_not_paid_for_it(platform: Platform) -> None:
+    """The issue's example through the whole flow: a two-vendor order, one vendor rejects their line in orders,
+    the refund is taken from that vendor only."""
+    from tests.orders.e2e_support import Shop
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        shop = Shop(platform, client, buyer=f"buyer-ledger-{uuid.uuid4().hex[:6]}")
+        market_id, (p1, p2) = await shop.pick(vendors=2, stock=50)
+        order = await shop.checkout(market_id, [(p1, 2), (p2, 1)], {"type": "pickup_stall"})
+        oid = order["order_id"]
+        paying = await shop.wait(oid, "awaiting_payment")
+        await shop.pay(paying["payment"]["qris"])
+        await shop.wait(oid, "paid")
+        line = next(li for li in order["lines"] if li["vendor_id"] == p2["vendor_id"])
+        r = await client.post(platform.url("orders") + f"/cities/{CITY}/vendor/orders/{oid}/lines/"
+                              f"{line['line_id']}/reject", json={"reason": "habis"},
+                              headers=shop.vendor(p2["vendor_id"]))
+        assert r.status_code == 200, r.text
+    pay = Payments(platform)
+    await pay.wait_status(oid, "partially_refunded")
+
+    async def settled() -> list[asyncpg.Record] | None:
+        rows = await postings(pay, oid)
+        return rows if any(r["kind"] == "refund_decided" for r in rows) else None
+    rows = await eventually(settled, what="the line's refund posted")
+    payable: dict[str, int] = {}
+    for r in rows:
+        if r["vendor_id"]:
+            payable[r["vendor_id"]] = payable.get(r["vendor_id"], 0) + r["amount"]
+    kept = next(li for li in order["lines"] if li["vendor_id"] == p1["vendor_id"])
+    assert payable == {p1["vendor_id"]: -kept["amount"], p2["vendor_id"]: 0}
+    assert sum(r["amount"] for r in rows) == 0 and await ledger_sum(pay) == 0

@@ -378,3 +378,26 @@ def test_a_method_the_page_does_not_take_is_405_with_allow() -> None:
         assert response.status_code == 405
         assert "GET" in response.headers["allow"]
         assert "tidak didukung" in response.text
+
+
+def test_a_product_from_another_market_asks_before_replacing_the_cart() -> None:
+    fake = default_services()
+    fake.on("catalog", "GET", r"/cities/cimahi/products/p-ikan",
+            {**PRODUCT, "id": "p-ikan", "name": "Ikan mas", "market_id": "m-lain", "market_name": "Pasar Lain"})
+    with portal_client(fake, "buyer") as client:
+        client.cookies.set(CART_COOKIE, _cart_cookie())
+        asked = client.post("/kota/cimahi/keranjang", data={"product_id": "p-ikan", "quantity": "1"})
+        assert asked.status_code == 409 and 'data-testid="replace-cart"' in asked.text
+        assert 'name="replace" value="ya"' in asked.text and "set-cookie" not in asked.headers  # cart untouched
+        assert "Cabai rawit" in client.get("/kota/cimahi/keranjang").text
+        replaced = client.post("/kota/cimahi/keranjang", data={"product_id": "p-ikan", "quantity": "1",
+                                                               "replace": "ya"})
+        assert replaced.status_code == 303 and "diganti" in replaced.headers["location"].replace("%20", " ")
+
+
+def test_a_refusal_is_shown_in_the_error_style() -> None:
+    with portal_client(default_services(), "buyer") as client:
+        refused = client.get("/kota/cimahi/keranjang?pesan=Kode%20salah&galat=1").text
+        ok = client.get("/kota/cimahi/keranjang?pesan=Keranjang%20diperbarui.").text
+    assert 'class="alert" role="alert" data-testid="refused">Kode salah' in refused
+    assert 'class="flash" role="status">Keranjang diperbarui.' in ok
