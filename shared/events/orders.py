@@ -65,9 +65,13 @@ class OrderPaymentExpired(EventPayload):
 
 @event("RefundRequested", 1, ORDER, key="order_id")
 class RefundRequested(EventPayload):
+    """``vendor_amounts``: whose money the refund is (vendor id → rupiah; ``_other`` for the delivery fee), so
+    payments' ledger takes it from them; absent, payments applies its rule (``docs/payments.md``)."""
+
     order_id: str
     amount: Rupiah
     reason: str
+    vendor_amounts: dict[str, Rupiah] | None = None
 
 
 @event("OrderLineRejected", 1, ORDER, key="order_id")

@@ -227,6 +227,8 @@ def test_buyer_vendor_participant_and_city_dashboard_in_a_browser(platform: Any,
         assert vendor.page.url.endswith("/pedagang")
         card = vendor.page.locator(f"[data-testid=order-{order_id}]")
         card.wait_for(timeout=30_000)
+        balance = vendor.page.locator("[data-testid=balance]").inner_text()
+        assert balance.startswith("Rp ") and balance != "Rp 0", balance  # the paid order is in the ledger
         vendor.shot("06-pedagang-pesanan")
         card.get_by_role("button", name="Sudah dikemas").click()
         vendor.page.wait_for_load_state("load")

@@ -322,7 +322,7 @@ def test_rejecting_one_line_refunds_that_line() -> None:
     assert events == [
         OrderLineRejected(order_id="o-1", line_id="L2", product_id="p-telur", vendor_id="v-2", quantity=1,
                           amount=28_000, reason="habis"),
-        RefundRequested(order_id="o-1", amount=28_000, reason="line_rejected")]
+        RefundRequested(order_id="o-1", amount=28_000, reason="line_rejected", vendor_amounts={"v-2": 28_000})]
     assert order.status is Status.PAID and order.refund_requested == 28_000
     assert order.reject_line("v-2", "L2", code) == []  # repeated click
     assert order.mark_prepared("v-1", code) == [OrderReady(order_id="o-1")]

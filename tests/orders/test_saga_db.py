@@ -314,7 +314,8 @@ async def test_cancel_before_paying(h: Harness) -> None:
     await h.deliver(pay.PaymentSucceeded(payment_id=f"pay-{order_id}", order_id=order_id, amount=58_000,
                                          acquirer_reference="sim-2", paid_at=datetime.now(UTC)))
     assert (await h.emitted(order_id))[-1] == ("RefundRequested", {"order_id": order_id, "amount": 58_000,
-                                                                   "reason": "paid_after_close"})
+                                                                   "reason": "paid_after_close",
+                                                                   "vendor_amounts": None})
 
 
 async def test_cancel_after_paying_refunds(h: Harness) -> None:
@@ -324,7 +325,8 @@ async def test_cancel_after_paying_refunds(h: Harness) -> None:
     assert r.status_code == 200 and r.json()["status"] == "refund_requested"
     assert (await h.emitted(order_id))[-2:] == [
         ("OrderCancelled", {"order_id": order_id, "reason": "buyer_cancelled", "paid": True}),
-        ("RefundRequested", {"order_id": order_id, "amount": 58_000, "reason": "buyer_cancelled"})]
+        ("RefundRequested", {"order_id": order_id, "amount": 58_000, "reason": "buyer_cancelled",
+                             "vendor_amounts": None})]
     await h.deliver(pay.PaymentRefunded(payment_id=f"pay-{order_id}", order_id=order_id, amount=58_000,
                                         reason="buyer_cancelled"))
     assert (await h.get(order_id, BUYER))["status_label"] == "Dana Dikembalikan"
@@ -338,7 +340,8 @@ async def test_vendor_rejects_a_line(h: Harness) -> None:
                             headers=v2)
     assert r.status_code == 200, r.text
     assert (await h.emitted(order_id))[-1] == ("RefundRequested", {"order_id": order_id, "amount": 28_000,
-                                                                   "reason": "line_rejected"})
+                                                                   "reason": "line_rejected",
+                                                                   "vendor_amounts": {V2: 28_000}})
     assert (await h.client.post(f"/cities/{CITY}/vendor/orders/{order_id}/prepared", headers=v2)).status_code == 409
 
 

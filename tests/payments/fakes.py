@@ -11,6 +11,7 @@ from typing import Any
 
 from payments.acquirer import RefundOrder, RefundReceipt
 from payments.domain import Intent
+from payments.ledger import Entry
 from payments.simulator import SimulatorAcquirer
 
 Row = dict[str, Any]
@@ -22,6 +23,7 @@ class FakeStore:
         self.refunds: list[Row] = []
         self.mismatches: list[Row] = []
         self.notifications: list[Row] = []
+        self.entries: dict[tuple[str, str], Entry] = {}
         self._ids = itertools.count(1)
 
     # -- intents
@@ -86,6 +88,32 @@ class FakeStore:
 
     async def refunds_to_send(self, limit: int) -> Sequence[Row]:
         return [r for r in self.refunds if r["acquirer_refund_reference"] is None][:limit]
+
+    async def refunded_by_key(self, payment_id: uuid.UUID) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.refunds:
+            if r["payment_id"] == payment_id and r["counts_for_vendors"]:
+                for k, a in r["vendor_amounts"].items():
+                    out[k] = out.get(k, 0) + a
+        return out
+
+    # -- ledger
+    async def add_entries(self, entries: Sequence[tuple[str, Entry]]) -> int:
+        new = 0
+        for city, e in entries:
+            if (city, e.dedupe_key) not in self.entries:
+                self.entries[(city, e.dedupe_key)] = e
+                new += 1
+        return new
+
+    def balances(self) -> dict[str, int]:
+        """Account (vendor payables as ``vendor:<id>``) → sum of its postings."""
+        out: dict[str, int] = {}
+        for e in self.entries.values():
+            for p in e.postings:
+                key = f"vendor:{p.vendor_id}" if p.vendor_id else p.account
+                out[key] = out.get(key, 0) + p.amount
+        return out
 
     def _refund(self, refund_id: uuid.UUID) -> Row:
         return next(r for r in self.refunds if r["refund_id"] == refund_id)

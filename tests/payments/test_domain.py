@@ -12,7 +12,6 @@ from payments.domain import (
     Notification,
     Outcome,
     Status,
-    apportion,
     bill_number_for,
     decide,
     issue_problem,
@@ -83,13 +82,6 @@ def test_refunds_are_capped_and_move_through_partial_to_refunded() -> None:
     second = plan_refund(first.intent, 99_999)
     assert second and second.amount == 15_000 and second.intent.status == Status.REFUNDED
     assert plan_refund(second.intent, 1) is None
-
-
-def test_apportion_is_exact_and_proportional() -> None:
-    assert apportion(10, {"a": 1, "b": 1, "c": 1}) == {"a": 4, "b": 3, "c": 3}
-    shares = apportion(12_345, {"a": 20_000, "b": 5_000})
-    assert sum(shares.values()) == 12_345 and shares["a"] == 9_876
-    assert apportion(5, {}) == {}
 
 
 def test_issue_problems() -> None:

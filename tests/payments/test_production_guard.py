@@ -59,7 +59,8 @@ def test_prod_refuses_a_weak_database_password() -> None:
 
 def test_prod_has_no_simulator_and_dev_has_one() -> None:
     assert simulator_paths(STRONG) == []
-    assert simulator_paths({}, env="dev") == ["/simulator/{city}/expire", "/simulator/{city}/pay"]
+    assert simulator_paths({}, env="dev") == ["/simulator/{city}/expire", "/simulator/{city}/pay",
+                                              "/simulator/{city}/settlement-file"]
 
 
 def test_the_app_uses_the_secrets_it_was_started_with() -> None:

@@ -484,7 +484,8 @@ class Order:
         if not self.live_lines:
             return events + self._cancel_paid("rejected_by_vendors")
         self.refund_requested += line.amount
-        events.append(RefundRequested(order_id=self.order_id, amount=line.amount, reason="line_rejected"))
+        events.append(RefundRequested(order_id=self.order_id, amount=line.amount, reason="line_rejected",
+                                      vendor_amounts={line.vendor_id: line.amount}))
         return events + self._ready_if_all_prepared(new_pickup_code)
 
     def mark_prepared(self, vendor_id: str, new_pickup_code: Callable[[], str]) -> list[EventPayload]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orders.domain import LINE_LABELS, Order
+from orders.domain import LINE_LABELS, LineStatus, Order
 
 
 def order_body(order: Order, *, show_code: bool = False, vendor_id: str | None = None) -> dict[str, Any]:
@@ -24,7 +24,10 @@ def order_body(order: Order, *, show_code: bool = False, vendor_id: str | None =
                   for li in lines],
     }
     if vendor_id is not None:
-        body["vendor_total"] = sum(li.amount for li in lines)
+        # a line the vendor rejected is not their sale: its money went back to the buyer
+        live = [li for li in lines if li.status is not LineStatus.REJECTED]
+        body["vendor_total"] = sum(li.amount for li in live)
+        body["vendor_all_rejected"] = not live
         return body
     body.update({
         "subtotal": order.subtotal, "delivery_fee": order.delivery_fee, "total": order.total,

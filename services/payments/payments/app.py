@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
     kernel.body_limits["/acquirer/"] = WEBHOOK_MAX_BODY
     stream.register(kernel.bus, handlers.Issuing(runtime.acquirer, config.merchants, all_cities()))
 
-    drain = handlers.NotificationDrain(NOTIFICATION_BATCH, window=NOTIFICATION_BATCH_WINDOW_SECONDS)
+    drain = handlers.NotificationDrain(NOTIFICATION_BATCH, window=NOTIFICATION_BATCH_WINDOW_SECONDS,
+                                      fees=config.fees)
 
     @kernel.periodic(NOTIFICATION_IDLE_POLL_SECONDS, wake=runtime.notifications_stored)
     async def process_acquirer_notifications(uow: Any) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from payments.acquirer import Acquirer
-from payments.merchant import merchants_of_record
+from payments.merchant import MdrRule, fee_rules, merchants_of_record
 from payments.qris import MerchantOfRecord
 from shared.cities import City, all_cities
 from shared.secrets import refuse_weak_secrets
@@ -33,7 +33,8 @@ class PaymentsConfig:
     env: str
     merchants: Mapping[str, MerchantOfRecord]
     webhook_secrets: Mapping[str, str]
-    self_url: str  # where the dev simulator reaches our own webhook
+    self_url: str
+    fees: Mapping[str, MdrRule]  # each city's acquirer fee (MDR)  # where the dev simulator reaches our own webhook
 
     @property
     def simulator(self) -> bool:
@@ -51,7 +52,8 @@ def load_config(settings: Settings, *, cities: Mapping[str, City] | None = None,
         refuse_weak_secrets({var: environ.get(var) for var in variables.values()})
     secrets = {slug: environ.get(var, dev_webhook_secret(slug)) for slug, var in variables.items()}
     self_url = environ.get("PASARKOTA_PAYMENTS_URL") or f"http://127.0.0.1:{settings.http_port}"
-    return PaymentsConfig(env=settings.env, merchants=merchants, webhook_secrets=secrets, self_url=self_url)
+    return PaymentsConfig(env=settings.env, merchants=merchants, webhook_secrets=secrets, self_url=self_url,
+                          fees=fee_rules(cities))
 
 
 @dataclass(frozen=True)

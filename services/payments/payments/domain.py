@@ -15,10 +15,12 @@ recorded as a mismatch and never marks anything paid.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from payments.ledger import largest_remainder
 from payments.qris import MAX_AMOUNT
 from shared.errors import Conflict, NotFound, not_found
 
@@ -73,12 +75,15 @@ RECEIPT_OUTCOMES = tuple(o.value for o in (Outcome.PAID, Outcome.AMOUNT_MISMATCH
 OTHER_ALLOCATION = "_other"  # the part of an order's amount not attributed to a vendor (e.g. delivery fee)
 
 
-def allocation(amount: int, vendor_amounts: dict[str, int]) -> dict[str, int]:
-    """Who an order's amount belongs to: each vendor's part, and the rest (delivery fee) as ``_other``."""
+def allocation(amount: int, vendor_amounts: Mapping[str, int]) -> dict[str, int]:
+    """Who an order's amount belongs to: each vendor's part, and the rest (delivery fee) as ``_other``;
+    always exactly ``amount`` (vendor parts that add up to more are scaled down by largest remainder)."""
     alloc = {v: int(a) for v, a in vendor_amounts.items() if int(a) > 0}
     rest = amount - sum(alloc.values())
     if rest > 0:
         alloc[OTHER_ALLOCATION] = rest
+    elif rest < 0:
+        alloc = largest_remainder(amount, alloc)
     return alloc
 
 
@@ -196,15 +201,3 @@ def plan_refund(intent: Intent, requested: int | None) -> RefundPlan | None:
     refunded = intent.refunded_amount + amount
     status = Status.REFUNDED if refunded >= intent.amount else Status.PARTIALLY_REFUNDED
     return RefundPlan(amount, replace(intent, refunded_amount=refunded, status=status))
-
-
-def apportion(amount: int, vendor_amounts: dict[str, int]) -> dict[str, int]:
-    """Split ``amount`` over vendors in proportion to their share of the order (largest remainder, exact sum)."""
-    total = sum(vendor_amounts.values())
-    if total <= 0 or not vendor_amounts:
-        return {}
-    shares = {v: amount * a // total for v, a in vendor_amounts.items()}
-    remainders = sorted(vendor_amounts, key=lambda v: (-(amount * vendor_amounts[v] % total), v))
-    for v in remainders[: amount - sum(shares.values())]:
-        shares[v] += 1
-    return {v: s for v, s in shares.items() if s}

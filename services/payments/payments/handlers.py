@@ -12,14 +12,16 @@ transaction that locks intents or a batch of notifications.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
 
+from payments import ledger, reconcile
 from payments.acquirer import Acquirer, RefundOrder
 from payments.domain import (
     RECEIPT_OUTCOMES,
@@ -28,7 +30,6 @@ from payments.domain import (
     Outcome,
     Status,
     allocation,
-    apportion,
     bill_number_for,
     decide,
     issue_problem,
@@ -38,11 +39,14 @@ from payments.domain import (
     reference_label_for,
     repeated_answer,
 )
+from payments.merchant import MdrRule
 from payments.qris import MerchantOfRecord, QrisError
+from payments.settlement import day_bounds
 from payments.simulator import scan
 from payments.store import PaymentsStore, Row, to_intent
 from shared.cities import City
-from shared.errors import Invalid
+from shared.errors import Invalid, NotFound, not_found
+from shared.events.catalog import VendorActivated
 from shared.events.orders import OrderCancelled, OrderPaymentRequested, RefundRequested
 from shared.events.payments import (
     PaymentAmountMismatch,
@@ -166,7 +170,8 @@ async def refund_requested(uow: Uow, event: RefundRequested) -> None:
     if row is None:
         log.warning("refund requested for an order without a payment intent", order_id=event.order_id)
         return
-    result = await refund_intent(uow, row, event.amount, event.reason or "requested", "event", _event_key(uow))
+    result = await refund_intent(uow, row, event.amount, event.reason or "requested", "event", _event_key(uow),
+                                 claimed=event.vendor_amounts)
     if result is None:
         log.warning("refund requested but nothing is refundable", order_id=event.order_id, status=row["status"],
                     amount=event.amount)
@@ -187,11 +192,12 @@ class RefundResult:
 
 
 async def refund_intent(uow: Uow, row: Row, requested: int | None, reason: str, source: str,
-                        dedupe_key: str) -> RefundResult | None:
+                        dedupe_key: str, *, claimed: Mapping[str, int] | None = None) -> RefundResult | None:
     """Refund (part of) the intent's own payment; idempotent by ``dedupe_key``. None when nothing is left.
 
-    ``row`` is the intent, locked by the caller. The refund is recorded here; the acquirer is instructed
-    after commit (:func:`send_refunds`)."""
+    ``row`` is the intent, locked by the caller. ``claimed``: whose money it is (a rejected line names its
+    vendor); the ledger takes it from those accounts (``ledger.attribute_refund``). The refund is recorded
+    here; the acquirer is instructed after commit (:func:`send_refunds`)."""
     city = uow.this_city
     existing = await uow.store.refund_by_dedupe(city, dedupe_key)
     if existing is not None:
@@ -202,12 +208,20 @@ async def refund_intent(uow: Uow, row: Row, requested: int | None, reason: str, 
     if plan is None:
         return None
     refund_id = uuid.uuid4()
+    refunded = await uow.store.refunded_by_key(intent.payment_id)
+    left = {k: a - refunded.get(k, 0) for k, a in allocation(intent.amount, row["vendor_amounts"]).items()}
+    attribution, rule = ledger.attribute_refund(plan.amount, left, claimed)
     await uow.store.insert_refund(
         refund_id=refund_id, city=city, payment_id=intent.payment_id, order_id=intent.order_id,
-        amount=plan.amount, reason=reason, source=source, dedupe_key=dedupe_key,
-        vendor_amounts=apportion(plan.amount, allocation(intent.amount, row["vendor_amounts"])),
+        amount=plan.amount, reason=reason, source=source, dedupe_key=dedupe_key, vendor_amounts=attribution,
         counts_for_vendors=True, notification_id=None, acquirer_reference=intent.acquirer_reference,
         correlation_id=uow.correlation_id)
+    await uow.store.add_entries([(city, ledger.refund_decided(
+        payment_id=intent.payment_id, order_id=intent.order_id, refund_id=refund_id, attribution=attribution,
+        dedupe_key=f"refund:{refund_id}"))])
+    if claimed and rule != "attributed":
+        log.warning("refund attribution did not fit what the vendors still hold; used the ledger rule",
+                    order_id=intent.order_id, claimed=dict(claimed), rule=rule, attribution=attribution)
     await uow.store.save_intent_state(plan.intent)
     uow.emit(PaymentRefunded(payment_id=str(intent.payment_id), order_id=intent.order_id, amount=plan.amount,
                              reason=reason, refund_id=str(refund_id), refunded_total=plan.intent.refunded_amount,
@@ -225,12 +239,14 @@ class RefundPayment:
     amount: int | None
     reason: str
     idempotency_key: str | None
+    vendor_amounts: Mapping[str, int] | None = None  # whose money it is; None = the ledger's rule
 
 
 async def refund_payment(uow: Uow, command: RefundPayment) -> tuple[int, Any]:
     """(status, body) of the refund; the same ``Idempotency-Key`` answers the same, once."""
     scope = f"refund:{uow.this_city}:{command.payment_id}"
-    body_hash = request_hash({"amount": command.amount, "reason": command.reason})
+    body_hash = request_hash({"amount": command.amount, "reason": command.reason,
+                              **({"vendor_amounts": dict(command.vendor_amounts)} if command.vendor_amounts else {})})
     replay = await uow.replay(scope, command.idempotency_key, body_hash)
     if replay:
         return replay
@@ -239,7 +255,8 @@ async def refund_payment(uow: Uow, command: RefundPayment) -> tuple[int, Any]:
         raise payment_not_found()
     key = command.idempotency_key
     dedupe = f"api:{key}" if key else f"api:{uuid.uuid4()}"
-    result = await refund_intent(uow, row, command.amount, command.reason, "api", dedupe)
+    result = await refund_intent(uow, row, command.amount, command.reason, "api", dedupe,
+                                 claimed=command.vendor_amounts)
     if result is None:
         raise nothing_to_refund(row["status"])
     response = {"refund_id": result.refund_id, "payment_id": result.payment_id, "order_id": result.order_id,
@@ -264,6 +281,9 @@ async def send_refunds(uow: Uow, *, acquirer: Acquirer, limit: int = 20) -> int:
             await uow.store.refund_send_failed(r["refund_id"], repr(exc))
             continue
         await uow.store.refund_sent(r["refund_id"], receipt.acquirer_refund_reference)
+        await uow.store.add_entries([(r["city"], ledger.refund_sent(
+            payment_id=r["payment_id"], order_id=r["order_id"], refund_id=r["refund_id"], amount=r["amount"],
+            dedupe_key=f"refund_sent:{r['refund_id']}"))])
         sent += 1
     return sent
 
@@ -373,12 +393,14 @@ async def store_notification(uow: Uow, note: StoreNotification) -> Stored | None
     return None
 
 
-async def process_notifications(uow: Uow, batch_size: int = 500) -> int:
+async def process_notifications(uow: Uow, batch_size: int = 500, *,
+                                fees: Mapping[str, MdrRule] | None = None) -> int:
     """Apply a batch of stored, unprocessed notifications (in arrival order) in one unit of work.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED so several replicas drain the table together; the intents
     they touch are locked in payment id order (no deadlocks between replicas). Money to return is recorded
-    as refunds here and sent to the acquirer after commit (:func:`send_refunds`)."""
+    as refunds here and sent to the acquirer after commit (:func:`send_refunds`). Every payment received
+    is posted to the ledger (with the city's MDR, ``fees``), all of the batch's entries in two statements."""
     store = uow.store
     notes = await store.claim_notifications(batch_size)
     if not notes:
@@ -391,6 +413,7 @@ async def process_notifications(uow: Uow, batch_size: int = 500) -> int:
     paid: list[tuple[uuid.UUID, datetime, int, str]] = []
     expired: list[uuid.UUID] = []
     outcomes: list[tuple[int, str, uuid.UUID | None]] = []
+    entries: list[tuple[str, ledger.Entry]] = []
     for note in notes:
         city = note["city"]
         row = by_bill.get((city, note["bill_number"]))
@@ -410,6 +433,17 @@ async def process_notifications(uow: Uow, batch_size: int = 500) -> int:
         seen.add((city, note["acquirer_reference"]))
         if decision.outcome == Outcome.PAID:
             paid.append((intent.payment_id, note["paid_at"], note["amount"], note["acquirer_reference"]))
+            alloc = allocation(note["amount"], row["vendor_amounts"])
+            entries.append((city, ledger.payment_received(
+                payment_id=intent.payment_id, order_id=intent.order_id, amount=note["amount"], allocation=alloc,
+                dedupe_key=f"paid:{intent.payment_id}")))
+            rule = (fees or {}).get(city, MdrRule())
+            fee = ledger.fee_charged(payment_id=intent.payment_id, order_id=intent.order_id, allocation=alloc,
+                                     fee=ledger.mdr_fee(note["amount"], basis_points=rule.basis_points,
+                                                        free_up_to=rule.free_up_to),
+                                     dedupe_key=f"fee:{intent.payment_id}")
+            if fee is not None:
+                entries.append((city, fee))
             events.emit(PaymentSucceeded(payment_id=str(intent.payment_id), order_id=intent.order_id,
                                          amount=note["amount"], acquirer_reference=note["acquirer_reference"],
                                          paid_at=note["paid_at"]))
@@ -432,6 +466,9 @@ async def process_notifications(uow: Uow, batch_size: int = 500) -> int:
                 amount=note["amount"], reason=reason, source="automatic", dedupe_key=f"notification:{note['id']}",
                 vendor_amounts={}, counts_for_vendors=False, notification_id=note["id"],
                 acquirer_reference=note["acquirer_reference"], correlation_id=events.correlation_id)
+            entries.append((city, ledger.extra_payment_returned(
+                payment_id=intent.payment_id, order_id=intent.order_id, refund_id=refund_id, amount=note["amount"],
+                reason=reason, dedupe_key=f"notification:{note['id']}")))
             log.warning("payment refunded automatically", city=city, payment_id=str(intent.payment_id),
                         order_id=intent.order_id, reason=reason, amount=note["amount"])
             events.emit(PaymentRefunded(payment_id=str(intent.payment_id), order_id=intent.order_id,
@@ -445,6 +482,7 @@ async def process_notifications(uow: Uow, batch_size: int = 500) -> int:
             detail=f"intent was {intent.status.value}")
 
     await store.mark_paid(paid)
+    await store.add_entries(entries)
     await store.mark_expired(expired)
     await store.record_outcomes(outcomes)
     return len(notes)
@@ -471,10 +509,12 @@ class NotificationDrain:
 
     QUARANTINE_AFTER = 5
 
-    def __init__(self, batch_size: int = 500, *, window: float = 0.0) -> None:
+    def __init__(self, batch_size: int = 500, *, window: float = 0.0,
+                 fees: Mapping[str, MdrRule] | None = None) -> None:
         self.__name__ = "process_acquirer_notifications"  # the kernel names the worker after its job
         self.batch_size = batch_size
         self.window = window
+        self.fees = fees
         self.partial = False
         self.isolating = False
         self.failures: dict[int, int] = {}
@@ -497,7 +537,7 @@ class NotificationDrain:
                 self.isolating = False
                 return 1
         try:
-            done = await process_notifications(uow, 1 if oldest is not None else self.batch_size)
+            done = await process_notifications(uow, 1 if oldest is not None else self.batch_size, fees=self.fees)
         except Exception as exc:  # a poison row must not block every payment behind it
             if oldest is not None:
                 self.failures[oldest] = self.failures.get(oldest, 0) + 1
@@ -512,3 +552,128 @@ class NotificationDrain:
             self.isolating = False
         self.partial = 0 < done < self.batch_size
         return done
+
+
+# -- vendors, payouts ------------------------------------------------------------------------------------
+
+async def vendor_activated(uow: Uow, event: VendorActivated) -> None:
+    """Catalog's vendor (re)announced: its name for payouts and reports."""
+    await uow.store.upsert_vendor(uow.this_city, event.vendor_id, event.market_id, event.name)
+
+
+@dataclass(frozen=True)
+class SetPayoutAccount:
+    vendor_id: str
+    bank_code: str
+    account_number: str
+    account_name: str
+    by: str
+
+
+async def set_payout_account(uow: Uow, command: SetPayoutAccount) -> None:
+    await uow.store.set_payout_account(uow.this_city, command.vendor_id, command.bank_code, command.account_number,
+                                       command.account_name, command.by)
+
+
+@dataclass(frozen=True)
+class RunPayouts:
+    """The day's payout run of the city (``by``: who asked). ``now`` for tests."""
+
+    day: date
+    by: str
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PayoutRun:
+    run_id: str | None
+    day: str
+    created: bool   # False: the day already had a run; nothing new was instructed
+    payouts: int
+    amount: int
+
+
+async def run_payouts(uow: Uow, command: RunPayouts, *, city: City) -> PayoutRun:
+    """One payout instruction per vendor with a balance at the day's cut-off (the end of the local day, or
+    now while the day lasts); never twice for a day, and never a rupiah twice whatever the order of runs
+    (``ledger.payouts_due``). Runs of one city are serialised."""
+    slug = uow.this_city
+    now = command.now or datetime.now(UTC)
+    start, end = day_bounds(city, command.day)
+    if start > now:
+        raise Invalid("payout-day-in-future", "Tanggal pembayaran ke pedagang belum tiba. / "
+                                              "That day has not begun yet.", day=command.day.isoformat())
+    cutoff = min(end, now)
+    await uow.store.lock_payouts(slug)
+    run_id = uuid.uuid4()
+    if not await uow.store.insert_payout_run(run_id, slug, command.day, cutoff, command.by):
+        return PayoutRun(None, command.day.isoformat(), False, 0, 0)
+    due = ledger.payouts_due(await uow.store.earned_until(slug, cutoff), await uow.store.paid_out(slug))
+    payouts = [(uuid.uuid4(), vendor, amount) for vendor, amount in due.items()]
+    await uow.store.insert_payouts(run_id, slug, payouts)
+    await uow.store.add_entries([(slug, ledger.payout_instructed(payout_id=pid, vendor_id=v, amount=a,
+                                                                 dedupe_key=f"payout:{pid}"))
+                                 for pid, v, a in payouts])
+    log.info("payout run", day=command.day.isoformat(), payouts=len(payouts), amount=sum(a for *_, a in payouts),
+             by=command.by)
+    return PayoutRun(str(run_id), command.day.isoformat(), True, len(payouts), sum(a for *_, a in payouts))
+
+
+def payout_not_found() -> NotFound:
+    return not_found("Pembayaran ke pedagang", "Payout", "payout-not-found")
+
+
+@dataclass(frozen=True)
+class MarkPayoutPaid:
+    payout_id: uuid.UUID
+    bank_reference: str
+
+
+async def mark_payout_paid(uow: Uow, command: MarkPayoutPaid) -> Row:
+    """The bank confirmed the transfer; a second confirmation changes nothing."""
+    slug = uow.this_city
+    row = await uow.store.mark_payout_paid(slug, command.payout_id, command.bank_reference)
+    if row is not None:
+        await uow.store.add_entries([(slug, ledger.payout_paid(payout_id=command.payout_id, amount=row["amount"],
+                                                               dedupe_key=f"payout_paid:{command.payout_id}"))])
+    current = await uow.store.payout_by_id(slug, command.payout_id)
+    if current is None:
+        raise payout_not_found()
+    return current
+
+
+# -- the acquirer's settlement file ----------------------------------------------------------------------
+
+async def record_simulated_settlements(uow: Uow, sent: list[tuple[str, int, datetime]], rule: MdrRule) -> None:
+    """The simulator's own record of the payments it made (its settlement file's source)."""
+    for reference, amount, paid_at in sent:
+        fee = ledger.mdr_fee(amount, basis_points=rule.basis_points, free_up_to=rule.free_up_to)
+        await uow.store.record_simulated_settlement(uow.this_city, reference, amount, fee, paid_at)
+
+
+@dataclass(frozen=True)
+class ImportSettlementFile:
+    day: date
+    text: str
+    by: str
+
+
+async def import_settlement_file(uow: Uow, command: ImportSettlementFile, *, city: City,
+                                 rule: MdrRule) -> dict[str, Any]:
+    """Reconcile the acquirer's file for ``day`` with the payments we received that day; the report is kept.
+    A bad file is refused whole (:class:`Invalid`), nothing stored."""
+    theirs = reconcile.parse_file(command.text)
+    start, end = day_bounds(city, command.day)
+    ours = {}
+    for r in await uow.store.received_payments(uow.this_city, start, end, RECEIPT_OUTCOMES):
+        ours[r["acquirer_reference"]] = {**r, "fee": ledger.mdr_fee(r["amount"], basis_points=rule.basis_points,
+                                                                    free_up_to=rule.free_up_to)}
+    found = reconcile.reconcile(theirs, ours)
+    reconciliation_id = uuid.uuid4()
+    report = {"reconciliation_id": str(reconciliation_id), "city": uow.this_city, "date": command.day.isoformat(),
+              "rows": len(theirs), **found}
+    digest = hashlib.sha256(command.text.encode()).hexdigest()
+    await uow.store.insert_reconciliation(reconciliation_id, uow.this_city, command.day, digest, report, command.by)
+    log.info("settlement file reconciled", day=command.day.isoformat(), rows=len(theirs), matched=found["matched"],
+             differences=found["differences"])
+    return report

@@ -6,6 +6,8 @@ events — is built at start by ``app.py`` and reached through :func:`runtime` (
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 import uuid
@@ -15,15 +17,17 @@ from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Path as FastPath
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from payments import handlers, policy, queries
 from payments.config import Runtime
 from payments.domain import not_pending, payment_not_found
 from payments.qr_image import qr_png, qr_svg
 from payments.qris import MAX_AMOUNT, QrisError
+from payments.reconcile import report_csv, settlement_file
 from payments.settlement import to_csv
 from payments.signing import SignatureError, body_digest
 from payments.simulator import pay, scan
@@ -60,6 +64,7 @@ def parse_payment_id(raw: str) -> uuid.UUID:
 
 
 router = APIRouter()
+PRINTABLE_ASCII_PATTERN = r"^[\x20-\x7e]+$"
 
 
 # -- buyer / staff ---------------------------------------------------------------------------------------
@@ -128,6 +133,10 @@ class RefundBody(BaseModel):
 
     amount: StrictInt | None = Field(None, ge=1, le=MAX_AMOUNT, description="rupiah; omitted = all that is left")
     reason: str = Field("requested", min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+    vendor_amounts: dict[Annotated[str, Field(min_length=1, max_length=64)],
+                         Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)]] | None = Field(
+        None, max_length=100, description="whose money it is (vendor id → rupiah, `_other` for the delivery fee); "
+                                          "omitted or not fitting = the ledger's rule (docs/payments.md)")
 
 
 @router.post("/cities/{city}/payments/{payment_id}/refunds", status_code=201, tags=["payments"])
@@ -137,7 +146,8 @@ async def create_refund(ctx: CityContext, payment_id: str, body: RefundBody, pay
                         ) -> JSONResponse:
     pid = parse_payment_id(payment_id)
     status, response = await ctx.run(handlers.refund_payment, handlers.RefundPayment(
-        payment_id=pid, amount=body.amount, reason=body.reason, idempotency_key=idempotency_key))
+        payment_id=pid, amount=body.amount, reason=body.reason, idempotency_key=idempotency_key,
+        vendor_amounts=body.vendor_amounts))
     payments.refunds_decided.set()  # committed: the refund worker instructs the acquirer now
     log.info("refund created", city=ctx.slug, payment_id=str(pid), amount=response.get("amount"), by=who.sub)
     return JSONResponse(response, status_code=status)
@@ -157,9 +167,160 @@ async def settlements(ctx: CityContext, request: Request, who: Annotated[Princip
     return JSONResponse(report)
 
 
+@router.get("/cities/{city}/ledger", tags=["reconciliation"])
+async def ledger_totals(ctx: CityContext, who: Annotated[Principal, Depends(require(*policy.STAFF))]
+                        ) -> dict[str, Any]:
+    """Every ledger account's sum for the city; ``sum`` — of all postings — is zero."""
+    return await ctx.read(queries.ledger_totals, ctx.slug)
+
+
+VENDOR_ID = Annotated[str, FastPath(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+def no_such_vendor() -> NotFound:
+    return NotFound("vendor-not-found", "Pedagang tidak ditemukan. / No such vendor.")
+
+
+@router.get("/cities/{city}/vendors/{vendor_id}/balance", tags=["payouts"])
+async def vendor_balance(ctx: CityContext, vendor_id: VENDOR_ID,
+                         who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+    """What the city owes the vendor now, today's sales, refunds and fees, and their payouts."""
+    if not policy.may_see_vendor_money(who, vendor_id):
+        raise no_such_vendor()
+    return await ctx.read(queries.vendor_balance, ctx.city, vendor_id, datetime.now(ctx.city.tz).date())
+
+
+class PayoutAccountBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank_code: str = Field(min_length=3, max_length=11, pattern=r"^[A-Z0-9]+$", description="e.g. BRI, 002")
+    account_number: str = Field(min_length=5, max_length=34, pattern=r"^[0-9]+$")
+    account_name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")
+
+
+@router.put("/cities/{city}/vendors/{vendor_id}/payout-account", tags=["payouts"])
+async def set_payout_account(ctx: CityContext, vendor_id: VENDOR_ID, body: PayoutAccountBody,
+                             who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
+    """Where the vendor's payouts go: set by the vendor themself or city staff."""
+    if not policy.may_see_vendor_money(who, vendor_id):
+        raise no_such_vendor()
+    await ctx.run(handlers.set_payout_account, handlers.SetPayoutAccount(
+        vendor_id, body.bank_code, body.account_number, body.account_name, who.sub))
+    return {"vendor_id": vendor_id, **body.model_dump()}
+
+
+class PayoutRunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: date | None = Field(None, alias="date", description="the local day (default: today in the city)")
+
+
+@router.post("/cities/{city}/payout-runs", tags=["payouts"])
+async def run_payouts(ctx: CityContext, body: PayoutRunBody,
+                      who: Annotated[Principal, Depends(require(*policy.STAFF))]) -> JSONResponse:
+    """The day's payout run: one instruction per vendor with a balance; 201 when made, 200 (with no new
+    instruction) when the day already had its run."""
+    day = body.day or datetime.now(ctx.city.tz).date()
+    result = await ctx.run(handlers.run_payouts, handlers.RunPayouts(day, who.sub), city=ctx.city)
+    run = await ctx.read(queries.payout_run, ctx.slug, day)
+    return JSONResponse({"created": result.created, "new_payouts": result.payouts, "new_amount": result.amount,
+                         "run": run}, status_code=201 if result.created else 200)
+
+
+def no_payout_run() -> NotFound:
+    return NotFound("payout-run-not-found", "Belum ada pembayaran ke pedagang untuk tanggal itu. / "
+                                            "No payout run for that day.")
+
+
+BANK_CSV_COLUMNS = ["no", "bank_code", "account_number", "account_name", "amount", "currency", "reference",
+                    "vendor_name", "vendor_id"]
+
+
+def bank_csv(run: dict[str, Any]) -> str:
+    """The bank's bulk-transfer sheet: one row per instruction still to pay (reference = payout id)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(BANK_CSV_COLUMNS)
+    rows = [p for p in run["payouts"] if p["status"] == "instructed"]
+    for n, p in enumerate(rows, start=1):
+        writer.writerow([n, p["bank_code"] or "", p["account_number"] or "", p["account_name"] or p["name"] or "",
+                         p["amount"], "IDR", p["payout_id"], p["name"] or "", p["vendor_id"]])
+    return out.getvalue()
+
+
+@router.get("/cities/{city}/payout-runs/{day}", tags=["payouts"])
+async def payout_run(ctx: CityContext, day: date, request: Request,
+                     who: Annotated[Principal, Depends(require(*policy.STAFF))],
+                     fmt: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None) -> Response:
+    """The day's payout instructions with names and accounts; ``format=csv`` is the bank's bulk-transfer sheet."""
+    run = await ctx.read(queries.payout_run, ctx.slug, day)
+    if run is None:
+        raise no_payout_run()
+    if fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", "")):
+        return Response(bank_csv(run), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="payouts-{ctx.slug}-{day.isoformat()}.csv"'})
+    return JSONResponse(run)
+
+
+class PayoutPaidBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank_reference: str = Field(min_length=1, max_length=64, pattern=PRINTABLE_ASCII_PATTERN)
+
+
+@router.post("/cities/{city}/payouts/{payout_id}/paid", tags=["payouts"])
+async def payout_paid(ctx: CityContext, payout_id: str, body: PayoutPaidBody,
+                      who: Annotated[Principal, Depends(require(*policy.STAFF))]) -> dict[str, Any]:
+    """The bank confirmed the transfer (a second confirmation changes nothing)."""
+    try:
+        pid = uuid.UUID(payout_id)
+    except ValueError:
+        raise handlers.payout_not_found() from None
+    row = await ctx.run(handlers.mark_payout_paid, handlers.MarkPayoutPaid(pid, body.bank_reference))
+    return {"payout_id": str(row["payout_id"]), "vendor_id": row["vendor_id"], "amount": row["amount"],
+            "status": row["status"], "bank_reference": row["bank_reference"]}
+
+
+SETTLEMENT_FILE_MAX = 8 * 1024 * 1024
+
+
+@router.post("/cities/{city}/reconciliations", status_code=201, tags=["reconciliation"],
+             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {
+                 "type": "string", "description": "the acquirer's settlement file: reference,amount,fee,time"}}}}})
+async def import_settlement_file(ctx: CityContext, request: Request, payments: Payments,
+                                 who: Annotated[Principal, Depends(require(*policy.STAFF))],
+                                 day: Annotated[date, Query(alias="date")]) -> Response:
+    """Reconcile the acquirer's daily settlement file with what we received that day: matched, missing on our
+    side, missing on theirs, amount differs. A bad file is refused whole (422, rows named)."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("bad-settlement-file", "Berkas harus UTF-8. / The file must be UTF-8.") from None
+    report = await ctx.run(handlers.import_settlement_file, handlers.ImportSettlementFile(day, text, who.sub),
+                           city=ctx.city, rule=payments.config.fees[ctx.slug])
+    if "text/csv" in request.headers.get("accept", ""):
+        return Response(report_csv(report), status_code=201, media_type="text/csv; charset=utf-8")
+    return JSONResponse(report, status_code=201)
+
+
+@router.get("/cities/{city}/reconciliations/{day}", tags=["reconciliation"])
+async def reconciliation(ctx: CityContext, day: date, request: Request,
+                         who: Annotated[Principal, Depends(require(*policy.STAFF))],
+                         fmt: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None) -> Response:
+    """The latest reconciliation of that day (``format=csv``: its differences, one row each)."""
+    report = await ctx.read(queries.latest_reconciliation, ctx.slug, day)
+    if report is None:
+        raise NotFound("reconciliation-not-found", "Belum ada rekonsiliasi untuk tanggal itu. / "
+                                                   "No reconciliation for that day.")
+    if fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", "")):
+        return Response(report_csv(report), media_type="text/csv; charset=utf-8")
+    return JSONResponse(report)
+
+
 # -- the acquirer webhook --------------------------------------------------------------------------------
 
-PRINTABLE_ASCII = r"^[\x20-\x7e]+$"
+PRINTABLE_ASCII = PRINTABLE_ASCII_PATTERN
 
 
 class NotificationBody(BaseModel):
@@ -248,6 +409,8 @@ class SimulatedPayment(BaseModel):
     amount: StrictInt | None = Field(None, description="pay a different amount than the QRIS says")
     twice: bool = False
     late: bool = False
+    paid_at: AwareDatetime | None = Field(None, description="when the payer paid (default now): replays a day's "
+                                                             "payments for reconciliation tests and demos")
 
 
 def invalid_qris(exc: QrisError) -> Invalid:
@@ -268,7 +431,10 @@ async def simulate_payment(ctx: CityContext, body: SimulatedPayment, payments: P
         await ctx.run(handlers.expire_now, handlers.ExpireNow(bill_number=scanned.bill_number))
     async with httpx.AsyncClient(timeout=10) as client:
         sent = await pay(client, payments.config.self_url, ctx.slug, payments.config.webhook_secrets[ctx.slug],
-                         body.qris, amount=body.amount, twice=body.twice)
+                         body.qris, amount=body.amount, twice=body.twice, paid_at=body.paid_at)
+    # the acquirer took the payer's money whatever we answered: its settlement file will list it
+    await ctx.run(handlers.record_simulated_settlements,
+                  [(s.acquirer_reference, s.amount, s.paid_at) for s in sent], payments.config.fees[ctx.slug])
     return {"bill_number": scanned.bill_number, "amount": scanned.amount,
             "notifications": [{"request_id": s.request_id, "acquirer_reference": s.acquirer_reference,
                                "status_code": s.status_code, "response": s.response} for s in sent]}
@@ -303,3 +469,11 @@ async def simulate_expiry(ctx: CityContext, body: SimulatedExpiry) -> dict[str, 
              expired_now=result.expired_now)
     return {"payment_id": result.payment_id, "order_id": result.order_id, "status": result.status,
             "expired_now": result.expired_now}
+
+
+@simulator_router.get("/simulator/{city}/settlement-file", tags=["simulator (dev only)"])
+async def simulated_settlement_file(ctx: CityContext, day: Annotated[date, Query(alias="date")]) -> Response:
+    """The simulated acquirer's daily settlement file (``reference,amount,fee,time``) of what it paid that day."""
+    rows = await ctx.read(queries.simulated_settlements, ctx.city, day)
+    return Response(settlement_file(rows), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="settlement-{ctx.slug}-{day.isoformat()}.csv"'})

@@ -19,3 +19,8 @@ def may_see_payment(who: Principal, intent: Mapping[str, Any]) -> bool:
     """The buyer of the order or city staff; anyone else is told there is no such payment (404, not 403)."""
     return is_staff(who) or (who.has("buyer") and who.sub == intent["buyer_id"])
 
+
+
+def may_see_vendor_money(who: Principal, vendor_id: str) -> bool:
+    """A vendor's balance and payouts: the vendor themself or city staff (anyone else: 404)."""
+    return is_staff(who) or (who.has("vendor") and who.vendor_id == vendor_id)

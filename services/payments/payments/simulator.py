@@ -85,21 +85,27 @@ class SentNotification:
     acquirer_reference: str
     status_code: int
     response: object
+    amount: int
+    paid_at: datetime
 
 
 async def pay(client: httpx.AsyncClient, base_url: str, city: str, secret: str, qris: str, *,
-              amount: int | None = None, twice: bool = False) -> list[SentNotification]:
-    """Scan ``qris`` and notify our webhook of the payment (twice = the payer pays a second time)."""
+              amount: int | None = None, twice: bool = False, paid_at: datetime | None = None
+              ) -> list[SentNotification]:
+    """Scan ``qris`` and notify our webhook of the payment (twice = the payer pays a second time; ``paid_at``:
+    when the payer paid, default now)."""
     scanned = scan(qris)
     sent = []
     for _ in range(2 if twice else 1):
         reference = f"SIM-{uuid.uuid4().hex[:24].upper()}"
-        body = notification_body(scanned, amount=amount, acquirer_reference=reference)
+        at = paid_at or datetime.now(UTC)
+        body = notification_body(scanned, amount=amount, acquirer_reference=reference, paid_at=at)
         path, headers = signed_request(city, secret, body)
         response = await client.post(base_url.rstrip("/") + path, content=body, headers=headers)
         try:
             answer: object = response.json()
         except ValueError:
             answer = response.text
-        sent.append(SentNotification(headers["X-Pk-Request-Id"], reference, response.status_code, answer))
+        sent.append(SentNotification(headers["X-Pk-Request-Id"], reference, response.status_code, answer,
+                                     scanned.amount if amount is None else amount, at))
     return sent

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from payments.domain import Intent, Status
+from payments.ledger import Entry
 
 INTENT_COLUMNS = ("payment_id, city, order_id, buyer_id, amount, vendor_amounts, merchant_name, qris, bill_number,"
                   " reference_label, status, expires_at, paid_at, acquirer_reference, refunded_amount,"
@@ -209,3 +210,118 @@ class PaymentsStore:
         return await self.conn.fetchrow(
             "UPDATE acquirer_notifications SET processed_at = now(), outcome = 'error' WHERE id = $1"
             " AND processed_at IS NULL RETURNING city, bill_number, amount, acquirer_reference", notification_id)
+
+    # -- ledger ------------------------------------------------------------------------------------------
+
+    async def add_entries(self, entries: Sequence[tuple[str, Entry]]) -> int:
+        """Append (city, entry) pairs: two statements whatever their number. An entry whose dedupe key exists
+        is skipped with its postings (the same cause never posts twice). Returns how many were new."""
+        if not entries:
+            return 0
+        new = await self.conn.fetch(
+            "INSERT INTO ledger_entries(entry_id, city, kind, dedupe_key, payment_id, order_id, refund_id, payout_id)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[],"
+            " $7::uuid[], $8::uuid[]) ON CONFLICT (city, dedupe_key) DO NOTHING RETURNING entry_id",
+            [e.entry_id for _, e in entries], [c for c, _ in entries], [e.kind for _, e in entries],
+            [e.dedupe_key for _, e in entries], [e.payment_id for _, e in entries],
+            [e.order_id for _, e in entries], [e.refund_id for _, e in entries], [e.payout_id for _, e in entries])
+        written = {r["entry_id"] for r in new}
+        rows = [(e.entry_id, city, p.account, p.vendor_id, p.amount)
+                for city, e in entries if e.entry_id in written for p in e.postings]
+        if rows:
+            await self.conn.execute(
+                "INSERT INTO ledger_postings(entry_id, city, account, vendor_id, amount)"
+                " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[])",
+                [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+                [r[4] for r in rows])
+        return len(written)
+
+    async def refunded_by_key(self, payment_id: uuid.UUID) -> dict[str, int]:
+        """What was refunded of this payment's own amount so far, per allocation key (vendor id or ``_other``)."""
+        rows = await self.conn.fetch(
+            "SELECT k.key, sum(k.value::bigint) AS amount FROM refunds r, jsonb_each_text(r.vendor_amounts) k"
+            " WHERE r.payment_id = $1 AND r.counts_for_vendors GROUP BY k.key", payment_id)
+        return {r["key"]: int(r["amount"]) for r in rows}
+
+    # -- vendors and payouts -----------------------------------------------------------------------------
+
+    async def upsert_vendor(self, city: str, vendor_id: str, market_id: str | None, name: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO vendors(city, vendor_id, market_id, name) VALUES ($1,$2,$3,$4)"
+            " ON CONFLICT (city, vendor_id) DO UPDATE SET market_id = EXCLUDED.market_id, name = EXCLUDED.name,"
+            " updated_at = now()", city, vendor_id, market_id, name)
+
+    async def set_payout_account(self, city: str, vendor_id: str, bank_code: str, account_number: str,
+                                 account_name: str, updated_by: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO payout_accounts(city, vendor_id, bank_code, account_number, account_name, updated_by)"
+            " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (city, vendor_id) DO UPDATE SET bank_code = EXCLUDED.bank_code,"
+            " account_number = EXCLUDED.account_number, account_name = EXCLUDED.account_name,"
+            " updated_by = EXCLUDED.updated_by, updated_at = now()",
+            city, vendor_id, bank_code, account_number, account_name, updated_by)
+
+    async def insert_payout_run(self, run_id: uuid.UUID, city: str, day: Any, cutoff: datetime,
+                                created_by: str) -> bool:
+        """False when the city already has a run for that day (a second run makes nothing)."""
+        return bool(await self.conn.fetchval(
+            "INSERT INTO payout_runs(run_id, city, day, cutoff, created_by) VALUES ($1,$2,$3,$4,$5)"
+            " ON CONFLICT (city, day) DO NOTHING RETURNING true", run_id, city, day, cutoff, created_by))
+
+    async def lock_payouts(self, city: str) -> None:
+        """Payout runs of one city are serialised (a run reads what earlier runs paid out)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('payouts:' || $1))", city)
+
+    async def earned_until(self, city: str, cutoff: datetime) -> dict[str, int]:
+        """Each vendor's payable from sales, refunds and fees posted before ``cutoff`` (payouts excluded)."""
+        rows = await self.conn.fetch(
+            "SELECT p.vendor_id, -sum(p.amount) AS earned FROM ledger_postings p JOIN ledger_entries e USING (entry_id)"
+            " WHERE p.city = $1 AND p.account = 'vendor_payable' AND p.created_at < $2"
+            " AND e.kind <> 'payout_instructed' GROUP BY p.vendor_id", city, cutoff)
+        return {r["vendor_id"]: int(r["earned"]) for r in rows}
+
+    async def paid_out(self, city: str) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            "SELECT vendor_id, sum(amount) AS amount FROM payouts WHERE city = $1 GROUP BY vendor_id", city)
+        return {r["vendor_id"]: int(r["amount"]) for r in rows}
+
+    async def insert_payouts(self, run_id: uuid.UUID, city: str, payouts: Sequence[tuple[uuid.UUID, str, int]]) -> None:
+        """(payout id, vendor id, amount) instructions of one run."""
+        if payouts:
+            await self.conn.execute(
+                "INSERT INTO payouts(payout_id, run_id, city, vendor_id, amount)"
+                " SELECT u.id, $1, $2, u.vendor, u.amount FROM unnest($3::uuid[], $4::text[], $5::bigint[])"
+                " AS u(id, vendor, amount)", run_id, city, [p[0] for p in payouts], [p[1] for p in payouts],
+                [p[2] for p in payouts])
+
+    async def mark_payout_paid(self, city: str, payout_id: uuid.UUID, bank_reference: str) -> Row | None:
+        """The instruction now paid (None when unknown or already paid)."""
+        return await self.conn.fetchrow(
+            "UPDATE payouts SET status = 'paid', bank_reference = $3, paid_at = now()"
+            " WHERE city = $1 AND payout_id = $2 AND status = 'instructed' RETURNING payout_id, amount, vendor_id",
+            city, payout_id, bank_reference)
+
+    async def payout_by_id(self, city: str, payout_id: uuid.UUID) -> Row | None:
+        return await self.conn.fetchrow("SELECT * FROM payouts WHERE city = $1 AND payout_id = $2", city, payout_id)
+
+    # -- acquirer settlement files -----------------------------------------------------------------------
+
+    async def record_simulated_settlement(self, city: str, acquirer_reference: str, amount: int, fee: int,
+                                          paid_at: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO simulator_settlements(city, acquirer_reference, amount, fee, paid_at)"
+            " VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING", city, acquirer_reference, amount, fee, paid_at)
+
+    async def insert_reconciliation(self, reconciliation_id: uuid.UUID, city: str, day: Any, file_sha256: str,
+                                    report: dict[str, Any], imported_by: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO reconciliations(reconciliation_id, city, day, file_sha256, report, imported_by)"
+            " VALUES ($1,$2,$3,$4,$5,$6)", reconciliation_id, city, day, file_sha256, report, imported_by)
+
+    async def received_payments(self, city: str, start: datetime, end: datetime,
+                                outcomes: Sequence[str]) -> Sequence[Row]:
+        """Every payment we received (one row per acquirer reference) paid within [start, end)."""
+        return await self.conn.fetch(
+            "SELECT n.acquirer_reference, n.amount, n.outcome, i.order_id, i.payment_id"
+            " FROM acquirer_notifications n JOIN payment_intents i ON i.payment_id = n.payment_id"
+            " WHERE n.city = $1 AND n.paid_at >= $2 AND n.paid_at < $3 AND n.status = 'paid'"
+            " AND n.outcome = ANY($4)", city, start, end, list(outcomes))

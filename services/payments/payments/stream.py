@@ -6,6 +6,7 @@ from functools import partial
 
 from payments import handlers
 from shared.bus import EventBus
+from shared.events.catalog import VENDOR, VendorActivated
 from shared.events.orders import ORDER, OrderCancelled, OrderPaymentRequested, RefundRequested
 
 
@@ -15,3 +16,5 @@ def register(bus: EventBus, issuing: handlers.Issuing) -> None:
     orders.on(OrderPaymentRequested)(partial(handlers.create_intent, issuing=issuing))
     orders.on(OrderCancelled)(handlers.cancel_for_order)
     orders.on(RefundRequested)(handlers.refund_requested)
+    catalog = bus.consumer("vendors", [VENDOR])
+    catalog.on(VendorActivated)(handlers.vendor_activated)

@@ -16,8 +16,10 @@ from portal import charts
 from portal.client import ApiError, ServiceUnavailable, items_of
 from portal.filters import GROUP_LABELS, STYLE_LABELS, status_label, to_jakarta
 from portal.web import PageError, api, form_dict, need, redirect, render, to_int
+from shared.logging import get_logger
 
 router = APIRouter()
+log = get_logger(__name__)
 
 TO_PREPARE = ("paid", "preparing")
 SOLD = ("paid", "preparing", "ready", "completed")
@@ -31,14 +33,25 @@ def _when(order: dict[str, Any]) -> date | None:
     return dt.date() if dt else None
 
 
+async def _money_of(client: Any, city: str, vendor_id: str | None, token: str) -> Any:
+    """The vendor's balance from payments' ledger; the page still works (without it) when payments is down."""
+    try:
+        return await client.get("payments", f"/cities/{city}/vendors/{vendor_id}/balance", token=token)
+    except (ServiceUnavailable, ApiError) as exc:
+        log.warning("vendor balance unavailable", error=repr(exc)[:200])
+        return None
+
+
 @router.get("/kota/{city}/pedagang", response_class=HTMLResponse)
 async def vendor_home(request: Request, city: str) -> Response:
     c, who, token = need(request, city, "vendor")
     client = api(request)
-    orders_data, vendor = await asyncio.gather(
+    orders_data, vendor, money = await asyncio.gather(
         client.get("orders", f"/cities/{city}/vendor/orders", token=token, params={"limit": 100}),
-        client.get("catalog", f"/cities/{city}/me/vendor", token=token))
-    orders = items_of(orders_data, "orders")
+        client.get("catalog", f"/cities/{city}/me/vendor", token=token),
+        _money_of(client, city, who.vendor_id, token))
+    # an order whose every line of this vendor was rejected is neither to prepare nor a sale of theirs
+    orders = [o for o in items_of(orders_data, "orders") if not o.get("vendor_all_rejected")]
     prepare = [o for o in orders if o.get("status") in TO_PREPARE]
     ready = [o for o in orders if o.get("status") == "ready"]
     sold = [o for o in orders if o.get("status") in SOLD]
@@ -48,7 +61,7 @@ async def vendor_home(request: Request, city: str) -> Response:
     sales = {"orders": len(sold), "amount": sum(int(o.get("vendor_total") or 0) for o in sold),
              "completed": sum(1 for o in sold if o.get("status") == "completed"), "today_only": today_only}
     return render(request, "vendor.html", {"city": c, "vendor": vendor, "prepare": prepare, "ready": ready,
-                                           "sales": sales, "vendor_id": who.vendor_id})
+                                           "sales": sales, "vendor_id": who.vendor_id, "money": money})
 
 
 @router.post("/kota/{city}/pedagang/pesanan/{order_id}/{action}")
