@@ -559,6 +559,11 @@ class Order:
         if self.status is not Status.READY:
             raise OrderConflict("order-not-ready", f"Pesanan berstatus '{self.label}', belum siap diambil. / "
                                                    "The order is not ready for pickup.")
+        return self._complete_with_code(code, "picked up")
+
+    def _complete_with_code(self, code: str, cause: str) -> tuple[PickupResult, list[EventPayload]]:
+        """The buyer's code, at a stall, an RW hub or the door: Selesai, or a counted wrong attempt (locked
+        after MAX_PICKUP_ATTEMPTS until staff unlock it)."""
         if self.pickup_locked:
             return PickupResult(ok=False, locked=True), []
         if code.strip() != self.pickup_code:
@@ -566,7 +571,7 @@ class Order:
             self._touch()
             return PickupResult(ok=False, locked=self.pickup_locked,
                                 attempts_left=MAX_PICKUP_ATTEMPTS - self.pickup_attempts), []
-        self._to(Status.COMPLETED, "picked up")
+        self._to(Status.COMPLETED, cause)
         live = self.live_lines
         return PickupResult(ok=True), [OrderCompleted(
             order_id=self.order_id, buyer_id=self.buyer_id, vendor_ids=sorted({li.vendor_id for li in live}),
@@ -607,18 +612,7 @@ class Order:
         """The buyer's code at the door → Selesai; a wrong code is counted like at a pickup."""
         self._require_delivery(Status.OUT_FOR_DELIVERY)
         self._require_courier(courier_id)
-        if self.pickup_locked:
-            return PickupResult(ok=False, locked=True), []
-        if code.strip() != self.pickup_code:
-            self.pickup_attempts += 1
-            self._touch()
-            return PickupResult(ok=False, locked=self.pickup_locked,
-                                attempts_left=MAX_PICKUP_ATTEMPTS - self.pickup_attempts), []
-        self._to(Status.COMPLETED, "delivered")
-        live = self.live_lines
-        return PickupResult(ok=True), [OrderCompleted(
-            order_id=self.order_id, buyer_id=self.buyer_id, vendor_ids=sorted({li.vendor_id for li in live}),
-            total=sum(li.amount for li in live) + self.delivery_fee)]
+        return self._complete_with_code(code, "delivered")
 
     def delivery_failed(self, courier_id: str, reason: str) -> list[EventPayload]:
         """Nobody home, wrong address…: the order goes back to the market (Siap Dikirim again, no courier), the
