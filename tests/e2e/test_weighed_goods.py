@@ -77,6 +77,14 @@ async def test_250_grams_of_chili_cost_15000_everywhere(platform: Platform) -> N
 
         # catalog took 250 g of the 2 kg; the vendor's ledger holds exactly Rp 15.000 for it
         assert await shop.stock(chili) == 1_750
+
+        async def over_stock() -> bool:  # 2 kg when 1,75 kg is left: refused at once, with what is left
+            r = await client.post(platform.url("orders") + f"/cities/{CITY}/orders", headers=shop.buyer, json={
+                "market_id": chili["market_id"], "fulfilment": {"type": "pickup_stall"},
+                "items": [{"product_id": chili["id"], "quantity": 2_000}]})
+            return r.status_code == 422 and r.json()["type"].endswith("/insufficient-stock") \
+                and "1,75 kg" in r.json()["detail"]
+        await eventually(over_stock, timeout=30, what="checkout knows the weighed stock left")
         balance = await client.get(platform.url("payments") + f"/cities/{CITY}/vendors/{chili['vendor_id']}/balance",
                                    headers=shop.vendor(chili["vendor_id"]))
         assert balance.status_code == 200

@@ -44,7 +44,7 @@ PRODUCTS = {
     "p-tegal": ProductView("p-tegal", "tegal", "v-9", MARKET, "Teh", "pak", 8_000),
     "p-sold-out": ProductView("p-sold-out", CITY, "v-1", MARKET, "Bawang", "kg", 30_000, sellable=False),
     "p-rawit": ProductView("p-rawit", CITY, "v-2", MARKET, "Cabai Rawit", "kg", 60_000, 250, 5_000,
-                           sold_by="weight", step_grams=250),
+                           sold_by="weight", step_grams=250, stock=4_000),
 }
 HUBS = {"h-1": HubView("h-1", CITY), "h-tegal": HubView("h-tegal", "tegal")}
 
@@ -398,7 +398,7 @@ def test_a_weighed_line_is_grams_at_the_price_per_kg_rounded_half_up() -> None:
 
 
 @pytest.mark.parametrize(("grams", "why"), [(300, "quantity-not-a-step"), (125, "quantity-not-a-step"),
-                                             (5_250, "quantity-out-of-range")])
+                                             (5_250, "quantity-out-of-range"), (4_250, "insufficient-stock")])
 def test_a_weight_off_the_steps_or_limits_is_refused(grams: int, why: str) -> None:
     with pytest.raises(CheckoutRejected) as refused:
         plan([("p-rawit", grams)])

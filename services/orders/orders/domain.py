@@ -145,6 +145,7 @@ class ProductView:
     sellable: bool = True  # active, available, not delisted, vendor not suspended
     sold_by: str = "piece"  # "weight": price per kg, quantities in grams (shared.measure)
     step_grams: int | None = None
+    stock: int | None = None  # as catalog last announced it (catalog's reservation stays the authority)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,10 @@ def _check_weight(product: ProductView, grams: int) -> None:
         raise CheckoutRejected("quantity-out-of-range",
                                f"Berat '{product.name}' harus {grams_label(lower)}–{grams_label(upper)}. / "
                                f"Weight must be between {lower} and {upper} g.")
+    if product.stock is not None and grams > product.stock:
+        # said at once, as the buyer weighs it out; catalog's reservation still decides under concurrency
+        raise CheckoutRejected("insufficient-stock", f"Stok '{product.name}' tinggal {grams_label(product.stock)}. / "
+                                                     f"Only {product.stock} g left.", stock_grams=product.stock)
 
 
 def plan_lines(city: str, market_id: str, items: list[CartItem], products: dict[str, ProductView],

@@ -137,7 +137,7 @@ class OrdersStore:
         return {r["product_id"]: ProductView(
             product_id=r["product_id"], city=r["city"], vendor_id=r["vendor_id"], market_id=r["market_id"],
             name=r["name"], unit=r["unit"], price=int(r["price"]), min_per_order=r["min_per_order"],
-            max_per_order=r["max_per_order"], sold_by=r["sold_by"], step_grams=r["step_grams"],
+            max_per_order=r["max_per_order"], sold_by=r["sold_by"], step_grams=r["step_grams"], stock=r["stock"],
             sellable=r["active"] and r["available"] and not r["delisted"] and not r["vendor_suspended"])
             for r in rows}
 
