@@ -22,7 +22,7 @@ from tests.conftest import Platform, eventually
 pytestmark = pytest.mark.integration
 CITY = "cimahi"
 MARKET_SLUGS = ("pasar-atas-baru", "pasar-antri-baru", "pasar-cimindi")
-SCHEMAS = ("identity", "catalog", "orders", "payments", "learning")
+SCHEMAS = ("identity", "catalog", "orders", "payments", "learning", "notifications")
 
 
 async def traces(conn: asyncpg.Connection, schema: str, phone: str, name: str) -> list[str]:
