@@ -20,6 +20,7 @@ STATUS_LABELS = {
     "paid": "Dibayar",
     "preparing": "Dikemas",
     "ready": "Siap Diambil",
+    "out_for_delivery": "Dikirim",
     "completed": "Selesai",
     "cancelled": "Dibatalkan",
     "rejected": "Dibatalkan",

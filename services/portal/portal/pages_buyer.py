@@ -33,7 +33,7 @@ router = APIRouter()
 CODE_FIELDS = {"rw-hub-required": "rw_hub_id", "unknown-rw-hub": "rw_hub_id", "address-required": "street",
                "phone-required": "phone", "outside-delivery-zone": "kelurahan", "invalid-rw": "rw",
                "slot-required": "slot", "slot-unavailable": "slot", "slot-full": "slot", "no-delivery": "fulfilment"}
-PAID_STATES = {"paid", "preparing", "ready", "completed"}
+PAID_STATES = {"paid", "preparing", "ready", "out_for_delivery", "completed"}
 CLOSED_STATES = {"cancelled", "rejected", "payment_expired", "refund_requested", "refunded"}
 
 

@@ -22,7 +22,7 @@ router = APIRouter()
 log = get_logger(__name__)
 
 TO_PREPARE = ("paid", "preparing")
-SOLD = ("paid", "preparing", "ready", "completed")
+SOLD = ("paid", "preparing", "ready", "out_for_delivery", "completed")
 
 
 # ------------------------------------------------------------------------------------------------ vendor
