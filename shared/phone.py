@@ -39,6 +39,16 @@ def international(phone: str) -> str:
     return "62" + normal[1:]
 
 
+def wa_link(phone: str | None, text: str | None = None) -> str | None:
+    """``https://wa.me/62812…`` (with ``?text=`` typed in): opens a WhatsApp chat; None for no valid phone."""
+    normal = normalise_phone(phone)
+    if normal is None:
+        return None
+    from urllib.parse import quote
+
+    return f"https://wa.me/{international(normal)}" + (f"?text={quote(text)}" if text else "")
+
+
 def masked(phone: str) -> str:
     """``0812****7890``: what logs and staff pages may show of a phone number."""
     return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else "****"

@@ -26,7 +26,7 @@ from notifications.settings import NotificationsSettings
 from shared.auth import Principal, require
 from shared.errors import NotFound
 from shared.http import CityContext, service_context
-from shared.phone import valid_phone
+from shared.phone import valid_phone, wa_link
 from shared.problems import Problem
 from shared.uow import UnitOfWork, Work
 
@@ -159,11 +159,11 @@ async def order_contacts(ctx: CityContext, order_id: Annotated[str, Path(min_len
     ref = order_id[-8:].upper()
     if side == "buyer":
         contacts = [{"role": "vendor", "vendor_id": v["vendor_id"], "name": v["name"], "label": "Chat penjual",
-                     "wa_link": queries.wa_link(v["phone"], f"Halo {v['name']}, tentang pesanan {ref} di PasarKota")}
+                     "wa_link": wa_link(v["phone"], f"Halo {v['name']}, tentang pesanan {ref} di PasarKota")}
                     for v in parties["vendors"] if v["phone"]]
     else:
         contacts = [{"role": "buyer", "name": "Pembeli", "label": "Chat pembeli",
-                     "wa_link": queries.wa_link(parties["buyer_phone"], f"Halo, tentang pesanan {ref} di PasarKota")}
+                     "wa_link": wa_link(parties["buyer_phone"], f"Halo, tentang pesanan {ref} di PasarKota")}
                     ] if parties["buyer_phone"] else []
     return {"order_id": order_id, "contacts": contacts}
 

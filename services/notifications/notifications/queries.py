@@ -57,14 +57,6 @@ async def settings_of(conn: asyncpg.Connection, city: str, account_id: str) -> d
     return {"channel": "whatsapp", "fallback": "sms", "opted_out": row["opted_out_at"] is not None}
 
 
-def wa_link(phone: str, text: str) -> str:
-    """``https://wa.me/62812…?text=…``: opens a chat in WhatsApp with the message typed in."""
-    from urllib.parse import quote
-
-    from shared.phone import international
-
-    return f"https://wa.me/{international(phone)}?text={quote(text)}"
-
 
 async def order_parties(conn: asyncpg.Connection, city: str, order_id: str) -> dict[str, Any] | None:
     """The buyer and the vendors of an order as notifications knows them (ids, names, phones)."""

@@ -8,14 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from orders.domain import LINE_LABELS, TERMINAL, LineStatus, Order
-
-
-def _wa(phone: str | None) -> str | None:
-    """A ``wa.me`` link for an 08… number (WhatsApp wants 62…)."""
-    if not phone:
-        return None
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return "https://wa.me/" + ("62" + digits[1:] if digits.startswith("0") else digits)
+from shared.phone import wa_link
 
 
 def _delivery(order: Order, *, with_phone: bool) -> dict[str, Any] | None:
@@ -24,10 +17,10 @@ def _delivery(order: Order, *, with_phone: bool) -> dict[str, Any] | None:
     d = dict(order.delivery or {})
     if not with_phone:
         d.pop("phone", None)
-    d.update({"courier_name": order.courier_name, "courier_wa": _wa(order.courier_phone),
+    d.update({"courier_name": order.courier_name, "courier_wa": wa_link(order.courier_phone),
               "attempts": order.delivery_attempts, "last_failure": order.delivery_failure})
     if with_phone and d.get("phone"):
-        d["buyer_wa"] = _wa(d["phone"])
+        d["buyer_wa"] = wa_link(d["phone"])
     return d
 
 
