@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from payments import handlers, stream
 from payments.acquirer import Acquirer
 from payments.config import Runtime, load_config
-from payments.http import WEBHOOK_MAX_BODY, router, simulator_router
+from payments.http import SETTLEMENT_FILE_MAX, WEBHOOK_MAX_BODY, router, simulator_router
 from payments.simulator import SimulatorAcquirer
 from payments.store import PaymentsStore
 from shared.cities import all_cities
@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
 
     kernel = ServiceKernel("payments", MIGRATIONS, settings=settings, store=PaymentsStore)
     kernel.body_limits["/acquirer/"] = WEBHOOK_MAX_BODY
+    for slug in all_cities():  # a busy day's settlement file is bigger than the default 1 MiB body
+        kernel.body_limits[f"/cities/{slug}/reconciliations"] = SETTLEMENT_FILE_MAX
     stream.register(kernel.bus, handlers.Issuing(runtime.acquirer, config.merchants, all_cities()))
 
     drain = handlers.NotificationDrain(NOTIFICATION_BATCH, window=NOTIFICATION_BATCH_WINDOW_SECONDS,
