@@ -228,6 +228,10 @@ class ServiceKernel:
 
         for router in routers:
             app.include_router(router)
+        if self.uses_database:  # every service with a schema keeps an audit list of back-office changes
+            from shared.audit import audit_router
+
+            app.include_router(audit_router())
         document_problems(app)
         return app
 

@@ -6,7 +6,9 @@ A unit of work carries what a use case needs and nothing else:
 * ``city``, ``correlation_id`` and ``causation`` — who the work is for and what caused it;
 * ``emit(payload)`` — add an event to the outbox; the events are written in the same transaction, just before
   it commits, so the state change and its events commit together or not at all;
-* ``replay`` / ``remember`` — the ``Idempotency-Key`` of a command that creates a money movement.
+* ``replay`` / ``remember`` — the ``Idempotency-Key`` of a command that creates a money movement;
+* ``audit(actor, entity, entity_id, action, before=, after=)`` — a back-office change onto the audit list,
+  written in the same transaction (``shared.audit``).
 
 Three entry points open one, all in the kernel: an HTTP request (``RequestContext.run`` in ``shared.http``),
 the event bus (one per polled batch, or per message on the fallback path; ``uow.caused_by(envelope)`` scopes
@@ -26,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
+from shared import audit as audit_list
 from shared.envelope import Envelope, EventPayload, OutgoingEvent, build_event
 from shared.idempotency import begin, remember
 from shared.outbox import add_to_outbox
@@ -37,13 +40,15 @@ class UnitOfWork(Generic[S]):
     """One transaction's worth of work for a use case. See the module docstring."""
 
     def __init__(self, store: S, *, city: str | None, correlation_id: str | None = None,
-                 causation: Envelope | None = None, pending: list[OutgoingEvent] | None = None) -> None:
+                 causation: Envelope | None = None, pending: list[OutgoingEvent] | None = None,
+                 audited: list[audit_list.AuditEntry] | None = None) -> None:
         self.store = store
         self.city = city
         self.causation = causation
         self.correlation_id = correlation_id or (causation.correlation_id if causation else str(uuid.uuid4()))
         # Shared by every scope of one transaction (see caused_by), flushed once at commit.
         self.pending: list[OutgoingEvent] = pending if pending is not None else []
+        self.audited: list[audit_list.AuditEntry] = audited if audited is not None else []
 
     @property
     def this_city(self) -> str:
@@ -64,12 +69,22 @@ class UnitOfWork(Generic[S]):
         self.pending.append(outgoing)
         return outgoing
 
+    def audit(self, actor: Any, entity: str, entity_id: str, action: str, *, before: dict[str, Any] | None = None,
+              after: dict[str, Any] | None = None) -> audit_list.AuditEntry:
+        """Put a back-office change on the audit list of this transaction: who (a ``Principal``), what, before →
+        after (only the fields that differ are kept)."""
+        found = audit_list.entry(city=self.this_city, actor=actor, entity=entity, entity_id=entity_id,
+                                 action=action, before=before, after=after, correlation_id=self.correlation_id)
+        self.audited.append(found)
+        return found
+
     def caused_by(self, envelope: Envelope) -> UnitOfWork[S]:
         """The same transaction, scoped to one incoming event: its city, correlation and causation."""
         return self._scoped(envelope)
 
     def _scoped(self, envelope: Envelope) -> UnitOfWork[S]:
-        return UnitOfWork(self.store, city=envelope.city, causation=envelope, pending=self.pending)
+        return UnitOfWork(self.store, city=envelope.city, causation=envelope, pending=self.pending,
+                          audited=self.audited)
 
     async def replay(self, scope: str, key: str | None, body_hash: str) -> tuple[int, Any] | None:
         """The first answer to this ``Idempotency-Key`` (status, body), or None to go ahead."""
@@ -92,7 +107,8 @@ class PgUnitOfWork(UnitOfWork[S]):
         self.conn = conn
 
     def _scoped(self, envelope: Envelope) -> UnitOfWork[S]:
-        return PgUnitOfWork(self.conn, self.store, city=envelope.city, causation=envelope, pending=self.pending)
+        return PgUnitOfWork(self.conn, self.store, city=envelope.city, causation=envelope, pending=self.pending,
+                            audited=self.audited)
 
     async def replay(self, scope: str, key: str | None, body_hash: str) -> tuple[int, Any] | None:
         return await begin(self.conn, scope, key, body_hash)
@@ -104,6 +120,9 @@ class PgUnitOfWork(UnitOfWork[S]):
         if self.pending:
             await add_to_outbox(self.conn, self.pending)
             self.pending.clear()
+        if self.audited:
+            await audit_list.write(self.conn, self.audited)
+            self.audited.clear()
 
 
 class InMemoryUnitOfWork(UnitOfWork[S]):
@@ -112,11 +131,13 @@ class InMemoryUnitOfWork(UnitOfWork[S]):
     def __init__(self, store: S, **kw: Any) -> None:
         super().__init__(store, **kw)
         self.committed: list[OutgoingEvent] = []
+        self.audit_list: list[audit_list.AuditEntry] = []  # the audit entries of committed work, for assertions
         self.answers: dict[tuple[str, str], tuple[str, int, Any]] = {}
 
     def _scoped(self, envelope: Envelope) -> UnitOfWork[S]:
-        child = InMemoryUnitOfWork(self.store, city=envelope.city, causation=envelope, pending=self.pending)
-        child.committed, child.answers = self.committed, self.answers
+        child = InMemoryUnitOfWork(self.store, city=envelope.city, causation=envelope, pending=self.pending,
+                                   audited=self.audited)
+        child.committed, child.answers, child.audit_list = self.committed, self.answers, self.audit_list
         return child
 
     async def replay(self, scope: str, key: str | None, body_hash: str) -> tuple[int, Any] | None:
@@ -138,6 +159,8 @@ class InMemoryUnitOfWork(UnitOfWork[S]):
     async def flush(self) -> None:
         self.committed.extend(self.pending)
         self.pending.clear()
+        self.audit_list.extend(self.audited)
+        self.audited.clear()
 
     @property
     def events(self) -> list[EventPayload | dict[str, Any]]:
