@@ -31,6 +31,23 @@ def role_password(service: str) -> str:
     return os.environ.get(f"PASARKOTA_DB_PASSWORD_{service.upper()}", f"pk-{service}-dev")
 
 
+def unsafe_for_production(services: tuple[str, ...] = DATA_SERVICES, admin_url: str = "") -> list[str]:
+    """What stops provisioning in ``PASARKOTA_ENV=prod``: a role password that is unset (so the development default
+    would be set on the role), equal to the development default, a template placeholder, or shorter than 16
+    characters; an admin URL still holding a placeholder. Empty when it is safe to go on."""
+    problems = []
+    for service in services:
+        name = f"PASARKOTA_DB_PASSWORD_{service.upper()}"
+        value = os.environ.get(name)
+        if value is None:
+            problems.append(f"{name} is not set (the development password would be used)")
+        elif value == f"pk-{service}-dev" or "CHANGE_ME" in value or len(value) < 16:
+            problems.append(f"{name} is a development or placeholder value, or shorter than 16 characters")
+    if "CHANGE_ME" in admin_url:
+        problems.append("DATABASE_URL still holds a CHANGE_ME placeholder")
+    return problems
+
+
 def with_credentials(admin_url: str, user: str, password: str, database: str) -> str:
     parts = urlsplit(admin_url)
     host = parts.hostname or "127.0.0.1"
@@ -98,6 +115,19 @@ def replication_factor() -> int:
     return int(os.environ.get("PASARKOTA_TOPIC_REPLICATION_FACTOR", "1"))
 
 
+def min_insync_replicas(replicas: int) -> int:
+    """With ``acks=all``, a write must reach this many replicas: one fewer than the replicas (at most 2), so a
+    cluster of 3 keeps accepting with one broker down and refuses — rather than loses — writes with two down."""
+    return max(1, min(2, replicas - 1))
+
+
+def topic_configs(t: PlannedTopic) -> dict[str, str]:
+    configs = {"retention.ms": str(t.retention_hours * 3600 * 1000)}
+    if replication_factor() > 1:
+        configs["min.insync.replicas"] = str(min_insync_replicas(replication_factor()))
+    return configs
+
+
 TOPIC_ALREADY_EXISTS = 36
 
 
@@ -120,7 +150,7 @@ async def ensure_topics(bootstrap: str, topics: list[PlannedTopic] | None = None
         if missing:
             response = await admin.create_topics([
                 NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication_factor(),
-                         topic_configs={"retention.ms": str(t.retention_hours * 3600 * 1000)})
+                         topic_configs=topic_configs(t))
                 for t in missing
             ])
             for topic_error in response.topic_errors:

@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_provision(_: argparse.Namespace) -> int:
-    from deploy.provision import DATA_SERVICES, ensure_topics, provision_database
+    from deploy.provision import DATA_SERVICES, ensure_topics, provision_database, unsafe_for_production
 
     admin_url = os.environ.get("DATABASE_URL")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -55,6 +55,10 @@ def cmd_provision(_: argparse.Namespace) -> int:
                              "postgresql://postgres:secret@db:5432/postgres")
     if not bootstrap:
         raise RuntimeProblem("KAFKA_BOOTSTRAP_SERVERS is not set: host:port of the Kafka brokers")
+    if os.environ.get("PASARKOTA_ENV", "dev") == "prod":
+        problems = unsafe_for_production(DATA_SERVICES, admin_url)
+        if problems:  # nothing is created or changed: the roles would get passwords anyone can read in the repo
+            raise RuntimeProblem("refusing to provision in prod: " + "; ".join(problems))
 
     async def run() -> list[str]:
         await provision_database(admin_url, DATA_SERVICES)
