@@ -184,7 +184,10 @@ class ServiceKernel:
         """Lag and oldest in-flight age per consumer group (also refreshes the gauges)."""
         return self.bus.stall_report() if self.uses_database else {}
 
-    def http_app(self, *routers: APIRouter, title: str | None = None, version: str = "1.0.0") -> FastAPI:
+    def http_app(self, *routers: APIRouter, title: str | None = None, version: str = "1.0.0",
+                 api_document: bool = True) -> FastAPI:
+        """The service's FastAPI app with the kernel's routes; ``api_document=False`` (the portal: HTML pages, not an
+        API) serves no ``/openapi.json`` and no ``/docs``."""
         kernel = self
 
         @asynccontextmanager
@@ -195,7 +198,8 @@ class ServiceKernel:
             finally:
                 await kernel.stop()
 
-        app = FastAPI(title=title or f"PasarKota {self.name}", version=version, lifespan=lifespan)
+        documents: dict[str, Any] = {} if api_document else {"openapi_url": None, "docs_url": None, "redoc_url": None}
+        app = FastAPI(title=title or f"PasarKota {self.name}", version=version, lifespan=lifespan, **documents)
         app.state.kernel = self
         install_problem_handlers(app)
 

@@ -401,3 +401,14 @@ def test_a_refusal_is_shown_in_the_error_style() -> None:
         ok = client.get("/kota/cimahi/keranjang?pesan=Keranjang%20diperbarui.").text
     assert 'class="alert" role="alert" data-testid="refused">Kode salah' in refused
     assert 'class="flash" role="status">Keranjang diperbarui.' in ok
+
+
+def test_the_portal_publishes_no_api_document() -> None:
+    """The portal's routes are HTML forms for people; the APIs other teams build on are the services' documents."""
+    from fastapi.testclient import TestClient
+
+    from portal.app import app
+
+    with TestClient(app) as client:
+        assert client.get("/openapi.json").status_code == 404
+        assert client.get("/docs").status_code == 404

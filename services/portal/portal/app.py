@@ -37,7 +37,7 @@ log = get_logger(__name__)
 kernel = ServiceKernel("portal", None, uses_database=False)
 app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.router, pages_staff.router,
                       pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
-                      title="PasarKota portal")
+                      title="PasarKota portal", api_document=False)  # HTML pages for people, not an API
 app.middleware("http")(pages_account.refresh_session)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
