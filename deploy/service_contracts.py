@@ -9,7 +9,7 @@ Rules checked against the committed files:
 
 * a consumer group that handled an event version must still find it registered (else its messages would be
   skipped — the producer must keep publishing it until no consumer needs it);
-* an HTTP operation may not disappear, and a request body may not gain a required field.
+* an HTTP operation may not disappear, change its operationId, or have its request body gain a required field.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def consumer_breaks(committed: dict[str, dict[str, dict[str, list[str]]]]) -> li
 
 
 def openapi_breaks(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Removed operations, and request bodies that gained a required field."""
+    """Removed operations, renamed operation ids, and request bodies that gained a required field."""
     problems = []
     methods = ("get", "post", "put", "patch", "delete")
     for path, item in old.get("paths", {}).items():
@@ -235,6 +235,9 @@ def openapi_breaks(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             if now is None:
                 problems.append(f"operation {method.upper()} {path} was removed")
                 continue
+            if item[method].get("operationId") and now.get("operationId") != item[method]["operationId"]:
+                problems.append(f"{method.upper()} {path}: operationId {item[method]['operationId']!r} became "
+                                f"{now.get('operationId')!r} (generated clients would lose the method)")
             before, after = _request_schema(old, item[method]), _request_schema(new, now)
             added = set(after.get("required", [])) - set(before.get("required", []))
             if before and added:

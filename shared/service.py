@@ -199,7 +199,10 @@ class ServiceKernel:
                 await kernel.stop()
 
         documents: dict[str, Any] = {} if api_document else {"openapi_url": None, "docs_url": None, "redoc_url": None}
-        app = FastAPI(title=title or f"PasarKota {self.name}", version=version, lifespan=lifespan, **documents)
+        # Operation ids are the route functions' names (``list_orders``), not FastAPI's path-derived default, so a
+        # client generated from the document keeps its method names when a path parameter is renamed.
+        app = FastAPI(title=title or f"PasarKota {self.name}", version=version, lifespan=lifespan,
+                      generate_unique_id_function=_operation_id, **documents)
         app.state.kernel = self
         install_problem_handlers(app)
 
@@ -251,6 +254,10 @@ _PROBLEM_TEXT = {401: "Not signed in, or the token is invalid or expired", 403: 
                  404: "Unknown city or resource (or not yours to see)", 409: "Not allowed in the current state",
                  413: "Request body too large", 422: "Invalid input (including a NUL character)",
                  429: "Too many attempts; see Retry-After", 503: "Temporarily unavailable; see Retry-After"}
+
+
+def _operation_id(route: Any) -> str:
+    return str(route.name)
 
 
 def document_problems(app: FastAPI) -> None:

@@ -36,6 +36,17 @@ def test_an_operation_may_not_disappear_nor_a_request_gain_a_required_field() ->
     schema = sc._request_schema(stricter, stricter["paths"][target[0]][target[1]])
     schema.setdefault("required", []).append("brand_new_field")
     assert any("gained required field(s) ['brand_new_field']" in p for p in sc.openapi_breaks(old, stricter))
+    renamed = copy.deepcopy(old)
+    renamed["paths"]["/cities/{city}/orders"]["post"]["operationId"] = "checkout_v2"
+    assert any("operationId 'checkout' became 'checkout_v2'" in p for p in sc.openapi_breaks(old, renamed))
+
+
+def test_operation_ids_are_the_route_names_and_unique_per_service() -> None:
+    for path in sorted(sc.OPENAPI_DIR.glob("*.json")):
+        doc = json.loads(path.read_text())
+        ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+        assert len(ids) == len(set(ids)), path.name
+        assert not [i for i in ids if i.endswith(("_get", "_post", "_put", "_patch", "_delete"))], path.name
 
 
 def test_every_service_documents_what_it_sends_and_receives() -> None:

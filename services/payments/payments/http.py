@@ -349,7 +349,41 @@ def webhook_context(request: Request, city: str) -> RequestContext:
     return RequestContext(found, correlation_id_of(request), request.app.state.kernel.work)
 
 
-@router.post("/acquirer/{city}/notifications", tags=["acquirer"])
+class NotificationAccepted(BaseModel):
+    status: Literal["accepted"]
+    request_id: str
+    notification_id: str
+    received_at: datetime
+
+
+def _webhook_document() -> dict[str, Any]:
+    """What the route reads by hand (the raw body is signed, so FastAPI must not parse it): its body and headers."""
+    from payments import signing
+
+    schema = NotificationBody.model_json_schema()
+    schema["additionalProperties"] = True  # unknown fields are ignored (a gateway may send more)
+    header = {"in": "header", "required": True, "schema": {"type": "string", "maxLength": 256}}
+    return {
+        "parameters": [
+            {**header, "name": signing.TIMESTAMP_HEADER, "description": "Unix seconds when the acquirer signed; "
+             "outside the allowed clock skew the call is refused (401)"},
+            {**header, "name": signing.REQUEST_ID_HEADER, "description": "The acquirer's id of this call: a "
+             "repeat is a replay, answered as the first time and changing nothing (X-Pk-Replay: true)"},
+            {**header, "name": signing.SIGNATURE_HEADER, "description": "Lower-case hex HMAC-SHA512 with the city's "
+             "webhook secret over method, path, timestamp, request id and the SHA-256 of the body "
+             "(payments/signing.py)"},
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": schema,
+            "example": {"bill_number": "PK7Q2M9X4A", "amount": 15000, "acquirer_reference": "SIM-20261202-000123",
+                        "paid_at": "2026-12-02T01:15:04Z", "status": "paid"}}}},
+    }
+
+
+@router.post("/acquirer/{city}/notifications", tags=["acquirer"], response_model=NotificationAccepted,
+             openapi_extra=_webhook_document(),
+             responses={401: {"description": "Signature, timestamp or request id missing or wrong"},
+                        400: {"description": "The body is not UTF-8 JSON"}})
 async def acquirer_notification(ctx: Annotated[RequestContext, Depends(webhook_context)], request: Request,
                                 payments: Payments) -> JSONResponse:
     """Signed notification from the acquirer. Stored durably (one INSERT) before answering; processed after.
