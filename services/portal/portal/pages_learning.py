@@ -232,7 +232,7 @@ async def trainer_import_report(request: Request, city: str, session_id: str) ->
             message = (f"Laporan diimpor: {result.get('recorded', 0)} dicatat hadir, "
                        f"{result.get('already_attended', 0)} sudah hadir, {result.get('too_short', 0)} kurang dari "
                        f"{result.get('min_minutes')} menit, {result.get('unmatched', 0)} belum cocok.")
-            return redirect(f"/kota/{city}/pelatih/sesi/{session_id}#laporan", message)
+            return redirect(f"/kota/{city}/pelatih/sesi/{session_id}", message)
         except ApiError as exc:
             errors = dict(exc.field_errors)
             if not errors or "content_base64" in errors or "filename" in errors:
@@ -245,7 +245,7 @@ async def trainer_match_row(request: Request, city: str, session_id: str, import
                             enrolment_id: Annotated[str, Form(max_length=64)] = "") -> Response:
     _, _, token = need(request, city, "trainer", "city_admin")
     if not enrolment_id:
-        return redirect(f"/kota/{city}/pelatih/sesi/{session_id}#laporan", Refusal("Pilih pesertanya dulu."))
+        return redirect(f"/kota/{city}/pelatih/sesi/{session_id}", Refusal("Pilih pesertanya dulu."))
     try:
         result = await api(request).post(
             "learning", f"/cities/{city}/trainer/sessions/{session_id}/attendance-reports/{import_id}/rows/"
@@ -254,7 +254,7 @@ async def trainer_match_row(request: Request, city: str, session_id: str, import
                    else f"Dicocokkan ({REPORT_OUTCOMES.get(str(result.get('outcome')), result.get('outcome'))}).")
     except ApiError as exc:
         message = Refusal(exc.message)
-    return redirect(f"/kota/{city}/pelatih/sesi/{session_id}#laporan", message)
+    return redirect(f"/kota/{city}/pelatih/sesi/{session_id}", message)
 
 
 @router.post("/kota/{city}/pelatih/sesi/{session_id}/pesan")
@@ -271,7 +271,7 @@ async def trainer_message(request: Request, city: str, session_id: str) -> Respo
         try:
             result = await api(request).post("learning", f"/cities/{city}/trainer/sessions/{session_id}/messages",
                                              token=token, json={"text": text})
-            return redirect(f"/kota/{city}/pelatih/sesi/{session_id}#pesan",
+            return redirect(f"/kota/{city}/pelatih/sesi/{session_id}",
                             f"Pesan dikirim ke {result.get('recipients', 0)} peserta lewat WhatsApp.")
         except ApiError as exc:
             errors = {"text": exc.field_errors.get("text") or exc.message}
