@@ -107,6 +107,13 @@ def test_files_that_are_not_attendance_reports_are_refused(raw: bytes) -> None:
     assert " / " in refused.value.reason     # Indonesian / English
 
 
+def test_a_broken_csv_is_refused_not_a_crash() -> None:
+    with pytest.raises(ReportRefused):
+        parse(b"Name,Duration\n" + b'"' + b"x" * 200_000 + b'",50\n')
+    with pytest.raises(ReportRefused):
+        parse(b"\xff\xfe\x00\xd8N\x00")
+
+
 def test_too_many_rows_and_too_large_are_refused() -> None:
     with pytest.raises(ReportRefused):
         parse(b"Name,Duration\n" + b"Ani,50\n" * 5001)

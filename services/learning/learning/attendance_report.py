@@ -171,7 +171,7 @@ def parse_time(raw: str | None) -> datetime | None:
 def decode(raw: bytes) -> str:
     """UTF-8 (with or without a BOM), UTF-16 with a BOM, else Windows-1252 (Excel on Windows)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -213,7 +213,10 @@ def parse(raw: bytes) -> Report:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise ReportRefused("Berkas kosong. / The file is empty.")
-    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=_delimiter(lines)))
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=_delimiter(lines)))
+    except csv.Error:   # a field past the csv module's limit, a stray NUL: not a report we can read
+        raise ReportRefused("Berkas CSV rusak atau tidak terbaca. / The CSV file is broken or unreadable.") from None
     start = _header_row(rows)
     if start is None:
         raise ReportRefused("Kolom nama dan durasi (atau waktu bergabung/keluar) tidak ditemukan; unggah laporan "
