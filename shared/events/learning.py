@@ -91,3 +91,16 @@ class TrainerAdded(EventPayload):
     subject: str
     name: str
     phone: str | None = None
+
+
+@event("RosterMessaged", 1, ENROLMENT, key="enrolment_id")
+class RosterMessaged(_EnrolmentEvent):
+    """The session's trainer wrote to the roster: one event per participant holding a seat (booked, attended or
+    no-show), all with the same ``message_id``; notifications sends each one message (``trainer_message``)."""
+
+    message_id: str
+    text: str
+    participant_phone: str | None = None
+    session_title: str | None = None
+    programme_title: str | None = None
+    trainer_name: str | None = None

@@ -20,3 +20,10 @@ kernel.seeder(seed_demo)
 kernel.periodic(NO_SHOW_SWEEP_SECONDS)(handlers.mark_no_shows)
 
 app = kernel.http_app(*routers, title="PasarKota learning")
+
+# An attendance report upload (issue #13) is bigger than the default body limit; nothing else under this prefix is.
+from learning.http import REPORT_UPLOAD_MAX_BODY  # noqa: E402
+from shared.cities import all_cities  # noqa: E402
+
+for _slug in all_cities():
+    kernel.body_limits[f"/cities/{_slug}/trainer/sessions/"] = REPORT_UPLOAD_MAX_BODY

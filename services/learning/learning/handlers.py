@@ -37,6 +37,7 @@ from shared.events.learning import (
     EnrolmentPromoted,
     EnrolmentWaitlisted,
     ParticipantRegistered,
+    RosterMessaged,
     TrainerAdded,
 )
 from shared.events.orders import OrderCompleted
@@ -351,6 +352,9 @@ async def record_attendance(uow: Uow, cmd: RecordAttendance) -> dict[str, Any]:
     domain.ensure_attendable(enrolment["status"])
     domain.require_move(enrolment["status"], target)
     await uow.store.move(enrolment, target, reason=f"attendance by {cmd.method}", actor=cmd.actor, now=cmd.now)
+    if cmd.by is not None:   # staff changed it by hand (a no-show corrected, too): on the audit list
+        uow.audit(cmd.by, "enrolment", cmd.enrolment_id, _attendance_action(enrolment["status"], target),
+                  before={"status": enrolment["status"]}, after={"status": target, "method": cmd.method})
     certificate_code = None
     if cmd.attended:
         await uow.store.insert_attendance(city, enrolment, method=cmd.method, actor=cmd.actor, now=cmd.now)
@@ -425,4 +429,172 @@ async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequeste
     """A person asked for deletion: their name and phone leave every participant and trainer row (all cities).
     Enrolments, attendance and certificates stay as counts for the programme's reports, with no name attached."""
     forgotten = await uow.store.forget_person(event.phone, event.account_id)
+    forgotten += await uow.store.forget_report_rows(event.phone, event.account_id)
     log.info("personal data removed", account_id=event.account_id, rows=forgotten)
+
+
+# --------------------------------------------------- attendance reports, no-show corrections, roster (#13)
+
+def _attendance_action(before: str, after: str) -> str:
+    if before == "no_show" and after == "attended":
+        return "no_show_corrected"
+    return "attendance_recorded" if after == "attended" else "marked_no_show"
+
+
+@dataclass(frozen=True)
+class ImportAttendanceReport:
+    session_id: str
+    filename: str
+    content: bytes
+    by: Principal                         # the trainer (or city admin) uploading it
+    min_minutes: int | None = None        # None: attendance_report.default_min_minutes(session length)
+    now: datetime = field(default_factory=_now)
+    import_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MatchReportRow:
+    import_id: str
+    row_no: int
+    enrolment_id: str
+    by: Principal
+    session_id: str | None = None         # the path's session: a row of another session is "not found"
+    now: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class MessageRoster:
+    session_id: str
+    text: str
+    by: Principal
+    now: datetime = field(default_factory=_now)
+
+
+async def _session_run_by(uow: Uow, session_id: str, by: Principal) -> Row:
+    session = await uow.store.session(uow.this_city, session_id)
+    if session is None:
+        raise not_found("Sesi", "Session", "session-not-found")
+    policy.ensure_runs_session(by, session["trainer_id"], await uow.store.trainer_id_of(uow.this_city, by.sub))
+    return session
+
+
+async def import_attendance_report(uow: Uow, cmd: ImportAttendanceReport) -> dict[str, Any]:
+    """The meeting platform's attendance CSV → attendance, through the same path as the check-in code (so a
+    participant who checked in *and* is in the report counts once). Rows matched by email, phone, then name;
+    a row under the minimum minutes is kept but records nothing; unmatched rows wait for a match by hand."""
+    from learning import attendance_report as report_
+
+    city = uow.this_city
+    session = await _session_run_by(uow, cmd.session_id, cmd.by)
+    domain.ensure_attendance_open(session["starts_at"], session["ends_at"], cmd.now)
+    if cmd.now < session["starts_at"]:
+        raise Conflict("session-not-started", "Laporan kehadiran baru bisa diimpor setelah sesi dimulai. / "
+                                              "An attendance report can be imported once the session has started.")
+    session_minutes = int((session["ends_at"] - session["starts_at"]).total_seconds() // 60)
+    min_minutes = cmd.min_minutes or report_.default_min_minutes(session_minutes)
+    if not 1 <= min_minutes <= 24 * 60:
+        raise Invalid("bad-min-minutes", "Minimal menit hadir harus 1–1440. / Minimum minutes must be 1–1440.",
+                      field="min_minutes")
+    try:
+        parsed = report_.parse(cmd.content)
+    except report_.ReportRefused as exc:
+        raise Invalid("bad-attendance-report", exc.reason, field="file") from None
+    roster = await uow.store.roster_for_matching(cmd.session_id)
+    status_of = {r["enrolment_id"]: r["status"] for r in roster}
+    matches = report_.match(parsed.attendees, [
+        report_.Enrolled(r["enrolment_id"], r["name"], normalise_phone(r["phone"]), r["email"]) for r in roster])
+    import_id = cmd.import_id or new_id()
+    await uow.store.insert_attendance_import(
+        city, import_id, session_id=cmd.session_id, filename=cmd.filename[:200] or "laporan.csv",
+        platform=parsed.platform, min_minutes=min_minutes, rows_read=parsed.rows_read, imported_by=cmd.by.sub,
+        now=cmd.now)
+    rows: list[dict[str, Any]] = []
+    counts = {"recorded": 0, "already_attended": 0, "too_short": 0, "waitlisted": 0, "unmatched": 0}
+    for row_no, m in enumerate(matches, start=1):
+        qualifies = report_.qualifies(m.attendee.minutes, min_minutes)
+        outcome = await _apply_report_row(uow, m.enrolment_id, status_of, qualifies=qualifies, actor=cmd.by.sub,
+                                          now=cmd.now)
+        if m.enrolment_id and outcome == "recorded":
+            status_of[m.enrolment_id] = "attended"   # the same person twice in a report (email and name): once
+        counts[outcome] += 1
+        rows.append({"row_no": row_no, "name": m.attendee.name, "email": m.attendee.email,
+                     "phone": m.attendee.phone, "minutes": m.attendee.minutes, "qualifies": qualifies,
+                     "enrolment_id": m.enrolment_id, "matched_by": m.matched_by, "outcome": outcome})
+    await uow.store.insert_attendance_import_rows(city, import_id, cmd.session_id, rows)
+    summary = {"import_id": import_id, "session_id": cmd.session_id, "platform": parsed.platform,
+               "min_minutes": min_minutes, "people": len(rows), **counts}
+    uow.audit(cmd.by, "attendance_import", import_id, "imported", after={**summary, "filename": cmd.filename[:200]})
+    log.info("attendance report imported", session_id=cmd.session_id, **{k: v for k, v in summary.items()
+                                                                         if isinstance(v, int)})
+    return summary
+
+
+async def _apply_report_row(uow: Uow, enrolment_id: str | None, status_of: dict[str, str], *, qualifies: bool,
+                            actor: str, now: datetime) -> str:
+    if enrolment_id is None:
+        return "unmatched"
+    if not qualifies:
+        return "too_short"
+    status = status_of.get(enrolment_id)
+    if status == "waitlisted":
+        return "waitlisted"
+    if status == "attended":
+        return "already_attended"
+    result = await record_attendance(uow, RecordAttendance(enrolment_id, attended=True, method="report",
+                                                           actor=actor, now=now))
+    return "recorded" if result["changed"] else "already_attended"
+
+
+async def match_report_row(uow: Uow, cmd: MatchReportRow) -> dict[str, Any]:
+    """The trainer says who an unmatched report row is: attendance follows when the row has the minutes, and the
+    row's email is remembered for the participant (the next report matches them by itself)."""
+    row = await uow.store.lock_import_row(uow.this_city, cmd.import_id, cmd.row_no)
+    if row is None or (cmd.session_id is not None and row["session_id"] != cmd.session_id):
+        raise not_found("Baris laporan", "Report row", "report-row-not-found")
+    await _session_run_by(uow, row["session_id"], cmd.by)
+    if row["enrolment_id"] is not None:
+        raise Conflict("report-row-matched", "Baris ini sudah dicocokkan. / This row is already matched.")
+    enrolment = await uow.store.enrolment(uow.this_city, cmd.enrolment_id, session_id=row["session_id"])
+    if enrolment is None or enrolment["status"] == "cancelled":
+        raise Invalid("not-on-roster", "Peserta itu tidak terdaftar di sesi ini. / That participant is not on this "
+                                       "session's roster.", field="enrolment_id")
+    outcome = await _apply_report_row(uow, cmd.enrolment_id, {cmd.enrolment_id: enrolment["status"]},
+                                      qualifies=row["qualifies"], actor=cmd.by.sub, now=cmd.now)
+    await uow.store.resolve_import_row(cmd.import_id, cmd.row_no, enrolment_id=cmd.enrolment_id,
+                                       matched_by="manual", outcome=outcome)
+    if row["email"]:
+        await uow.store.learn_participant_email(enrolment["participant_id"], row["email"])
+    uow.audit(cmd.by, "attendance_import", cmd.import_id, "row_matched",
+              before={"row": cmd.row_no, "name": row["name"], "enrolment_id": None},
+              after={"row": cmd.row_no, "name": row["name"], "enrolment_id": cmd.enrolment_id, "outcome": outcome})
+    return {"import_id": cmd.import_id, "row_no": cmd.row_no, "enrolment_id": cmd.enrolment_id, "outcome": outcome}
+
+
+MAX_ROSTER_MESSAGE = 500
+
+
+async def message_roster(uow: Uow, cmd: MessageRoster) -> dict[str, Any]:
+    """A short text from the trainer to everyone holding a seat: one ``RosterMessaged`` per participant, which
+    notifications turns into one WhatsApp message each."""
+    session = await _session_run_by(uow, cmd.session_id, cmd.by)
+    text = " ".join(cmd.text.split()) if "\n" not in cmd.text else cmd.text.strip()
+    if not text:
+        raise Invalid("empty-message", "Tulis pesannya. / Write the message.", field="text")
+    if len(text) > MAX_ROSTER_MESSAGE:
+        raise Invalid("message-too-long", f"Pesan maks. {MAX_ROSTER_MESSAGE} karakter. / At most "
+                                          f"{MAX_ROSTER_MESSAGE} characters.", field="text")
+    recipients = await uow.store.seat_holders(cmd.session_id)
+    if not recipients:
+        raise Conflict("roster-empty", "Belum ada peserta yang memegang kursi di sesi ini. / Nobody holds a seat "
+                                       "in this session yet.")
+    programme = await uow.store.programme(session["programme_id"])
+    trainer_name = await uow.store.trainer_name(session["trainer_id"])
+    message_id = new_id()
+    for r in recipients:
+        uow.emit(RosterMessaged(enrolment_id=r["enrolment_id"], participant_id=r["participant_id"],
+                                programme_id=r["programme_id"], session_id=cmd.session_id, message_id=message_id,
+                                text=text, participant_phone=r["phone"], session_title=session["title"],
+                                programme_title=programme["title"], trainer_name=trainer_name))
+    uow.audit(cmd.by, "session", cmd.session_id, "roster_messaged",
+              after={"message_id": message_id, "text": text, "recipients": len(recipients)})
+    return {"message_id": message_id, "session_id": cmd.session_id, "recipients": len(recipients)}

@@ -199,8 +199,10 @@ async def my_sessions(ctx: CityContext, who: AsTrainer) -> dict[str, Any]:
 
 
 @trainer.get("/cities/{city}/trainer/sessions/{session_id}/roster")
-async def session_roster(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
-    return await ctx.read(queries.roster, ctx.slug, session_id, who)
+async def session_roster(ctx: CityContext, session_id: PathId, who: AsTrainer,
+                         cancelled: bool = False) -> dict[str, Any]:
+    """``cancelled=true``: cancelled enrolments too, after the others (the roster page shows them as Dibatalkan)."""
+    return await ctx.read(queries.roster, ctx.slug, session_id, who, include_cancelled=cancelled)
 
 
 @trainer.get("/cities/{city}/trainer/sessions/{session_id}/check-in-code")
@@ -296,3 +298,97 @@ async def funnel_report(ctx: CityContext, _: AsAdmin,
 
 
 routers = (public, participant, trainer, admin)
+
+
+# ---------------------------------------------- attendance reports, roster messages, own certificate (#13)
+
+REPORT_UPLOAD_MAX_BODY = 2 * 1024 * 1024   # base64 of a 1 MiB CSV and then some; registered in app.py
+REPORT_MAX_BYTES = 1024 * 1024
+
+
+class AttendanceReportBody(Body):
+    filename: str = Field("laporan.csv", max_length=200)
+    content_base64: str = Field(min_length=4, max_length=REPORT_UPLOAD_MAX_BODY)
+    min_minutes: int | None = Field(None, ge=1, le=1440)
+
+
+class MatchRowBody(Body):
+    enrolment_id: Id
+
+
+class RosterMessageBody(Body):
+    text: str = Field(min_length=1, max_length=500)
+
+
+def report_bytes(body: AttendanceReportBody) -> bytes:
+    """The uploaded file, refused (before anything is stored) when it is not base64, too big, or not a CSV."""
+    import base64
+    import binascii
+
+    name = body.filename.lower()
+    if not name.endswith((".csv", ".txt")):
+        raise domain.Invalid("bad-file-type", "Unggah berkas CSV (.csv) dari Zoom atau Google Meet. / Upload a CSV "
+                                              "file (.csv) from Zoom or Google Meet.", field="file")
+    try:
+        raw = base64.b64decode(body.content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise domain.Invalid("bad-file", "Berkas tidak terbaca. / The file could not be read.", field="file") from None
+    if not raw:
+        raise domain.Invalid("empty-file", "Berkas kosong. / The file is empty.", field="file")
+    if len(raw) > REPORT_MAX_BYTES:
+        raise domain.Invalid("file-too-large", "Berkas terlalu besar (maks. 1 MB). / The file is too large (max "
+                                               "1 MB).", field="file")
+    if raw.startswith((b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8", b"\xd0\xcf\x11\xe0")):
+        raise domain.Invalid("bad-file-type", "Ini bukan CSV (PDF, Excel atau gambar?). Ekspor laporan sebagai CSV. "
+                                              "/ This is not a CSV (PDF, Excel or an image?). Export the report as "
+                                              "CSV.", field="file")
+    return raw
+
+
+attend = APIRouter(tags=["trainer"])
+
+
+@attend.post("/cities/{city}/trainer/sessions/{session_id}/attendance-reports", status_code=201)
+async def import_attendance_report(ctx: CityContext, session_id: PathId, body: AttendanceReportBody,
+                                   who: AsTrainer) -> dict[str, Any]:
+    """Zoom's participant report or Google Meet's attendance report (CSV, base64): attended when the person was
+    in the call at least ``min_minutes`` (default: 45, or 75% of a shorter session); unmatched rows are kept."""
+    content = report_bytes(body)
+    return await ctx.run(handlers.import_attendance_report, handlers.ImportAttendanceReport(
+        session_id, filename=body.filename, content=content, by=who, min_minutes=body.min_minutes))
+
+
+@attend.get("/cities/{city}/trainer/sessions/{session_id}/attendance-reports")
+async def attendance_reports(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
+    return await ctx.read(queries.attendance_reports, ctx.slug, session_id, who)
+
+
+@attend.post("/cities/{city}/trainer/sessions/{session_id}/attendance-reports/{import_id}/rows/{row_no}/match")
+async def match_report_row(ctx: CityContext, session_id: PathId, import_id: PathId,
+                           row_no: Annotated[int, Path(ge=1, le=100_000)], body: MatchRowBody,
+                           who: AsTrainer) -> dict[str, Any]:
+    return await ctx.run(handlers.match_report_row, handlers.MatchReportRow(
+        import_id, row_no, body.enrolment_id, by=who, session_id=session_id))
+
+
+@attend.post("/cities/{city}/trainer/sessions/{session_id}/messages", status_code=201)
+async def message_roster(ctx: CityContext, session_id: PathId, body: RosterMessageBody,
+                         who: AsTrainer) -> dict[str, Any]:
+    """A short text to everyone holding a seat, by WhatsApp through notifications (one message each)."""
+    return await ctx.run(handlers.message_roster, handlers.MessageRoster(session_id, body.text, by=who))
+
+
+@attend.get("/cities/{city}/trainer/sessions/{session_id}/history")
+async def session_history(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
+    """The session's audit list: attendance changed by hand, reports imported and matched, messages sent."""
+    return await ctx.read(queries.session_history, ctx.slug, session_id, who)
+
+
+@participant.get("/cities/{city}/me/certificates/{code}")
+async def my_certificate(ctx: CityContext, code: Annotated[str, Path(min_length=4, max_length=24)],
+                         who: AsParticipant) -> dict[str, Any]:
+    """One own certificate with what its printed copy shows (the portal renders the PDF)."""
+    return await ctx.read(queries.my_certificate, ctx.slug, who.sub, code)
+
+
+routers: tuple[APIRouter, ...] = (*routers, attend)  # type: ignore[no-redef]

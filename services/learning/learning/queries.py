@@ -209,14 +209,16 @@ async def _trainer_session(conn: asyncpg.Connection, city: str, session_id: str,
     return row
 
 
-async def roster(conn: asyncpg.Connection, city: str, session_id: str, who: Principal) -> dict[str, Any]:
+async def roster(conn: asyncpg.Connection, city: str, session_id: str, who: Principal, *,
+                 include_cancelled: bool = False) -> dict[str, Any]:
     s = await _trainer_session(conn, city, session_id, who)
     rows = await conn.fetch(
         "SELECT e.enrolment_id, e.status, e.seq, p.participant_id, p.name, p.phone, p.grp, p.rw, p.kelurahan,"
         " a.method AS attendance_method, a.recorded_at"
         " FROM enrolments e JOIN participants p ON p.participant_id = e.participant_id"
         " LEFT JOIN attendance a ON a.enrolment_id = e.enrolment_id"
-        " WHERE e.city = $1 AND e.session_id = $2 AND e.status <> 'cancelled' ORDER BY e.seq", city, session_id)
+        " WHERE e.city = $1 AND e.session_id = $2 AND ($3 OR e.status <> 'cancelled')"
+        " ORDER BY e.status = 'cancelled', e.seq", city, session_id, include_cancelled)
     waiting = 0
     entries = []
     for r in rows:
@@ -336,3 +338,80 @@ async def funnel_report(conn: asyncpg.Connection, city: str, *, style: str | Non
     report["city"] = city
     report["style_filter"] = style
     return report
+
+
+# ------------------------------------------------------------- attendance reports, session history (#13)
+
+async def attendance_reports(conn: asyncpg.Connection, city: str, session_id: str, who: Principal) -> dict[str, Any]:
+    """The session's imported reports (newest first), the rows still unmatched, and the minimum-minutes rule the
+    next import starts from (the last import's, else the default for the session's length)."""
+    from learning.attendance_report import default_min_minutes
+
+    s = await _trainer_session(conn, city, session_id, who)
+    imports = await conn.fetch(
+        "SELECT i.*, count(r.*) AS people,"
+        " count(r.*) FILTER (WHERE r.outcome = 'recorded') AS recorded,"
+        " count(r.*) FILTER (WHERE r.outcome = 'already_attended') AS already_attended,"
+        " count(r.*) FILTER (WHERE r.outcome = 'too_short') AS too_short,"
+        " count(r.*) FILTER (WHERE r.outcome = 'waitlisted') AS waitlisted,"
+        " count(r.*) FILTER (WHERE r.outcome = 'unmatched') AS unmatched"
+        " FROM attendance_imports i LEFT JOIN attendance_import_rows r USING (import_id)"
+        " WHERE i.city = $1 AND i.session_id = $2 GROUP BY i.import_id ORDER BY i.imported_at DESC LIMIT 20",
+        city, session_id)
+    unmatched = await conn.fetch(
+        "SELECT r.import_id, r.row_no, r.name, r.email, r.phone, r.minutes, r.qualifies FROM attendance_import_rows r"
+        " JOIN attendance_imports i USING (import_id) WHERE r.city = $1 AND r.session_id = $2"
+        " AND r.enrolment_id IS NULL ORDER BY i.imported_at DESC, r.row_no LIMIT 500", city, session_id)
+    length = int((s["ends_at"] - s["starts_at"]).total_seconds() // 60)
+    return {
+        "session_id": session_id, "session_minutes": length,
+        "min_minutes": imports[0]["min_minutes"] if imports else default_min_minutes(length),
+        "imports": [{"import_id": r["import_id"], "filename": r["filename"], "platform": r["platform"],
+                     "min_minutes": r["min_minutes"], "imported_by": r["imported_by"],
+                     "imported_at": iso(r["imported_at"]), "people": r["people"], "recorded": r["recorded"],
+                     "already_attended": r["already_attended"], "too_short": r["too_short"],
+                     "waitlisted": r["waitlisted"], "unmatched": r["unmatched"]} for r in imports],
+        "unmatched": [{"import_id": r["import_id"], "row_no": r["row_no"], "name": r["name"], "email": r["email"],
+                       "phone": r["phone"], "minutes": r["minutes"], "qualifies": r["qualifies"]} for r in unmatched],
+    }
+
+
+async def session_history(conn: asyncpg.Connection, city: str, session_id: str, who: Principal) -> dict[str, Any]:
+    """The audit list of one session: attendance changed by hand, reports imported and matched, roster messages."""
+    import json
+
+    await _trainer_session(conn, city, session_id, who)
+    rows = await conn.fetch(
+        "SELECT a.id, a.at, a.actor, a.entity, a.entity_id, a.action, a.before, a.after,"
+        " p.name AS participant_name FROM audit_log a"
+        " LEFT JOIN enrolments e ON a.entity = 'enrolment' AND e.enrolment_id = a.entity_id"
+        " LEFT JOIN participants p ON p.participant_id = e.participant_id"
+        " WHERE a.city = $1 AND ((a.entity = 'session' AND a.entity_id = $2)"
+        "   OR (a.entity = 'enrolment' AND e.session_id = $2)"
+        "   OR (a.entity = 'attendance_import' AND a.entity_id IN"
+        "       (SELECT import_id FROM attendance_imports WHERE session_id = $2)))"
+        " ORDER BY a.id DESC LIMIT 100", city, session_id)
+    return {"entries": [{"id": r["id"], "at": iso(r["at"]), "actor": r["actor"], "entity": r["entity"],
+                         "entity_id": r["entity_id"], "action": r["action"],
+                         "participant_name": r["participant_name"],
+                         "before": json.loads(r["before"]) if r["before"] is not None else None,
+                         "after": json.loads(r["after"]) if r["after"] is not None else None} for r in rows]}
+
+
+async def my_certificate(conn: asyncpg.Connection, city: str, subject: str, code: str) -> dict[str, Any]:
+    """One of the caller's own certificates, with what its PDF prints (another's code is "not found")."""
+    p = await _participant(conn, city, subject)
+    row = await conn.fetchrow(
+        "SELECT c.code, c.issued_on, pr.title, pr.style, pr.partner,"
+        " (SELECT min(s.starts_at) FROM sessions s WHERE s.programme_id = c.programme_id) AS first_session,"
+        " (SELECT max(s.ends_at) FROM sessions s WHERE s.programme_id = c.programme_id) AS last_session"
+        " FROM certificates c JOIN programmes pr ON pr.programme_id = c.programme_id"
+        " WHERE c.city = $1 AND c.participant_id = $2 AND c.code = $3",
+        city, p["participant_id"], domain.normalise_certificate_code(code))
+    if row is None:
+        raise not_found("Sertifikat", "Certificate", "certificate-not-found")
+    c = all_cities().get(city)
+    return {"code": row["code"], "name": p["name"], "programme": row["title"], "style": row["style"],
+            "partner": row["partner"], "city": city, "city_name": c.name if c else city,
+            "issued_on": row["issued_on"].isoformat(), "first_session": iso(row["first_session"]),
+            "last_session": iso(row["last_session"]), "verify_path": f"/certificates/{row['code']}"}

@@ -285,3 +285,69 @@ class LearningStore:
             "UPDATE trainers SET name = '(dihapus)', phone = NULL, expertise = NULL"
             f" WHERE ({sql_normalised('phone')} = $1 OR subject = $2) AND name <> '(dihapus)'", phone, subject)
         return int(participants.rsplit(" ", 1)[-1]) + int(trainers.rsplit(" ", 1)[-1])
+
+    # ------------------------------------------------------------- attendance reports, roster messages (#13)
+
+    async def roster_for_matching(self, session_id: str) -> list[Row]:
+        """The live enrolments of a session with what a report row can be matched on (name, phone, email)."""
+        return list(await self.conn.fetch(
+            "SELECT e.enrolment_id, e.status, p.participant_id, p.name, p.phone, p.email FROM enrolments e"
+            " JOIN participants p ON p.participant_id = e.participant_id"
+            " WHERE e.session_id = $1 AND e.status <> 'cancelled' ORDER BY e.seq", session_id))
+
+    async def insert_attendance_import(self, city: str, import_id: str, *, session_id: str, filename: str,
+                                       platform: str, min_minutes: int, rows_read: int, imported_by: str,
+                                       now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO attendance_imports(import_id, city, session_id, filename, platform, min_minutes, rows_read,"
+            " imported_by, imported_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            import_id, city, session_id, filename, platform, min_minutes, rows_read, imported_by, now)
+
+    async def insert_attendance_import_rows(self, city: str, import_id: str, session_id: str,
+                                            rows: list[dict[str, Any]]) -> None:
+        await self.conn.executemany(
+            "INSERT INTO attendance_import_rows(import_id, row_no, city, session_id, name, email, phone, minutes,"
+            " qualifies, enrolment_id, matched_by, outcome) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+            [(import_id, r["row_no"], city, session_id, r["name"], r["email"], r["phone"], r["minutes"],
+              r["qualifies"], r["enrolment_id"], r["matched_by"], r["outcome"]) for r in rows])
+
+    async def lock_import_row(self, city: str, import_id: str, row_no: int) -> Row | None:
+        row: Row | None = await self.conn.fetchrow(
+            "SELECT r.*, i.min_minutes FROM attendance_import_rows r JOIN attendance_imports i USING (import_id)"
+            " WHERE r.city = $1 AND r.import_id = $2 AND r.row_no = $3 FOR UPDATE OF r", city, import_id, row_no)
+        return row
+
+    async def resolve_import_row(self, import_id: str, row_no: int, *, enrolment_id: str, matched_by: str,
+                                 outcome: str) -> None:
+        await self.conn.execute(
+            "UPDATE attendance_import_rows SET enrolment_id = $3, matched_by = $4, outcome = $5"
+            " WHERE import_id = $1 AND row_no = $2", import_id, row_no, enrolment_id, matched_by, outcome)
+
+    async def learn_participant_email(self, participant_id: str, email: str) -> None:
+        """A report row matched by hand tells the participant's email: the next report matches it by itself."""
+        await self.conn.execute("UPDATE participants SET email = $2 WHERE participant_id = $1 AND email IS NULL",
+                                participant_id, email)
+
+    async def seat_holders(self, session_id: str) -> list[Row]:
+        """Who holds a seat of the session (booked, attended, no-show) and their phone: the roster to write to."""
+        return list(await self.conn.fetch(
+            "SELECT e.enrolment_id, e.participant_id, e.programme_id, p.phone FROM enrolments e"
+            " JOIN participants p ON p.participant_id = e.participant_id"
+            " WHERE e.session_id = $1 AND e.status IN ('booked', 'attended', 'no_show') ORDER BY e.seq", session_id))
+
+    async def trainer_name(self, trainer_id: str | None) -> str | None:
+        if trainer_id is None:
+            return None
+        name: str | None = await self.conn.fetchval("SELECT name FROM trainers WHERE trainer_id = $1", trainer_id)
+        return name
+
+    async def forget_report_rows(self, phone: str, subject: str) -> int:
+        """Personal-data deletion: report rows matched to the person lose name, email and phone; their emails too."""
+        status: str = await self.conn.execute(
+            "UPDATE attendance_import_rows r SET name = '(dihapus)', email = NULL, phone = NULL"
+            " FROM enrolments e JOIN participants p ON p.participant_id = e.participant_id"
+            " WHERE r.enrolment_id = e.enrolment_id AND (p.phone = $1 OR p.subject = $2 OR p.phone LIKE 'deleted:%')"
+            " AND r.name <> '(dihapus)'", phone, subject)
+        await self.conn.execute("UPDATE participants SET email = NULL WHERE (phone = $1 OR subject = $2"
+                                " OR phone LIKE 'deleted:%') AND email IS NOT NULL", phone, subject)
+        return int(status.rsplit(" ", 1)[-1])

@@ -261,3 +261,9 @@ class CityRules:
                        templates_dir=str(raw["templates_dir"]) if raw.get("templates_dir") else None)
         except ValueError as exc:
             raise ValueError(f"city {city}: [city.notifications] {exc}") from None
+
+
+# The trainer's own words to the roster (learning's RosterMessaged, issue #13): deferrable, so a message written
+# late in the evening waits for the end of the city's quiet hours like the other training messages.
+CATALOGUE["trainer_message"] = Template("trainer_message", "participant", Urgency.DEFERRABLE,
+                                        ("session", "trainer", "text"), "the trainer writes to the session's roster")

@@ -493,3 +493,9 @@ class Messages:
         QUEUE_DEPTH.clear()
         for row in await uow.store.queue_depth():
             QUEUE_DEPTH.labels(row["city"]).set(row["n"])
+
+    async def on_roster_messaged(self, uow: Uow, e: lrn.RosterMessaged) -> None:
+        """The trainer wrote to the roster: learning sends one event per seat, so one message per participant."""
+        await self._queue(uow, "trainer_message", e.participant_phone, {
+            "session": e.session_title or e.programme_title or "sesi pelatihan",
+            "trainer": e.trainer_name or "pelatih", "text": e.text})

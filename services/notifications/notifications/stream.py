@@ -49,3 +49,4 @@ def register(bus: EventBus, m: Messages) -> None:
     messages.on(lrn.EnrolmentPromoted)(m.on_enrolment_promoted)
     messages.on(lrn.EnrolmentCancelled)(m.on_enrolment_cancelled)
     messages.on(lrn.CertificateIssued)(m.on_certificate_issued)
+    messages.on(lrn.RosterMessaged)(m.on_roster_messaged)

@@ -118,3 +118,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled portal error", path=request.url.path)
     return error_page(request, 500, "Maaf, terjadi kesalahan",
                       "Terjadi kesalahan di portal. Silakan coba lagi.", retry=True)
+
+# The trainer's attendance-report upload (a CSV up to 1 MiB, checked on the page) needs more than the default body.
+from shared.cities import all_cities  # noqa: E402
+
+for _slug in all_cities():
+    kernel.body_limits[f"/kota/{_slug}/pelatih/sesi/"] = 2 * 1024 * 1024
