@@ -73,8 +73,8 @@ async def write(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
         return
     await conn.execute(
         "INSERT INTO audit_log (city, actor, actor_roles, entity, entity_id, action, before, after, correlation_id)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-        " $7::jsonb[], $8::jsonb[], $9::text[])",
+        " SELECT c, a, r::text[], e, i, x, b, f, k FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+        " $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[]) AS u(c, a, r, e, i, x, b, f, k)",
         [e.city for e in entries], [e.actor for e in entries],
         ["{" + ",".join(e.actor_roles) + "}" for e in entries],
         [e.entity for e in entries], [e.entity_id for e in entries], [e.action for e in entries],
