@@ -254,3 +254,19 @@ async def test_materials_links_uploads_and_who_may_download(platform: Platform) 
         assert sorted(m["title"] for m in listed) == ["Modul QRIS (PDF)", "Panduan QRIS"]
         r = await client.get(f"{url}/cities/{CITY}/sessions/{session_id}/materials", headers=stranger["headers"])
         assert r.status_code == 404
+
+
+async def test_tegal_demo_has_bank_indonesia_qris_materials(platform: Platform) -> None:
+    from shared.ids import demo_id
+
+    url = platform.url("learning")
+    admin = platform.headers(CITY, "city_admin")
+    async with httpx.AsyncClient(timeout=30) as client:
+        r = await client.get(f"{url}/cities/{CITY}/admin/programmes/{demo_id('programme', CITY, 'qris-umkm-tegal')}",
+                             headers=admin)
+        assert r.status_code == 200, r.text
+        kinds = sorted(m["kind"] for m in r.json()["materials"])
+        assert kinds == ["file", "link", "recording"], r.json()["materials"]
+        pdf = next(m for m in r.json()["materials"] if m["kind"] == "file")
+        r = await client.get(f"{url}{pdf['download_path']}", headers=admin)
+        assert r.status_code == 200 and r.content.startswith(b"%PDF-"), r.status_code
