@@ -98,7 +98,37 @@ def test_city_admin_sets_up_a_webinar_and_a_participant_joins_it(platform: Any, 
     anonymous.go(f"/kota/{CITY}/pelatihan/jadwal")
     assert title in anonymous.page.content() and "meet.example.id" not in anonymous.page.content()
 
+    # a trainer plans an own session of the programme, then edits it
+    subject = f"trainer-{uuid.uuid4().hex[:8]}"
+    r = httpx.post(f"{learning}/cities/{CITY}/admin/trainers", timeout=10, headers=platform.headers(
+        CITY, "city_admin"), json={"name": "Bu Rina Pelatih", "subject": subject})
+    assert r.status_code == 201, r.text
+    trainer = Person(browser, base, "trainer")
+    _sign_in(trainer, platform.token(CITY, "trainer", sub=subject))
+    trainer.go(f"/kota/{CITY}/pelatih")
+    trainer.page.get_by_role("link", name="Buat sesi baru").click()
+    trainer.page.wait_for_load_state("load")
+    tp = trainer.page
+    tp.select_option("#f-programme_id", label=title)
+    tp.fill("#f-title", "Sesi 2: Membuat QRIS usaha")
+    later = start + timedelta(days=3)
+    tp.fill("#f-starts_at", later.strftime("%Y-%m-%dT%H:%M"))
+    tp.fill("#f-ends_at", (later + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    tp.fill("#f-capacity", "30")
+    tp.fill("#f-meeting_link", "https://meet.example.id/qris-tegal-sesi-2")
+    trainer.shot("learning-trainer-new-session")
+    tp.get_by_role("button", name="Buat sesi").click()
+    tp.wait_for_load_state("load")
+    assert "Sesi dibuat" in trainer.flash(), tp.content()[:3000]
+    tp.get_by_role("link", name="Ubah").first.click()
+    tp.wait_for_load_state("load")
+    assert tp.input_value("#f-title") == "Sesi 2: Membuat QRIS usaha"
+    tp.fill("#f-capacity", "35")
+    tp.get_by_role("button", name="Simpan").click()
+    tp.wait_for_load_state("load")
+    assert "Sesi disimpan" in trainer.flash() and tp.input_value("#f-capacity") == "35", tp.content()[:3000]
+
     if UPDATE_DOCS:
         for shot in ("learning-admin-home", "learning-admin-session-error", "learning-admin-programme",
-                     "learning-upcoming", "learning-participant-link"):
+                     "learning-upcoming", "learning-participant-link", "learning-trainer-new-session"):
             shutil.copy(SHOTS / f"{shot}.png", ROOT / "docs" / "img" / f"{shot}.png")

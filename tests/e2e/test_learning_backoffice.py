@@ -141,6 +141,12 @@ async def test_programme_session_link_visibility_overlap_and_audit(platform: Pla
                                headers=platform.headers(CITY, "trainer", sub="trainer-someone-else"),
                                json={"capacity": 5})
         assert r.status_code == 403, r.text
+        # another trainer cannot read the session (with its link) through the admin route
+        r = await client.get(f"{url}/cities/{CITY}/admin/sessions/{later['session_id']}",
+                             headers=platform.headers(CITY, "trainer", sub="trainer-someone-else"))
+        assert r.status_code == 403 and "meet.example.id" not in r.text, r.text
+        r = await client.get(f"{url}/cities/{CITY}/admin/sessions/{later['session_id']}", headers=s["trainer"])
+        assert r.json()["venue"]["meeting_link"] == "https://meet.example.id/qris-later", r.text
         # the trainer plans an own session
         r = await client.post(f"{url}/cities/{CITY}/trainer/programmes/{programme_id}/sessions",
                               headers=s["trainer"], json={k: v for k, v in _session_body(

@@ -262,7 +262,9 @@ async def create_session(ctx: CityContext, programme_id: PathId, body: SessionBo
 
 
 @admin.get("/cities/{city}/admin/rw-hubs")
-async def rw_hubs(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
+async def rw_hubs(ctx: CityContext, _: Annotated[Principal, Depends(require("city_admin", "trainer"))]
+                  ) -> dict[str, Any]:
+    """Venues (city admins; trainers planning their own sessions)."""
     return await ctx.read(queries.rw_hubs, ctx.slug)
 
 
@@ -362,14 +364,15 @@ async def edit_programme(ctx: CityContext, programme_id: PathId, body: Programme
 
 
 @admin.get("/cities/{city}/admin/sessions/{session_id}")
-async def admin_session(ctx: CityContext, session_id: PathId, _: AsStaff) -> dict[str, Any]:
-    return await ctx.read(queries.admin_session, ctx.slug, session_id)
+async def admin_session(ctx: CityContext, session_id: PathId, who: AsStaff) -> dict[str, Any]:
+    """City admin: any session; a trainer: only their own (403)."""
+    return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
 
 
 async def _edit_session(ctx: CityContext, session_id: str, body: SessionEditBody, who: Principal) -> dict[str, Any]:
     await ctx.run(handlers.update_session, handlers.UpdateSession(
         session_id, by=who, changes=body.model_dump(exclude_unset=True)))
-    return await ctx.read(queries.admin_session, ctx.slug, session_id)
+    return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
 
 
 @admin.patch("/cities/{city}/admin/sessions/{session_id}")
@@ -392,7 +395,7 @@ async def create_own_session(ctx: CityContext, programme_id: PathId, body: OwnSe
         programme_id=programme_id, title=body.title, module=body.module, starts_at=body.starts_at,
         ends_at=body.ends_at, capacity=body.capacity, rw_hub_id=body.rw_hub_id, meeting_link=body.meeting_link,
         required=body.required, by=who))
-    return await ctx.read(queries.admin_session, ctx.slug, session_id)
+    return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
 
 
 @admin.post("/cities/{city}/admin/programmes/{programme_id}/materials", status_code=201)

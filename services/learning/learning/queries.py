@@ -359,8 +359,11 @@ def material_json(row: asyncpg.Record, *, session_ended: bool = True) -> dict[st
     return out
 
 
-async def admin_session(conn: asyncpg.Connection, city: str, session_id: str) -> dict[str, Any]:
-    """A session with its meeting link, for the city admin."""
+async def admin_session(conn: asyncpg.Connection, city: str, session_id: str,
+                        who: Principal | None = None) -> dict[str, Any]:
+    """A session with its meeting link: for the city admin, or its own trainer (403 for another trainer)."""
+    if who is not None and not who.has("city_admin"):
+        return session_json(await _trainer_session(conn, city, session_id, who), with_link=True)
     return session_json(await _session(conn, city, session_id), with_link=True)
 
 

@@ -222,3 +222,107 @@ async def material_download(request: Request, city: str, material_id: str) -> Re
     return Response(r.content, media_type=r.headers["content-type"], headers={
         "Content-Disposition": r.headers.get("content-disposition", "attachment"), "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff"})
+
+
+# ------------------------------------------------------------------------- trainer: own sessions
+
+async def _trainer_form_context(request: Request, city: str, token: str) -> dict[str, Any]:
+    client = api(request)
+    programmes, hubs = await asyncio.gather(client.get("learning", f"/cities/{city}/programmes"),
+                                            client.get("learning", f"/cities/{city}/admin/rw-hubs", token=token))
+    return {"programme_options": [(p["programme_id"], p["title"]) for p in items_of(programmes, "programmes")],
+            "hub_options": [(h["rw_hub_id"], h["name"]) for h in items_of(hubs, "rw_hubs")]}
+
+
+def _session_payload(form: dict[str, str], tz: str, errors: dict[str, str]) -> dict[str, Any]:
+    starts, ends = _local_to_iso(form.get("starts_at", ""), tz), _local_to_iso(form.get("ends_at", ""), tz)
+    if starts is None:
+        errors["starts_at"] = "Isi tanggal dan jam mulai."
+    if ends is None:
+        errors["ends_at"] = "Isi tanggal dan jam selesai."
+    return {"title": form.get("title", ""), "module": form.get("module") or None, "starts_at": starts,
+            "ends_at": ends, "capacity": int(form["capacity"]) if form.get("capacity", "").isdigit()
+            else form.get("capacity", ""), "rw_hub_id": form.get("rw_hub_id") or None,
+            "meeting_link": form.get("meeting_link") or None}
+
+
+def _api_errors(exc: ApiError) -> dict[str, str]:
+    if exc.code == "session-overlap":
+        return {"starts_at": exc.message}
+    return dict(exc.field_errors) or {"_form": exc.message}
+
+
+@router.get("/kota/{city}/pelatih/sesi-baru", response_class=HTMLResponse)
+async def trainer_new_session(request: Request, city: str) -> Response:
+    c, _, token = need(request, city, "trainer")
+    return render(request, "learning_admin_trainer_session.html", {
+        "city": c, "session": None, **await _trainer_form_context(request, city, token)})
+
+
+@router.post("/kota/{city}/pelatih/sesi-baru")
+async def trainer_create_session(request: Request, city: str) -> Response:
+    c, _, token = need(request, city, "trainer")
+    form = form_dict(await request.form())
+    errors: dict[str, str] = {}
+    payload = _session_payload(form, c.timezone, errors)
+    programme_id = form.get("programme_id", "")
+    if not programme_id.replace("-", "").isalnum() or len(programme_id) > 64:
+        errors["programme_id"] = "Pilih program."
+    if not errors:
+        try:
+            await api(request).post("learning", f"/cities/{city}/trainer/programmes/{programme_id}/sessions",
+                                    token=token, json=payload)
+            return redirect(f"/kota/{city}/pelatih", "Sesi dibuat.")
+        except ApiError as exc:
+            errors = _api_errors(exc)
+    return render(request, "learning_admin_trainer_session.html", {
+        "city": c, "session": None, "form": form, "errors": errors,
+        **await _trainer_form_context(request, city, token)}, status_code=422)
+
+
+def _local_input(iso: str | None, tz: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M") if iso else ""
+
+
+@router.get("/kota/{city}/pelatih/sesi/{session_id}/ubah", response_class=HTMLResponse)
+async def trainer_edit_session(request: Request, city: str, session_id: str) -> Response:
+    c, _, token = need(request, city, "trainer", "city_admin")
+    try:
+        s = await api(request).get("learning", f"/cities/{city}/admin/sessions/{session_id}", token=token)
+    except ApiError as exc:
+        from portal.web import PageError
+
+        raise PageError(exc.status if exc.status in (403, 404) else 404, "Sesi tidak ditemukan", exc.message) from None
+    form = {"title": s.get("title", ""), "module": s.get("module") or "", "capacity": str(s.get("capacity", "")),
+            "starts_at": _local_input(s.get("starts_at"), c.timezone), "ends_at": _local_input(s.get("ends_at"),
+                                                                                               c.timezone),
+            "meeting_link": s.get("venue", {}).get("meeting_link", ""),
+            "rw_hub_id": (s.get("venue", {}).get("rw_hub") or {}).get("rw_hub_id", "")}
+    audit = await _audit(request, city, token, "session", session_id) if principal_has(request, "city_admin") else []
+    return render(request, "learning_admin_trainer_session.html", {
+        "city": c, "session": s, "form": form, "audit": audit, **await _trainer_form_context(request, city, token)})
+
+
+def principal_has(request: Request, role: str) -> bool:
+    from portal.web import principal_of
+
+    who = principal_of(request)
+    return who is not None and who.has(role)
+
+
+@router.post("/kota/{city}/pelatih/sesi/{session_id}/ubah")
+async def trainer_save_session(request: Request, city: str, session_id: str) -> Response:
+    c, _, token = need(request, city, "trainer", "city_admin")
+    form = form_dict(await request.form())
+    errors: dict[str, str] = {}
+    payload = _session_payload(form, c.timezone, errors)
+    if not errors:
+        try:
+            await api(request).patch("learning", f"/cities/{city}/trainer/sessions/{session_id}", token=token,
+                                     json=payload)
+            return redirect(f"/kota/{city}/pelatih/sesi/{session_id}/ubah", "Sesi disimpan.")
+        except ApiError as exc:
+            errors = _api_errors(exc)
+    return render(request, "learning_admin_trainer_session.html", {
+        "city": c, "session": {"session_id": session_id}, "form": form, "errors": errors,
+        **await _trainer_form_context(request, city, token)}, status_code=422)
