@@ -109,12 +109,14 @@ async def test_trained_business_owner_flows_through_the_funnel(platform: Platfor
                               json={"title": "Pelatihan Jualan Online (uji)", "style": "in_person",
                                     "modules": ["Pemasaran online", "Foto produk"]})
         programme_id = r.json()["programme_id"]
-        start = datetime.now(UTC) + timedelta(minutes=5)
+        start = datetime.now(UTC) + timedelta(minutes=2)
         sessions = []
-        for title in ("Pemasaran online", "Foto produk"):
+        # back to back (the hub and the trainer cannot hold two sessions at once), both open for attendance now
+        for i, title in enumerate(("Pemasaran online", "Foto produk")):
+            starts = start + timedelta(minutes=10 * i)
             r = await client.post(f"{url}/cities/{CITY}/admin/programmes/{programme_id}/sessions", headers=admin,
-                                  json={"title": title, "starts_at": start.isoformat(),
-                                        "ends_at": (start + timedelta(hours=2)).isoformat(), "capacity": 20,
+                                  json={"title": title, "starts_at": starts.isoformat(),
+                                        "ends_at": (starts + timedelta(minutes=10)).isoformat(), "capacity": 20,
                                         "rw_hub_id": hub_id, "trainer_id": trainer_id})
             assert r.status_code == 201, r.text
             assert r.json()["venue"]["rw_hub"]["kelurahan"] == kelurahan

@@ -7,9 +7,10 @@ consumers, the demo seeder, the no-show sweep as a periodic job, and the HTTP ro
 from pathlib import Path
 
 from learning import handlers, stream
-from learning.http import routers
+from learning.http import MATERIAL_UPLOAD_LIMIT, MATERIAL_UPLOAD_PREFIX, routers
 from learning.seed import seed_demo
 from learning.store import LearningStore
+from shared.cities import all_cities
 from shared.service import ServiceKernel
 
 NO_SHOW_SWEEP_SECONDS = 60.0
@@ -18,6 +19,9 @@ kernel = ServiceKernel("learning", Path(__file__).resolve().parent / "migrations
 stream.register(kernel.bus)
 kernel.seeder(seed_demo)
 kernel.periodic(NO_SHOW_SWEEP_SECONDS)(handlers.mark_no_shows)
+
+for _city in all_cities():   # the material upload's own body limit (5 MB file)
+    kernel.body_limits[f"/cities/{_city}{MATERIAL_UPLOAD_PREFIX}"] = MATERIAL_UPLOAD_LIMIT
 
 app = kernel.http_app(*routers, title="PasarKota learning")
 

@@ -127,7 +127,8 @@ def ensure_session_plan(style: str, *, starts_at: datetime, ends_at: datetime, n
         raise Invalid("venue-required", "Sesi hibrida perlu balai RW atau tautan. / A hybrid session needs a "
                                          "venue or a link.")
     if meeting_link and not re.fullmatch(r"https://\S{3,500}", meeting_link):
-        raise Invalid("bad-meeting-link", "Tautan rapat harus https://… / The meeting link must be https://…")
+        raise Invalid("bad-meeting-link", "Tautan rapat harus https://… / The meeting link must be https://…",
+                      field="meeting_link")
 
 
 # ----------------------------------------------------------------------------------------- check-in code
@@ -348,3 +349,39 @@ def funnel_csv_rows(report: dict[str, object]) -> list[list[str]]:
         for entry in entries:
             rows.append(line(dimension, keyf(entry), entry))
     return rows
+
+
+# ------------------------------------------------------------------------- back office (issue #13)
+
+MEETING_LINK_OPENS_BEFORE = timedelta(minutes=30)
+MATERIAL_MAX_BYTES = 5 * 1024 * 1024
+MATERIAL_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+MATERIAL_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+
+
+def ensure_https_link(url: str, field_name: str = "url") -> None:
+    if not re.fullmatch(r"https://[^\s/$.?#][^\s]{2,499}", url or ""):
+        raise Invalid("bad-link", "Tautan harus diawali https:// / The link must start with https://",
+                      field=field_name)
+
+
+def meeting_link_visible(*, status: str, starts_at: datetime, ends_at: datetime, now: datetime) -> bool:
+    """A booked participant sees the meeting link from 30 minutes before the start until the end."""
+    return status in ("booked", "attended") and starts_at - MEETING_LINK_OPENS_BEFORE <= now <= ends_at
+
+
+def sniff_material(content: bytes) -> str:
+    """The file's type from its first bytes (never its name). Raises ``Invalid('unsupported-file-type')``."""
+    for magic, content_type in MATERIAL_TYPES.items():
+        if content.startswith(magic):
+            return content_type
+    raise Invalid("unsupported-file-type", "Berkas harus PDF, PNG atau JPEG. / The file must be a PDF, PNG or JPEG.",
+                  field="file")
+
+
+def overlap_refusal(other_title: str, other_id: str, other_start: datetime, reason: str) -> Conflict:
+    who = "pelatih yang sama" if reason == "trainer" else "balai RW yang sama"
+    return Conflict("session-overlap",
+                    f"Bentrok dengan sesi '{other_title}' ({other_start.isoformat()}) di {who}. / Overlaps the "
+                    f"session '{other_title}' of the same {'trainer' if reason == 'trainer' else 'RW hub'}.",
+                    other_session_id=other_id, other_session_title=other_title, overlap=reason)

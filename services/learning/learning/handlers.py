@@ -64,6 +64,7 @@ class CreateTrainer:
     phone: str | None = None
     expertise: str | None = None
     trainer_id: str | None = None
+    by: Principal | None = None           # the city admin (audited); None: the demo seeder
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class CreateProgramme:
     modules: list[str] = field(default_factory=list)
     description: str = ""
     programme_id: str | None = None
+    by: Principal | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class CreateSession:
     now: datetime = field(default_factory=_now)
     session_id: str | None = None
     check_hub: bool = True      # the demo seeder plans sessions at hubs catalog announces later
+    by: Principal | None = None  # admin or trainer (audited; overlaps refused); None: the demo seeder
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,9 @@ async def create_trainer(uow: Uow, cmd: CreateTrainer) -> str:
         raise Conflict("trainer-exists", "Pelatih dengan subjek ini sudah ada. / This trainer already exists.")
     uow.emit(TrainerAdded(trainer_id=trainer_id, subject=cmd.subject or f"trainer-{trainer_id}", name=cmd.name,
                           phone=normalise_phone(cmd.phone)))
+    if cmd.by is not None:
+        uow.audit(cmd.by, "trainer", trainer_id, "created", after={
+            "name": cmd.name, "phone": normalise_phone(cmd.phone), "expertise": cmd.expertise})
     return trainer_id
 
 
@@ -173,6 +179,8 @@ async def create_programme(uow: Uow, cmd: CreateProgramme) -> str:
     programme_id = cmd.programme_id or new_id()
     await uow.store.insert_programme(uow.this_city, programme_id, title=cmd.title, style=cmd.style,
                                      partner=cmd.partner, modules=cmd.modules, description=cmd.description)
+    if cmd.by is not None:
+        uow.audit(cmd.by, "programme", programme_id, "created", after=_programme_fields(cmd))
     return programme_id
 
 
@@ -187,12 +195,17 @@ async def create_session(uow: Uow, cmd: CreateSession) -> str:
         raise Invalid("unknown-rw-hub", "Balai RW tidak dikenal di kota ini. / Unknown RW hub in this city.")
     if cmd.trainer_id is not None and not await uow.store.trainer_known(city, cmd.trainer_id):
         raise Invalid("unknown-trainer", "Pelatih tidak dikenal. / Unknown trainer.")
+    if cmd.by is not None:
+        await _ensure_no_overlap(uow, cmd.starts_at, cmd.ends_at, cmd.trainer_id, cmd.rw_hub_id, exclude=None)
     session_id = cmd.session_id or new_id()
     await uow.store.insert_session(
         city, session_id, programme_id=cmd.programme_id, title=cmd.title, module=cmd.module,
         starts_at=cmd.starts_at, ends_at=cmd.ends_at, rw_hub_id=cmd.rw_hub_id if style != "webinar" else None,
         meeting_link=cmd.meeting_link if style != "in_person" else None, capacity=cmd.capacity,
         trainer_id=cmd.trainer_id, required=cmd.required, secret=domain.new_session_secret())
+    if cmd.by is not None:
+        uow.audit(cmd.by, "session", session_id, "created", after=_session_fields(
+            await uow.store.session(city, session_id)))
     return session_id
 
 
@@ -598,3 +611,158 @@ async def message_roster(uow: Uow, cmd: MessageRoster) -> dict[str, Any]:
     uow.audit(cmd.by, "session", cmd.session_id, "roster_messaged",
               after={"message_id": message_id, "text": text, "recipients": len(recipients)})
     return {"message_id": message_id, "session_id": cmd.session_id, "recipients": len(recipients)}
+
+# ------------------------------------------------------------------------- back office (issue #13)
+
+PROGRAMME_FIELDS = ("title", "style", "partner", "modules", "description")
+SESSION_FIELDS = ("programme_id", "title", "module", "starts_at", "ends_at", "rw_hub_id", "meeting_link",
+                  "capacity", "trainer_id", "required")
+
+
+def _programme_fields(source: Any) -> dict[str, Any]:
+    values: dict[str, Any] = source if isinstance(source, dict) else {k: getattr(source, k) for k in PROGRAMME_FIELDS}
+    return {k: list(values[k] or []) if k == "modules" else values[k] for k in PROGRAMME_FIELDS}
+
+
+def _session_fields(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in SESSION_FIELDS}
+
+
+async def _ensure_no_overlap(uow: Uow, starts_at: datetime, ends_at: datetime, trainer_id: str | None,
+                             rw_hub_id: str | None, *, exclude: str | None) -> None:
+    """Refuse (409 ``session-overlap``, naming the other session) a time the trainer or the hub is already taken."""
+    other = await uow.store.overlapping_session(uow.this_city, starts_at=starts_at, ends_at=ends_at,
+                                                trainer_id=trainer_id, rw_hub_id=rw_hub_id, exclude=exclude)
+    if other is not None:
+        raise domain.overlap_refusal(other["title"], other["session_id"], other["starts_at"], other["reason"])
+
+
+@dataclass(frozen=True)
+class UpdateProgramme:
+    programme_id: str
+    by: Principal
+    title: str | None = None
+    style: str | None = None
+    partner: str | None = None
+    modules: list[str] | None = None
+    description: str | None = None
+
+
+async def update_programme(uow: Uow, cmd: UpdateProgramme) -> str:
+    row = await uow.store.programme_of_city(uow.this_city, cmd.programme_id, lock=True)
+    if row is None:
+        raise not_found("Program", "Programme", "programme-not-found")
+    before = _programme_fields(dict(row))
+    after = {k: (getattr(cmd, k) if getattr(cmd, k) is not None else before[k]) for k in PROGRAMME_FIELDS}
+    domain.ensure_style(after["style"])
+    await uow.store.update_programme(cmd.programme_id, **after)
+    uow.audit(cmd.by, "programme", cmd.programme_id, "updated", before=before, after=after)
+    return cmd.programme_id
+
+
+@dataclass(frozen=True)
+class UpdateSession:
+    session_id: str
+    by: Principal
+    changes: dict[str, Any]                # only the fields sent (SESSION_FIELDS minus programme_id)
+    now: datetime = field(default_factory=_now)
+
+
+async def update_session(uow: Uow, cmd: UpdateSession) -> str:
+    """Edit a session: a trainer only their own (and cannot hand it to another trainer); a city admin any."""
+    city = uow.this_city
+    row = await uow.store.session(city, cmd.session_id, lock=True)
+    if row is None:
+        raise not_found("Sesi", "Session", "session-not-found")
+    own = await uow.store.trainer_id_of(city, cmd.by.sub)
+    policy.ensure_runs_session(cmd.by, row["trainer_id"], own)
+    before = _session_fields(row)
+    after = {**before, **{k: v for k, v in cmd.changes.items() if k in SESSION_FIELDS and k != "programme_id"}}
+    if not cmd.by.has("city_admin") and after["trainer_id"] != row["trainer_id"]:
+        raise Forbidden("not-your-session", "Pelatih hanya mengubah sesinya sendiri. / A trainer edits only their "
+                                            "own sessions.")
+    style = await uow.store.programme_style(city, row["programme_id"])
+    assert style is not None
+    domain.ensure_session_plan(style, starts_at=after["starts_at"], ends_at=after["ends_at"], now=cmd.now,
+                               rw_hub_id=after["rw_hub_id"], meeting_link=after["meeting_link"])
+    if after["rw_hub_id"] and after["rw_hub_id"] != row["rw_hub_id"] and not await uow.store.hub_active(
+            city, after["rw_hub_id"]):
+        raise Invalid("unknown-rw-hub", "Balai RW tidak dikenal di kota ini. / Unknown RW hub in this city.")
+    if after["trainer_id"] and not await uow.store.trainer_known(city, after["trainer_id"]):
+        raise Invalid("unknown-trainer", "Pelatih tidak dikenal. / Unknown trainer.")
+    if after["capacity"] < await uow.store.seats_taken(cmd.session_id):
+        raise Conflict("capacity-below-booked", "Kapasitas lebih kecil dari kursi terisi. / The capacity is below "
+                                                "the seats already taken.")
+    await _ensure_no_overlap(uow, after["starts_at"], after["ends_at"], after["trainer_id"], after["rw_hub_id"],
+                             exclude=cmd.session_id)
+    await uow.store.update_session(cmd.session_id, **{k: after[k] for k in SESSION_FIELDS if k != "programme_id"})
+    uow.audit(cmd.by, "session", cmd.session_id, "updated", before=before, after=after)
+    return cmd.session_id
+
+
+async def trainer_of(uow: Uow, subject: str) -> str:
+    """The caller's trainer id (403 ``not-a-trainer`` otherwise)."""
+    trainer_id = await uow.store.trainer_id_of(uow.this_city, subject)
+    if trainer_id is None:
+        raise Forbidden("not-a-trainer", "Anda belum terdaftar sebagai pelatih. / You are not registered as a trainer.")
+    return str(trainer_id)
+
+
+async def create_own_session(uow: Uow, cmd: CreateSession) -> str:
+    """A trainer plans a session of a programme with themself as its trainer."""
+    assert cmd.by is not None
+    trainer_id = await trainer_of(uow, cmd.by.sub)
+    return await create_session(uow, CreateSession(**{**cmd.__dict__, "trainer_id": trainer_id}))
+
+
+@dataclass(frozen=True)
+class AddMaterial:
+    programme_id: str
+    title: str
+    by: Principal
+    kind: str = "link"                     # link | recording | file
+    url: str | None = None
+    content: bytes | None = None
+    module: str | None = None
+    session_id: str | None = None
+    material_id: str | None = None
+
+
+async def add_material(uow: Uow, cmd: AddMaterial) -> str:
+    """A link, a recording link (of a session) or a file (PDF/PNG/JPEG, sniffed from its bytes) — audited."""
+    city = uow.this_city
+    programme = await uow.store.programme_of_city(city, cmd.programme_id)
+    if programme is None:
+        raise not_found("Program", "Programme", "programme-not-found")
+    if cmd.session_id is not None:
+        session = await uow.store.session(city, cmd.session_id)
+        if session is None or session["programme_id"] != cmd.programme_id:
+            raise not_found("Sesi", "Session", "session-not-found")
+        if not cmd.by.has("city_admin"):
+            policy.ensure_runs_session(cmd.by, session["trainer_id"], await uow.store.trainer_id_of(city, cmd.by.sub))
+    elif not cmd.by.has("city_admin"):
+        raise Forbidden("admin-only", "Materi program hanya oleh admin kota. / Programme materials: city admin only.")
+    if cmd.module is not None and cmd.module not in list(programme["modules"]):
+        raise Invalid("unknown-module", "Modul tidak ada di program ini. / No such module in this programme.",
+                      field="module")
+    if cmd.kind == "recording" and cmd.session_id is None:
+        raise Invalid("recording-needs-session", "Rekaman milik satu sesi. / A recording belongs to a session.",
+                      field="session_id")
+    material_id = cmd.material_id or new_id()
+    content_type = size = key = None
+    if cmd.kind == "file":
+        assert cmd.content is not None
+        if len(cmd.content) > domain.MATERIAL_MAX_BYTES:
+            raise Invalid("file-too-large", "Berkas terlalu besar (maks. 5 MB). / The file is too large (max 5 MB).",
+                          field="file")
+        content_type, size, key = domain.sniff_material(cmd.content), len(cmd.content), f"{city}/{material_id}"
+        await uow.store.blobs.put(city, key, cmd.content)
+    else:
+        domain.ensure_https_link(cmd.url or "")
+    await uow.store.insert_material(city, material_id, programme_id=cmd.programme_id, module=cmd.module,
+                                    session_id=cmd.session_id, kind=cmd.kind, title=cmd.title, url=cmd.url,
+                                    content_type=content_type, size_bytes=size, storage_key=key, created_by=cmd.by.sub)
+    uow.audit(cmd.by, "material", material_id, "added", after={
+        "programme_id": cmd.programme_id, "session_id": cmd.session_id, "module": cmd.module, "kind": cmd.kind,
+        "title": cmd.title, "url": cmd.url, "content_type": content_type, "size_bytes": size})
+    return material_id

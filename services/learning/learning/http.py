@@ -166,7 +166,7 @@ async def enrol(ctx: CityContext, session_id: PathId, who: AsParticipant) -> dic
 
 @participant.get("/cities/{city}/me/enrolments")
 async def my_enrolments(ctx: CityContext, who: AsParticipant) -> dict[str, Any]:
-    return await ctx.read(queries.my_enrolments, ctx.slug, who.sub)
+    return await ctx.read(queries.my_enrolments, ctx.slug, who.sub, now_utc())
 
 
 @participant.post("/cities/{city}/enrolments/{enrolment_id}/cancel")
@@ -234,9 +234,9 @@ AsAdmin = Annotated[Principal, Depends(require("city_admin"))]
 
 
 @admin.post("/cities/{city}/admin/trainers", status_code=201)
-async def create_trainer(ctx: CityContext, body: TrainerBody, _: AsAdmin) -> dict[str, Any]:
+async def create_trainer(ctx: CityContext, body: TrainerBody, who: AsAdmin) -> dict[str, Any]:
     trainer_id = await ctx.run(handlers.create_trainer, handlers.CreateTrainer(
-        name=body.name, subject=body.subject, phone=body.phone, expertise=body.expertise))
+        name=body.name, subject=body.subject, phone=body.phone, expertise=body.expertise, by=who))
     return await ctx.read(queries.trainer, ctx.slug, trainer_id)
 
 
@@ -246,24 +246,27 @@ async def list_trainers(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
 
 
 @admin.post("/cities/{city}/admin/programmes", status_code=201)
-async def create_programme(ctx: CityContext, body: ProgrammeBody, _: AsAdmin) -> dict[str, Any]:
+async def create_programme(ctx: CityContext, body: ProgrammeBody, who: AsAdmin) -> dict[str, Any]:
     programme_id = await ctx.run(handlers.create_programme, handlers.CreateProgramme(
         title=body.title, style=body.style, partner=body.partner, modules=body.modules,
-        description=body.description))
+        description=body.description, by=who))
     return await ctx.read(queries.programme, ctx.slug, programme_id, with_sessions=False)
 
 
 @admin.post("/cities/{city}/admin/programmes/{programme_id}/sessions", status_code=201)
-async def create_session(ctx: CityContext, programme_id: PathId, body: SessionBody, _: AsAdmin) -> dict[str, Any]:
+async def create_session(ctx: CityContext, programme_id: PathId, body: SessionBody, who: AsAdmin) -> dict[str, Any]:
+    """Refused with 409 ``session-overlap`` (naming the other session) when the trainer or the hub is taken."""
     session_id = await ctx.run(handlers.create_session, handlers.CreateSession(
         programme_id=programme_id, title=body.title, module=body.module, starts_at=body.starts_at,
         ends_at=body.ends_at, capacity=body.capacity, rw_hub_id=body.rw_hub_id, meeting_link=body.meeting_link,
-        trainer_id=body.trainer_id, required=body.required))
-    return await ctx.read(queries.session, ctx.slug, session_id)
+        trainer_id=body.trainer_id, required=body.required, by=who))
+    return await ctx.read(queries.admin_session, ctx.slug, session_id)
 
 
 @admin.get("/cities/{city}/admin/rw-hubs")
-async def rw_hubs(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
+async def rw_hubs(ctx: CityContext, _: Annotated[Principal, Depends(require("city_admin", "trainer"))]
+                  ) -> dict[str, Any]:
+    """Venues (city admins; trainers planning their own sessions)."""
     return await ctx.read(queries.rw_hubs, ctx.slug)
 
 
@@ -295,6 +298,161 @@ async def funnel_report(ctx: CityContext, _: AsAdmin,
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="funnel-{ctx.slug}.csv"'})
     return report
+
+
+# ------------------------------------------------------------------------- back office (issue #13)
+
+MATERIAL_UPLOAD_PREFIX = "/admin/material-files"   # under /cities/{city}: its own body limit (app.py)
+MATERIAL_UPLOAD_LIMIT = domain.MATERIAL_MAX_BYTES + 64 * 1024
+
+
+class ProgrammeEditBody(Body):
+    title: str | None = Field(None, min_length=3, max_length=160)
+    style: ProgrammeStyle | None = None
+    partner: str | None = Field(None, max_length=120)
+    modules: list[Annotated[str, Field(min_length=1, max_length=120)]] | None = Field(None, max_length=30)
+    description: str | None = Field(None, max_length=4000)
+
+
+class SessionEditBody(Body):
+    title: str | None = Field(None, min_length=3, max_length=160)
+    module: str | None = Field(None, max_length=120)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    capacity: int | None = Field(None, gt=0, le=10_000)
+    rw_hub_id: Id | None = None
+    meeting_link: str | None = Field(None, max_length=500)
+    trainer_id: Id | None = None
+    required: bool | None = None
+
+
+class OwnSessionBody(Body):
+    title: str = Field(min_length=3, max_length=160)
+    module: str | None = Field(None, max_length=120)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    capacity: int = Field(gt=0, le=10_000)
+    rw_hub_id: Id | None = None
+    meeting_link: str | None = Field(None, max_length=500)
+    required: bool = True
+
+
+class MaterialLinkBody(Body):
+    title: str = Field(min_length=2, max_length=160)
+    url: str = Field(min_length=8, max_length=500)
+    kind: Literal["link", "recording"] = "link"
+    module: str | None = Field(None, max_length=120)
+    session_id: Id | None = None
+
+
+AsStaff = Annotated[Principal, Depends(require("city_admin", "trainer"))]
+AsReader = Annotated[Principal, Depends(require("participant", "trainer", "city_admin"))]
+OptionalId = Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN)]
+
+
+@admin.get("/cities/{city}/admin/programmes/{programme_id}")
+async def admin_programme(ctx: CityContext, programme_id: PathId, _: AsAdmin) -> dict[str, Any]:
+    """A programme with its sessions (meeting links included) and its materials."""
+    return await ctx.read(queries.admin_programme, ctx.slug, programme_id)
+
+
+@admin.patch("/cities/{city}/admin/programmes/{programme_id}")
+async def edit_programme(ctx: CityContext, programme_id: PathId, body: ProgrammeEditBody,
+                         who: AsAdmin) -> dict[str, Any]:
+    await ctx.run(handlers.update_programme, handlers.UpdateProgramme(
+        programme_id, by=who, title=body.title, style=body.style, partner=body.partner, modules=body.modules,
+        description=body.description))
+    return await ctx.read(queries.programme, ctx.slug, programme_id, with_sessions=False)
+
+
+@admin.get("/cities/{city}/admin/sessions/{session_id}")
+async def admin_session(ctx: CityContext, session_id: PathId, who: AsStaff) -> dict[str, Any]:
+    """City admin: any session; a trainer: only their own (403)."""
+    return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
+
+
+async def _edit_session(ctx: CityContext, session_id: str, body: SessionEditBody, who: Principal) -> dict[str, Any]:
+    await ctx.run(handlers.update_session, handlers.UpdateSession(
+        session_id, by=who, changes=body.model_dump(exclude_unset=True)))
+    return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
+
+
+@admin.patch("/cities/{city}/admin/sessions/{session_id}")
+async def edit_session(ctx: CityContext, session_id: PathId, body: SessionEditBody, who: AsAdmin) -> dict[str, Any]:
+    """Only the fields sent change; overlap (409 ``session-overlap``) and venue rules as on creation."""
+    return await _edit_session(ctx, session_id, body, who)
+
+
+@trainer.patch("/cities/{city}/trainer/sessions/{session_id}")
+async def edit_own_session(ctx: CityContext, session_id: PathId, body: SessionEditBody,
+                           who: AsTrainer) -> dict[str, Any]:
+    """A trainer edits their own session (403 for another's; cannot hand it to another trainer)."""
+    return await _edit_session(ctx, session_id, body, who)
+
+
+@trainer.post("/cities/{city}/trainer/programmes/{programme_id}/sessions", status_code=201)
+async def create_own_session(ctx: CityContext, programme_id: PathId, body: OwnSessionBody,
+                             who: Annotated[Principal, Depends(require("trainer"))]) -> dict[str, Any]:
+    session_id = await ctx.run(handlers.create_own_session, handlers.CreateSession(
+        programme_id=programme_id, title=body.title, module=body.module, starts_at=body.starts_at,
+        ends_at=body.ends_at, capacity=body.capacity, rw_hub_id=body.rw_hub_id, meeting_link=body.meeting_link,
+        required=body.required, by=who))
+    return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
+
+
+@admin.post("/cities/{city}/admin/programmes/{programme_id}/materials", status_code=201)
+async def add_material_link(ctx: CityContext, programme_id: PathId, body: MaterialLinkBody,
+                            who: AsStaff) -> dict[str, Any]:
+    """A link (https only, 422 ``bad-link``) per module or session; ``recording``: shown after the session."""
+    material_id = await ctx.run(handlers.add_material, handlers.AddMaterial(
+        programme_id, title=body.title, by=who, kind=body.kind, url=body.url, module=body.module,
+        session_id=body.session_id))
+    return {"material_id": material_id}
+
+
+@admin.post("/cities/{city}" + MATERIAL_UPLOAD_PREFIX, status_code=201,
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/pdf": {}, "image/png": {}, "image/jpeg": {}, "application/octet-stream": {}}}})
+async def upload_material(ctx: CityContext, request: Request, who: AsStaff,
+                          programme_id: Annotated[str, Query(min_length=1, max_length=64, pattern=ID_PATTERN)],
+                          title: Annotated[str, Query(min_length=2, max_length=160)],
+                          module: Annotated[str | None, Query(max_length=120)] = None,
+                          session_id: OptionalId = None) -> dict[str, Any]:
+    """The raw file as the body. Its type is read from its bytes (PDF, PNG, JPEG: else 415), its size at most
+    5 MB (413, also while streaming); refused before anything is stored."""
+    from shared.problems import Problem
+
+    if "\x00" in title or (module and "\x00" in module):
+        raise Problem(422, "Teks tidak boleh berisi NUL. / Text must not contain NUL.", code="nul-in-text")
+    content = await request.body()
+    if len(content) > domain.MATERIAL_MAX_BYTES:
+        raise Problem(413, "Berkas terlalu besar (maks. 5 MB). / The file is too large (max 5 MB).",
+                      code="file-too-large", field="file")
+    if not content:
+        raise Problem(422, "Berkas kosong. / The file is empty.", code="empty-file", field="file")
+    try:
+        domain.sniff_material(content)
+    except domain.Invalid as refused:
+        raise Problem(415, refused.detail, code="unsupported-file-type", field="file") from None
+    material_id = await ctx.run(handlers.add_material, handlers.AddMaterial(
+        programme_id, title=title.strip(), by=who, kind="file", content=content, module=module,
+        session_id=session_id))
+    return {"material_id": material_id}
+
+
+@participant.get("/cities/{city}/sessions/{session_id}/materials")
+async def session_materials(ctx: CityContext, session_id: PathId, who: AsReader) -> dict[str, Any]:
+    """For booked participants, the session's trainer and city admins; a recording link once the session ended."""
+    return await ctx.read(queries.session_materials, ctx.slug, session_id, who, now_utc())
+
+
+@participant.get("/cities/{city}/materials/{material_id}/file", response_class=Response,
+                 responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
+async def material_file(ctx: CityContext, material_id: PathId, who: AsReader) -> Response:
+    content, content_type, name = await ctx.read(queries.material_file, ctx.slug, material_id, who)
+    return Response(content, media_type=content_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store"})
 
 
 routers = (public, participant, trainer, admin)

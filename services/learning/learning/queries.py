@@ -47,12 +47,13 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def session_json(row: asyncpg.Record) -> dict[str, Any]:
-    venue: dict[str, Any] = {}
+def session_json(row: asyncpg.Record, *, with_link: bool = False) -> dict[str, Any]:
+    """A session as anyone may see it: the meeting link only with ``with_link`` (its trainer, a city admin)."""
+    venue: dict[str, Any] = {"online": bool(row["meeting_link"])}
     if row["rw_hub_id"]:
         venue["rw_hub"] = {"rw_hub_id": row["rw_hub_id"], "name": row["hub_name"], "kelurahan": row["hub_kelurahan"],
                            "rw": row["hub_rw"], "address": row["hub_address"]}
-    if row["meeting_link"]:
+    if row["meeting_link"] and with_link:
         venue["meeting_link"] = row["meeting_link"]
     return {
         "session_id": row["session_id"], "programme_id": row["programme_id"],
@@ -70,7 +71,8 @@ def programme_json(row: asyncpg.Record) -> dict[str, Any]:
             "partner": row["partner"], "modules": list(row["modules"]), "description": row["description"]}
 
 
-def enrolment_json(row: asyncpg.Record) -> dict[str, Any]:
+def enrolment_json(row: asyncpg.Record, now: datetime | None = None) -> dict[str, Any]:
+    """An enrolment; the session's meeting link only from 30 minutes before its start (given ``now``), if booked."""
     out = {"enrolment_id": row["enrolment_id"], "session_id": row["session_id"],
            "programme_id": row["programme_id"], "participant_id": row["participant_id"], "status": row["status"],
            "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
@@ -79,7 +81,11 @@ def enrolment_json(row: asyncpg.Record) -> dict[str, Any]:
     if "session_title" in row.keys():
         out.update({"session_title": row["session_title"], "starts_at": iso(row["starts_at"]),
                     "ends_at": iso(row["ends_at"]), "programme_title": row["programme_title"],
-                    "style": row["style"], "rw_hub_id": row["rw_hub_id"], "meeting_link": row["meeting_link"]})
+                    "style": row["style"], "rw_hub_id": row["rw_hub_id"], "online": bool(row["meeting_link"]),
+                    "meeting_link": row["meeting_link"] if now is not None and domain.meeting_link_visible(
+                        status=row["status"], starts_at=row["starts_at"], ends_at=row["ends_at"], now=now) else None,
+                    "meeting_link_from": iso(row["starts_at"] - domain.MEETING_LINK_OPENS_BEFORE)
+                    if row["meeting_link"] else None})
     return out
 
 
@@ -170,11 +176,12 @@ async def me(conn: asyncpg.Connection, city: str, subject: str) -> dict[str, Any
     return participant_json(await _participant(conn, city, subject))
 
 
-async def my_enrolments(conn: asyncpg.Connection, city: str, subject: str) -> dict[str, Any]:
+async def my_enrolments(conn: asyncpg.Connection, city: str, subject: str,
+                        now: datetime | None = None) -> dict[str, Any]:
     p = await _participant(conn, city, subject)
     rows = await conn.fetch(ENROLMENT_VIEW + " WHERE e.city = $1 AND e.participant_id = $2 ORDER BY e.seq",
                             city, p["participant_id"])
-    return {"enrolments": [enrolment_json(r) for r in rows]}
+    return {"enrolments": [enrolment_json(r, now) for r in rows]}
 
 
 async def my_certificates(conn: asyncpg.Connection, city: str, subject: str) -> dict[str, Any]:
@@ -195,7 +202,7 @@ async def trainer_sessions(conn: asyncpg.Connection, city: str, subject: str) ->
     if t is None:
         raise Forbidden("not-a-trainer", "Anda belum terdaftar sebagai pelatih. / You are not registered as a trainer.")
     rows = await _sessions(conn, city, trainer_id=t["trainer_id"])
-    return {"trainer": trainer_json(t), "sessions": [session_json(r) for r in rows]}
+    return {"trainer": trainer_json(t), "sessions": [session_json(r, with_link=True) for r in rows]}
 
 
 async def _trainer_session(conn: asyncpg.Connection, city: str, session_id: str, who: Principal) -> asyncpg.Record:
@@ -231,7 +238,7 @@ async def roster(conn: asyncpg.Connection, city: str, session_id: str, who: Prin
                         "status": r["status"], "waitlist_position": position,
                         "attendance": ({"method": r["attendance_method"], "at": iso(r["recorded_at"])}
                                        if r["attendance_method"] else None)})
-    return {"session": session_json(s), "roster": entries}
+    return {"session": session_json(s, with_link=True), "roster": entries}
 
 
 def code_payload(city: str, session_id: str, code: str) -> str:
@@ -415,3 +422,84 @@ async def my_certificate(conn: asyncpg.Connection, city: str, subject: str, code
             "partner": row["partner"], "city": city, "city_name": c.name if c else city,
             "issued_on": row["issued_on"].isoformat(), "first_session": iso(row["first_session"]),
             "last_session": iso(row["last_session"]), "verify_path": f"/certificates/{row['code']}"}
+
+# ------------------------------------------------------------------------- back office (issue #13)
+
+def material_json(row: asyncpg.Record, *, session_ended: bool = True) -> dict[str, Any]:
+    out = {"material_id": row["material_id"], "programme_id": row["programme_id"], "module": row["module"],
+           "session_id": row["session_id"], "kind": row["kind"], "title": row["title"],
+           "content_type": row["content_type"], "size_bytes": row["size_bytes"],
+           "created_at": iso(row["created_at"])}
+    if row["kind"] == "file":
+        out["download_path"] = f"/cities/{row['city']}/materials/{row['material_id']}/file"
+    elif row["kind"] == "link" or session_ended:
+        out["url"] = row["url"]
+    return out
+
+
+async def admin_session(conn: asyncpg.Connection, city: str, session_id: str,
+                        who: Principal | None = None) -> dict[str, Any]:
+    """A session with its meeting link: for the city admin, or its own trainer (403 for another trainer)."""
+    if who is not None and not who.has("city_admin"):
+        return session_json(await _trainer_session(conn, city, session_id, who), with_link=True)
+    return session_json(await _session(conn, city, session_id), with_link=True)
+
+
+async def admin_programme(conn: asyncpg.Connection, city: str, programme_id: str) -> dict[str, Any]:
+    """A programme with its sessions (links included) and materials, for the city admin's page."""
+    row = await conn.fetchrow("SELECT * FROM programmes WHERE city = $1 AND programme_id = $2", city, programme_id)
+    if row is None:
+        raise not_found("Program", "Programme", "programme-not-found")
+    sessions = await _sessions(conn, city, programme_id=programme_id)
+    materials = await conn.fetch("SELECT * FROM materials WHERE city = $1 AND programme_id = $2 ORDER BY created_at",
+                                 city, programme_id)
+    return {**programme_json(row), "sessions": [session_json(s, with_link=True) for s in sessions],
+            "materials": [material_json(m) for m in materials]}
+
+
+async def _may_see_materials(conn: asyncpg.Connection, city: str, programme_id: str, session_id: str | None,
+                             who: Principal) -> bool:
+    """City admin; a trainer of one of the programme's sessions; a participant booked (or attended) in the
+    session (session material) or in any session of the programme (module material)."""
+    if who.city != city:
+        return False
+    if who.has("city_admin"):
+        return True
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM sessions s JOIN trainers t ON t.trainer_id = s.trainer_id"
+        "  WHERE s.city = $1 AND s.programme_id = $2 AND t.subject = $4 AND ($3::text IS NULL OR s.session_id = $3))"
+        " OR EXISTS (SELECT 1 FROM enrolments e JOIN participants p ON p.participant_id = e.participant_id"
+        "  WHERE e.city = $1 AND e.programme_id = $2 AND p.subject = $4 AND e.status IN ('booked', 'attended')"
+        "  AND ($3::text IS NULL OR e.session_id = $3))",
+        city, programme_id, session_id, who.sub))
+
+
+async def session_materials(conn: asyncpg.Connection, city: str, session_id: str, who: Principal,
+                            now: datetime) -> dict[str, Any]:
+    """The materials of a session and of its module/programme, for those who may see them (404 otherwise)."""
+    s = await _session(conn, city, session_id)
+    if not await _may_see_materials(conn, city, s["programme_id"], session_id, who):
+        raise not_found("Sesi", "Session", "session-not-found")
+    rows = await conn.fetch(
+        "SELECT * FROM materials WHERE city = $1 AND programme_id = $2 AND (session_id = $3 OR"
+        " (session_id IS NULL AND (module IS NULL OR module IS NOT DISTINCT FROM $4))) ORDER BY created_at",
+        city, s["programme_id"], session_id, s["module"])
+    ended = now >= s["ends_at"]
+    return {"session_id": session_id, "materials": [material_json(m, session_ended=ended) for m in rows
+                                                    if m["kind"] != "recording" or ended or who.has("city_admin")
+                                                    or who.has("trainer")]}
+
+
+async def material_file(conn: asyncpg.Connection, city: str, material_id: str,
+                        who: Principal) -> tuple[bytes, str, str]:
+    """(bytes, content type, file name) of an uploaded material, for those who may see it (404 otherwise)."""
+    from learning.storage import PgBlobStore
+
+    row = await conn.fetchrow("SELECT * FROM materials WHERE city = $1 AND material_id = $2 AND kind = 'file'",
+                              city, material_id)
+    if row is None or not await _may_see_materials(conn, city, row["programme_id"], row["session_id"], who):
+        raise not_found("Materi", "Material", "material-not-found")
+    content = await PgBlobStore(conn).get(row["storage_key"])
+    if content is None:
+        raise not_found("Materi", "Material", "material-not-found")
+    return content, row["content_type"], f"materi-{material_id}.{domain.MATERIAL_EXTENSIONS[row['content_type']]}"

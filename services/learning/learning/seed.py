@@ -201,6 +201,7 @@ async def _seed(uow: Uow, city: str, tz: ZoneInfo) -> None:
             planned.append((session_id, starts, ends, sp))
         for session_id, starts, ends, sp in planned:
             await _play_session(uow, city, session_id, starts, ends, sp, invited, rng, today)
+    await _seed_materials(uow, city, seeder)
     log.info("learning demo data seeded", city=city, participants=len(participants))
 
 
@@ -241,3 +242,60 @@ async def _play_session(uow: Uow, city: str, session_id: str, starts: datetime, 
         else:
             await handlers.record_attendance(uow, handlers.RecordAttendance(
                 row["enrolment_id"], attended=False, actor="demo-trainer", now=ends))
+
+
+# ------------------------------------------------------------------- demo materials (issue #13)
+
+def _demo_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with a few lines of text, written here (no copyrighted file)."""
+    text = " ".join(f"({line.replace('(', '[').replace(')', ']')}) Tj 0 -18 Td" for line in lines)
+    stream = f"BT /F1 12 Tf 50 780 Td {text} ET".encode("latin-1", "replace")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >>"
+               b" /Contents 5 0 R >>", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer << /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+QRIS_SUMMARY = [
+    "Ringkasan modul: QRIS untuk UMKM Tegal (materi demo PasarKota)",
+    "1. QRIS = satu kode QR untuk semua aplikasi pembayaran (bank dan dompet digital).",
+    "2. Daftar lewat bank atau penyedia jasa pembayaran; siapkan KTP dan foto lapak.",
+    "3. Biaya layanan (MDR) usaha mikro: tanyakan ke penyedia Anda; transaksi kecil bisa gratis.",
+    "4. Cek setiap pembayaran masuk di aplikasi sebelum barang diserahkan.",
+    "5. Jangan pernah memberi kode OTP atau PIN kepada siapa pun, juga yang mengaku petugas.",
+    "6. Cocokkan penjualan harian dengan laporan penyedia setiap sore.",
+]
+
+
+async def _seed_materials(uow: Uow, city: str, seeder: Principal) -> None:
+    """Tegal's Bank Indonesia webinars get their demo materials: links per module, a PDF summary, a recording."""
+    if city != "tegal":
+        return
+    qris = demo_id("programme", city, "qris-umkm-tegal")
+    literasi = demo_id("programme", city, "literasi-digital-bi")
+    items = [
+        handlers.AddMaterial(qris, "Tentang QRIS (Bank Indonesia)", seeder, url="https://www.bi.go.id/QRIS/",
+                             module="QRIS: cara kerja dan biaya", material_id=demo_id("material", city, "qris-bi")),
+        handlers.AddMaterial(qris, "Ringkasan QRIS untuk UMKM (PDF)", seeder, kind="file",
+                             content=_demo_pdf(QRIS_SUMMARY), module="Membuat QRIS usaha",
+                             material_id=demo_id("material", city, "qris-pdf")),
+        handlers.AddMaterial(qris, "Rekaman: QRIS, cara kerja dan biaya", seeder, kind="recording",
+                             url="https://video.example.id/pasarkota-tegal-qris-s1",
+                             session_id=demo_id("session", city, "qris-umkm-tegal", "s1"),
+                             material_id=demo_id("material", city, "qris-rec-s1")),
+        handlers.AddMaterial(literasi, "Kenali modus penipuan online (lembar latihan)", seeder,
+                             url="https://belajar.example.id/literasi-digital/penipuan-online",
+                             module="Keamanan data & penipuan online",
+                             material_id=demo_id("material", city, "literasi-penipuan")),
+    ]
+    for item in items:
+        await handlers.add_material(uow, item)

@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from learning.storage import BlobStore, PgBlobStore
 from shared.phone import sql_normalised
 
 # A row of this schema: an asyncpg.Record here, a plain dict in the in-memory fakes of unit tests.
@@ -351,3 +352,52 @@ class LearningStore:
         await self.conn.execute("UPDATE participants SET email = NULL WHERE (phone = $1 OR subject = $2"
                                 " OR phone LIKE 'deleted:%') AND email IS NOT NULL", phone, subject)
         return int(status.rsplit(" ", 1)[-1])
+
+    # ------------------------------------------------------------------------- back office (issue #13)
+
+    async def programme_of_city(self, city: str, programme_id: str, *, lock: bool = False) -> Row | None:
+        row: Row | None = await self.conn.fetchrow(
+            "SELECT * FROM programmes WHERE city = $1 AND programme_id = $2" + (" FOR UPDATE" if lock else ""),
+            city, programme_id)
+        return row
+
+    async def update_programme(self, programme_id: str, *, title: str, style: str, partner: str | None,
+                               modules: list[str], description: str) -> None:
+        await self.conn.execute(
+            "UPDATE programmes SET title = $2, style = $3, partner = $4, modules = $5, description = $6"
+            " WHERE programme_id = $1", programme_id, title, style, partner, modules, description)
+
+    async def update_session(self, session_id: str, *, title: str, module: str | None, starts_at: datetime,
+                             ends_at: datetime, rw_hub_id: str | None, meeting_link: str | None, capacity: int,
+                             trainer_id: str | None, required: bool) -> None:
+        await self.conn.execute(
+            "UPDATE sessions SET title = $2, module = $3, starts_at = $4, ends_at = $5, rw_hub_id = $6,"
+            " meeting_link = $7, capacity = $8, trainer_id = $9, required = $10 WHERE session_id = $1",
+            session_id, title, module, starts_at, ends_at, rw_hub_id, meeting_link, capacity, trainer_id, required)
+
+    async def overlapping_session(self, city: str, *, starts_at: datetime, ends_at: datetime,
+                                  trainer_id: str | None, rw_hub_id: str | None,
+                                  exclude: str | None) -> Row | None:
+        """Another session of the same trainer or at the same RW hub whose time overlaps [starts_at, ends_at)."""
+        row: Row | None = await self.conn.fetchrow(
+            "SELECT session_id, title, starts_at,"
+            " CASE WHEN $4::text IS NOT NULL AND trainer_id = $4 THEN 'trainer' ELSE 'rw_hub' END AS reason"
+            " FROM sessions WHERE city = $1 AND starts_at < $3 AND ends_at > $2"
+            " AND (($4::text IS NOT NULL AND trainer_id = $4) OR ($5::text IS NOT NULL AND rw_hub_id = $5))"
+            " AND ($6::text IS NULL OR session_id <> $6) ORDER BY starts_at LIMIT 1",
+            city, starts_at, ends_at, trainer_id, rw_hub_id, exclude)
+        return row
+
+    async def insert_material(self, city: str, material_id: str, *, programme_id: str, module: str | None,
+                              session_id: str | None, kind: str, title: str, url: str | None,
+                              content_type: str | None, size_bytes: int | None, storage_key: str | None,
+                              created_by: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO materials (material_id, city, programme_id, module, session_id, kind, title, url,"
+            " content_type, size_bytes, storage_key, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+            material_id, city, programme_id, module, session_id, kind, title, url, content_type, size_bytes,
+            storage_key, created_by)
+
+    @property
+    def blobs(self) -> BlobStore:
+        return PgBlobStore(self.conn)

@@ -22,6 +22,7 @@ from portal import (
     pages_courier,
     pages_dev,
     pages_learning,
+    pages_learning_admin,
     pages_notifications,
     pages_public,
     pages_staff,
@@ -37,6 +38,7 @@ log = get_logger(__name__)
 kernel = ServiceKernel("portal", None, uses_database=False)
 app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.router, pages_staff.router,
                       pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
+                      pages_learning_admin.router,
                       title="PasarKota portal", api_document=False)  # HTML pages for people, not an API
 app.middleware("http")(pages_account.refresh_session)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
