@@ -127,3 +127,94 @@ async def test_filters_csv_and_bad_input(platform: Platform) -> None:
         assert r.status_code == 403
         r = await _report(client, platform, "tegal", platform.headers("cimahi", "operator"))
         assert r.status_code == 200
+
+
+async def test_demo_history_gives_both_styles_non_zero_counts_at_every_step(platform: Platform) -> None:
+    """What `make up` does after the seed (deploy/commands/history.py), then the comparison's every step."""
+    import asyncio
+    import time
+
+    from deploy.commands.history import SalesHistory
+
+    urls = {s: platform.url(s) for s in ("catalog", "orders", "payments")}
+
+    def token(city: str, *, roles: list[str], sub: str, **claims: Any) -> dict[str, str]:
+        return platform.headers(city, roles[0], sub=sub, **claims)
+
+    started = time.monotonic()
+    sold = await asyncio.to_thread(SalesHistory(urls, token, out=print).run, ["cimahi", "tegal"])
+    print(f"demo sales history: {sold} in {time.monotonic() - started:.1f}s")
+    again = time.monotonic()
+    assert await asyncio.to_thread(SalesHistory(urls, token, out=print).run, ["cimahi", "tegal"]) == sold
+    print(f"second run (idempotent): {time.monotonic() - again:.1f}s")
+    operator = platform.headers("cimahi", "operator")
+    async with httpx.AsyncClient(timeout=60) as client:
+        for city, style in (("cimahi", "in_person"), ("tegal", "webinar")):
+            async def complete(city: str = city, style: str = style) -> dict[str, Any] | None:
+                body = (await _report(client, platform, city, operator)).json()
+                part = next(e for e in body["by_style"] if e["key"] == style)
+                return body if all(part["counts"][k] > 0 for k in ("first_sale", "repeat_30d")) else None
+
+            from tests.conftest import eventually
+            body = await eventually(complete, timeout=60, interval=1, what=f"{city} sales projected")
+            part = next(e for e in body["by_style"] if e["key"] == style)
+            print(city, style, part["counts"], part["rates"])
+            assert all(v > 0 for v in part["counts"].values()), part["counts"]
+            expected = await _recount(platform, city, style)
+            assert {k: part["counts"][k] for k in expected} == expected
+            assert body["comparison"]["never_trained"]["orders"] > 0
+
+
+def test_portal_evaluation_pages_and_screenshots(platform: Platform) -> None:
+    """The comparison (operator only), the city evaluation, the dashboard and the price page at 360 px; the
+    screenshots go to test-artifacts/ (docs/img/ with PASARKOTA_UPDATE_DOCS=1)."""
+    import os
+    from pathlib import Path
+
+    base = platform.url("portal")
+    operator = platform.token("cimahi", "operator", sub="eval-operator")
+    admin = platform.token("cimahi", "city_admin", sub="eval-admin")
+    with httpx.Client(base_url=base, timeout=60) as web:
+        r = web.get("/evaluasi", cookies={"pk_token": operator})
+        assert r.status_code == 200, r.text[:500]
+        assert "Cimahi" in r.text and "Tegal" in r.text and "Webinar" in r.text and "Tatap muka" in r.text
+        r = web.get("/evaluasi", cookies={"pk_token": admin})
+        assert r.status_code == 403
+        r = web.get("/evaluasi", params={"dari": "2026-05-01", "sampai": "2026-04-01"},
+                    cookies={"pk_token": operator})
+        assert r.status_code == 422 and 'id="f-sampai"' in r.text and "2026-04-01" in r.text
+        r = web.get("/kota/cimahi/evaluasi", cookies={"pk_token": admin})
+        assert r.status_code == 200 and "Kohort per bulan sertifikat" in r.text
+        r = web.get("/kota/cimahi/evaluasi", params={"program": "tidak-ada"}, cookies={"pk_token": admin})
+        assert r.status_code == 404 and 'class="error"' in r.text
+        r = web.get("/kota/tegal/evaluasi", cookies={"pk_token": admin})
+        assert r.status_code == 403
+        r = web.get("/kota/cimahi/evaluasi.csv", cookies={"pk_token": admin})
+        assert r.status_code == 200 and r.text.startswith("city,dimension,key,enrolled")
+
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("no chromium for the screenshots")
+    from playwright.sync_api import sync_playwright
+
+    root = Path(__file__).resolve().parents[2]
+    shots = root / ("docs/img" if os.environ.get("PASARKOTA_UPDATE_DOCS") == "1" else "test-artifacts/screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    host = base.split("//", 1)[1].split(":")[0]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            for name, path, token in (("evaluation-compare", "/evaluasi", operator),
+                                      ("evaluation-city", "/kota/cimahi/evaluasi", admin),
+                                      ("dashboard", "/kota/cimahi/dasbor", admin),
+                                      ("prices-city", "/kota/cimahi/harga", None)):
+                context = browser.new_context(viewport={"width": 360, "height": 800}, locale="id-ID")
+                if token:
+                    context.add_cookies([{"name": "pk_token", "value": token, "domain": host, "path": "/"}])
+                page = context.new_page()
+                response = page.goto(base + path, wait_until="load")
+                assert response is not None and response.status == 200, path
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+                context.close()
+        finally:
+            browser.close()
