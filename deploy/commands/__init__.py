@@ -13,6 +13,7 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | ``contracts`` | ``contracts export|check`` |
 | ``demo`` | ``demo [--timeout]``: a whole purchase in Cimahi |
 | ``pay`` | ``pay --city --order [--late] [--twice] [--amount] [--json]`` |
+| ``history`` | ``demo-history [--timeout]``: the demo cities' sales (real orders), also run by ``up`` |
 | ``funnel`` | ``funnel --city [--style] [--csv]``: learning's training funnel |
 | ``bench`` | ``bench payments --count N ...``, ``bench chaos`` (the benchmarks live in ``tests/bench/``) |
 | ``dlq`` | ``dlq list [topic]``, ``dlq show <topic> <partition>:<offset>``, ``dlq replay <topic> [--dry-run]`` |
@@ -22,9 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy.commands import bench, contracts, demo, dlq, funnel, identity, pay, run, stack, token
+from deploy.commands import bench, contracts, demo, dlq, funnel, history, identity, pay, run, stack, token
 
-COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dlq)
+COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dlq, history)
 
 
 def register(sub: Any) -> None:

@@ -9,14 +9,16 @@ and every market's vendors. Another city's resources answer 404; another city's 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from catalog import domain, handlers, policy, queries
+from catalog import domain, handlers, policy, prices, queries
 from catalog.handlers import (
     ChangeVendorStatus,
     CreateProduct,
@@ -265,7 +267,9 @@ async def daily_price_list(ctx: CityContext, market_id: Id,
         if r["price"] is None:
             continue  # not listed yet on that day
         diff, pct, trend = domain.price_change(r["price"], r["previous_price"])
-        items.append({**r, "change": diff, "change_percent": pct, "trend": trend})
+        commodity = prices.commodity_of(r["name"], r["unit"])
+        items.append({**r, "change": diff, "change_percent": pct, "trend": trend,
+                      "commodity": commodity.slug if commodity else None})
     return {"market_id": market_id, "market_name": market["name"], "date": day.isoformat(),
             "timezone": ctx.city.timezone, "items": items}
 
@@ -414,3 +418,36 @@ async def create_rw_hub(who: CityAdminP, ctx: CityContext, body: RwHubIn) -> dic
 @router.patch("/cities/{city}/rw-hubs/{hub_id}", tags=["city admin"])
 async def edit_rw_hub(who: CityAdminP, ctx: CityContext, hub_id: Id, body: RwHubPatch) -> dict[str, Any]:
     return await ctx.run(handlers.update_rw_hub, EditRwHub(hub_id, body.changes()))
+
+
+# ---- open price information (issue #14) -------------------------------------------------------------
+
+async def _city_prices(ctx: CityContext, day: date | None) -> tuple[date, list[dict[str, Any]]]:
+    day = day or domain.local_today(ctx.city.tz)
+    domain.check_price_day(day)
+    days = [day - timedelta(days=n) for n in range(prices.HISTORY_DAYS - 1, -1, -1)]
+    day_ends = [(d, domain.local_day_bounds(d, ctx.city.tz)[1]) for d in days]
+    window_start = domain.local_day_bounds(days[0], ctx.city.tz)[0]
+    products = await ctx.read(queries.city_price_points, ctx.slug, window_start, day_ends[-1][1])
+    return day, prices.city_prices(products, day_ends)
+
+
+@router.get("/cities/{city}/open-data/prices.json", tags=["public"])
+async def open_prices_json(ctx: CityContext, day: Annotated[date | None, Query(alias="date")] = None
+                           ) -> dict[str, Any]:
+    """Open data: per commodity (normalised name) the median, minimum and maximum price across the city's
+    markets and vendors at the end of the day, yesterday's, the change of the median and 30 days of history.
+    Fields: ``docs/catalog.md`` (open price information)."""
+    day, items = await _city_prices(ctx, day)
+    return {"city": ctx.slug, "city_name": ctx.city.name, "date": day.isoformat(), "timezone": ctx.city.timezone,
+            "currency": "IDR", "licence": "CC BY 4.0", "items": items}
+
+
+@router.get("/cities/{city}/open-data/prices.csv", tags=["public"], response_class=Response)
+async def open_prices_csv(ctx: CityContext, day: Annotated[date | None, Query(alias="date")] = None) -> Response:
+    """The same as ``prices.json`` without the history, one row per commodity; header ``prices.CSV_HEADER``."""
+    day, items = await _city_prices(ctx, day)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(prices.csv_rows(ctx.slug, day, items))
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'inline; filename="harga-{ctx.slug}-{day.isoformat()}.csv"'})

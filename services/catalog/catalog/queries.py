@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from catalog import domain, policy
+from catalog import domain, policy, prices
 from catalog.search import QueryTerm, like_escape, parse_query, query_phrases
 from catalog.store import HUB_COLUMNS, MARKET_COLUMNS, STALL_COLUMNS, VENDOR_COLUMNS
 from shared.auth import Principal
@@ -217,3 +217,28 @@ async def reservation(conn: asyncpg.Connection, city: str, order_id: str) -> Row
                              " WHERE order_id = $1 ORDER BY product_id", order_id)
     row["lines"] = [dict(r) for r in lines]
     return row
+
+
+# ---- open price information (issue #14) -------------------------------------------------------------
+
+async def city_price_points(conn: asyncpg.Connection, city: str, window_start: datetime,
+                            end: datetime) -> list[prices.PricedProduct]:
+    """Every active product of an active vendor of the city that is a commodity, with its price history in
+    ``[window_start, end)`` and the last price set before the window (two queries)."""
+    rows = await conn.fetch(
+        "SELECT p.id, p.name, p.unit, p.market_id FROM products p JOIN vendors v ON v.id = p.vendor_id"
+        " WHERE p.city = $1 AND p.active AND v.status = 'active'", city)
+    wanted = {r["id"]: r for r in rows if prices.commodity_of(r["name"], r["unit"]) is not None}
+    history = await conn.fetch(
+        "SELECT product_id, changed_at, price FROM ("
+        "  SELECT DISTINCT ON (product_id) product_id, changed_at, price, id FROM price_history"
+        "  WHERE city = $1 AND product_id = ANY($2::text[]) AND changed_at < $3"
+        "  ORDER BY product_id, changed_at DESC, id DESC) AS before_window"
+        " UNION ALL SELECT product_id, changed_at, price FROM price_history"
+        " WHERE city = $1 AND product_id = ANY($2::text[]) AND changed_at >= $3 AND changed_at < $4"
+        " ORDER BY 1, 2", city, list(wanted), window_start, end)
+    points: dict[str, list[tuple[datetime, int]]] = {}
+    for h in history:
+        points.setdefault(h["product_id"], []).append((h["changed_at"], int(h["price"])))
+    return [prices.PricedProduct(pid, r["name"], r["unit"], r["market_id"], points.get(pid, []))
+            for pid, r in wanted.items()]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from catalog import domain, handlers
+from catalog import domain, handlers, prices
 from catalog.search import search_text
 from catalog.store import CatalogStore
 from shared.cities import all_cities
@@ -204,7 +204,8 @@ def demo_products(city: str, vendor_index: int, vendor_id: str, market_id: str, 
             p0 = _round_price(base * rng.uniform(0.9, 1.1))
             p1 = _round_price(p0 * (1 + rng.choice([0, 0, 0.05, -0.05, 0.1, -0.08])))
             p2 = _round_price(p1 * (1 + rng.choice([0, 0, 0, 0.05, -0.05, 0.12, -0.1])))
-            history = [(p0, moments[0])]
+            month = _month_before(random.Random(f"{city}/{vendor_index}/{name}/month"), p0, today_start, name, unit)
+            history = [*month, (p0, moments[0])]
             if p1 != p0:
                 history.append((p1, moments[1]))
             if p2 != history[-1][0]:
@@ -292,3 +293,18 @@ async def seed_demo(kernel: ServiceKernel) -> None:
             await uow.store.lock_demo_seed()
             counts = await seed_city(uow)
         log.info("demo data seeded", city=city, **counts)
+
+
+def _month_before(rng: random.Random, p0: int, today_start: datetime, name: str, unit: str
+                  ) -> list[tuple[int, datetime]]:
+    """Commodities of the open price list (``catalog.prices``) get a price change every few days over the 30
+    days before the last three, so the public price page has a month of history on a fresh demo."""
+    if prices.commodity_of(name, unit) is None:
+        return []
+    out: list[tuple[int, datetime]] = []
+    price = _round_price(p0 * rng.uniform(0.85, 1.15))
+    for days_ago in range(31, 2, -rng.choice([2, 3, 4])):
+        price = _round_price(price * (1 + rng.choice([0, 0.03, -0.03, 0.06, -0.05])))
+        if not out or out[-1][0] != price:
+            out.append((price, today_start - timedelta(days=days_ago) + timedelta(hours=2)))
+    return out

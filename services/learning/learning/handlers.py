@@ -435,7 +435,8 @@ async def on_vendor_event(uow: Uow, event: VendorDraftOpened | VendorTrainedBadg
 
 
 async def on_order_completed(uow: Uow, event: OrderCompleted) -> None:
-    await uow.store.record_sales(uow.this_city, event.order_id, list(event.vendor_ids), _occurred_at(uow))
+    await uow.store.record_sales(uow.this_city, event.order_id, list(event.vendor_ids), _occurred_at(uow),
+                                 event.total)
 
 
 async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequested) -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from learning import domain, handlers, queries
+from learning import domain, evaluation, handlers, queries
 from shared.auth import Principal, current_principal, require
 from shared.events.common import ParticipantGroup, ProgrammeStyle
 from shared.http import CityContext, service_context
@@ -550,3 +550,29 @@ async def my_certificate(ctx: CityContext, code: Annotated[str, Path(min_length=
 
 
 routers: tuple[APIRouter, ...] = (*routers, attend)  # type: ignore[no-redef]
+
+# ------------------------------------------------------------------------------- evaluation (issue #14)
+
+AsEvaluator = Annotated[Principal, Depends(require("city_admin", "operator"))]
+
+
+@admin.get("/cities/{city}/admin/reports/evaluation", response_model=None)
+async def evaluation_report(ctx: CityContext, _: AsEvaluator,
+                            date_from: Annotated[date | None, Query(alias="from")] = None,
+                            date_to: Annotated[date | None, Query(alias="to")] = None,
+                            programme: Annotated[str | None, Query(min_length=1, max_length=64,
+                                                                   pattern=ID_PATTERN)] = None,
+                            style: Annotated[ProgrammeStyle | None, Query()] = None,
+                            format: Annotated[Literal["json", "csv"], Query()] = "json"
+                            ) -> Response | dict[str, Any]:
+    """Enrolled → attended → certified → onboarded → first sale → repeat sales within 30/60/90 days, with the
+    rate of every step and the counts behind it, per style, programme, group, kelurahan and RW; cohorts by
+    month of certificate; trained vs never-trained vendors. City admins see their city; operators any city."""
+    report = await ctx.read(queries.evaluation_report, ctx.slug, date_from=date_from, date_to=date_to,
+                            programme_id=programme, style=style)
+    if format == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(evaluation.csv_rows(ctx.slug, report))
+        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="evaluation-{ctx.slug}.csv"'})
+    return report

@@ -6,12 +6,12 @@ belongs to another city, is ``NotFound``; who may see a trainer's page is ``poli
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
-from learning import domain, policy
+from learning import domain, evaluation, policy
 from shared.auth import Principal
 from shared.cities import all_cities
 from shared.errors import Forbidden, not_found
@@ -503,3 +503,78 @@ async def material_file(conn: asyncpg.Connection, city: str, material_id: str,
     if content is None:
         raise not_found("Materi", "Material", "material-not-found")
     return content, row["content_type"], f"materi-{material_id}.{domain.MATERIAL_EXTENSIONS[row['content_type']]}"
+
+# ------------------------------------------------------------------------------- evaluation (issue #14)
+
+async def evaluation_report(conn: asyncpg.Connection, city: str, *, date_from: date | None = None,
+                            date_to: date | None = None, programme_id: str | None = None,
+                            style: str | None = None) -> dict[str, object]:
+    """The evaluation report (``learning.evaluation``): five queries over learning's own tables and its
+    projections of catalog's vendor events and orders' completed orders, whatever the size of the city.
+    ``date_from``/``date_to`` select journeys by enrolment day (Asia/Jakarta) and the comparison's sales by
+    sale day."""
+    evaluation.check_range(date_from, date_to)
+    programmes = {r["programme_id"]: r["title"] for r in await conn.fetch(
+        "SELECT programme_id, title FROM programmes WHERE city = $1", city)}
+    if programme_id is not None and programme_id not in programmes:
+        raise not_found("Program", "Programme", "programme-not-found")
+    journeys_rows = await conn.fetch(
+        "SELECT e.participant_id, e.programme_id, pr.title, pr.style, p.grp, p.kelurahan, p.rw,"
+        " min((e.created_at AT TIME ZONE 'Asia/Jakarta')::date) AS enrolled_on,"
+        " bool_or(e.status <> 'cancelled') AS enrolled, bool_or(e.status = 'attended') AS attended,"
+        " (SELECT min(c.issued_on) FROM certificates c WHERE c.programme_id = e.programme_id"
+        "   AND c.participant_id = e.participant_id) AS certified_on"
+        " FROM enrolments e JOIN programmes pr ON pr.programme_id = e.programme_id"
+        " JOIN participants p ON p.participant_id = e.participant_id"
+        " WHERE e.city = $1 AND ($2::text IS NULL OR e.programme_id = $2)"
+        "   AND ($3::text IS NULL OR pr.style = $3)"
+        " GROUP BY e.participant_id, e.programme_id, pr.title, pr.style, p.grp, p.kelurahan, p.rw",
+        city, programme_id, style)
+    vendor_rows = await conn.fetch(
+        "SELECT p.participant_id, x.vendor_id, coalesce(v.activated_at IS NOT NULL, false) AS active"
+        " FROM participants p CROSS JOIN LATERAL ("
+        "   SELECT p.vendor_id AS vendor_id WHERE p.vendor_id IS NOT NULL"
+        "   UNION SELECT l.vendor_id FROM vendor_links l WHERE l.participant_id = p.participant_id) x"
+        " LEFT JOIN vendor_links v ON v.vendor_id = x.vendor_id"
+        " WHERE p.city = $1", city)
+    sales_rows = await conn.fetch(
+        "SELECT vendor_id, order_id, sold_at, order_total FROM vendor_sales WHERE city = $1", city)
+    vendors_of: dict[str, list[tuple[str, bool]]] = {}
+    for r in vendor_rows:
+        vendors_of.setdefault(r["participant_id"], []).append((r["vendor_id"], r["active"]))
+    sales_of: dict[str, list[evaluation.Sale]] = {}
+    for r in sales_rows:
+        sales_of.setdefault(r["vendor_id"], []).append(
+            evaluation.Sale(r["order_id"], r["sold_at"], int(r["order_total"])))
+    journeys = []
+    for f in journeys_rows:
+        if not evaluation.in_range(f["enrolled_on"], date_from, date_to):
+            continue
+        vendors = vendors_of.get(f["participant_id"], [])
+        journeys.append(evaluation.Journey(
+            participant_id=f["participant_id"], programme_id=f["programme_id"], programme_title=f["title"],
+            style=f["style"], group=f["grp"], kelurahan=f["kelurahan"], rw=f["rw"], enrolled_on=f["enrolled_on"],
+            enrolled=f["enrolled"], attended=f["attended"], certified_on=f["certified_on"],
+            onboarded=any(active for _, active in vendors),
+            sales=tuple(s for vendor_id, _ in vendors for s in sales_of.get(vendor_id, []))))
+    rep = evaluation.report(journeys, programmes=programmes)
+    # comparison group: active vendors linked to a certified participant vs active vendors linked to nobody
+    certified = {r["participant_id"] for r in await conn.fetch(
+        "SELECT DISTINCT participant_id FROM certificates WHERE city = $1", city)}
+    trained_vendors = {v for pid, vs in vendors_of.items() if pid in certified for v, _ in vs}
+    linked_vendors = {v for vs in vendors_of.values() for v, _ in vs}
+    active = [r["vendor_id"] for r in await conn.fetch(
+        "SELECT vendor_id FROM vendor_links WHERE city = $1 AND activated_at IS NOT NULL", city)]
+
+    def sales_block(vendor_id: str) -> tuple[str, int, int]:
+        sold = [s for s in sales_of.get(vendor_id, [])
+                if evaluation.in_range(s.sold_at.date(), date_from, date_to)]
+        return vendor_id, len(sold), sum(s.total for s in sold)
+
+    rep["comparison"] = evaluation.comparison(
+        [sales_block(v) for v in active if v in trained_vendors],
+        [sales_block(v) for v in active if v not in linked_vendors])
+    rep.update(city=city, filters={"from": date_from.isoformat() if date_from else None,
+                                   "to": date_to.isoformat() if date_to else None,
+                                   "programme_id": programme_id, "style": style})
+    return rep

@@ -254,10 +254,12 @@ class LearningStore:
             await self.conn.execute("UPDATE participants SET vendor_id = $1 WHERE city = $2 AND participant_id = $3"
                                     " AND vendor_id IS NULL", vendor_id, city, participant_id)
 
-    async def record_sales(self, city: str, order_id: str, vendor_ids: list[str], at: datetime) -> None:
+    async def record_sales(self, city: str, order_id: str, vendor_ids: list[str], at: datetime,
+                           total: int = 0) -> None:
         await self.conn.executemany(
-            "INSERT INTO vendor_sales(vendor_id, order_id, city, sold_at) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
-            [(vendor_id, order_id, city, at) for vendor_id in sorted(set(vendor_ids))])
+            "INSERT INTO vendor_sales(vendor_id, order_id, city, sold_at, order_total) VALUES ($1,$2,$3,$4,$5)"
+            " ON CONFLICT DO NOTHING",
+            [(vendor_id, order_id, city, at, total) for vendor_id in sorted(set(vendor_ids))])
 
     # ------------------------------------------------------------------------------------------ demo seed
 

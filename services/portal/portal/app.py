@@ -21,9 +21,11 @@ from portal import (
     pages_buyer,
     pages_courier,
     pages_dev,
+    pages_evaluation,
     pages_learning,
     pages_learning_admin,
     pages_notifications,
+    pages_prices,
     pages_public,
     pages_staff,
 )
@@ -40,6 +42,9 @@ app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.rou
                       pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
                       pages_learning_admin.router,
                       title="PasarKota portal", api_document=False)  # HTML pages for people, not an API
+# evaluation and prices (issue #14), included on their own line to keep merges with other pages clean
+for _router in (pages_evaluation.router, pages_prices.router):
+    app.include_router(_router)
 app.middleware("http")(pages_account.refresh_session)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -65,3 +65,18 @@ def grouped_funnel(title: str, series: list[tuple[str, list[int]]], step_labels:
                          f'<text x="{w + 10}" y="{by + 10}" font-size="11">{value}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def sparkline(title: str, values: list[int], *, width: int = 120, height: int = 28) -> Markup:
+    """A tiny line of daily values (e.g. 30 days of a commodity's median price); no axes, the table has them."""
+    parts = [f'<svg class="spark" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    if len(values) >= 2:
+        low, high = min(values), max(values)
+        span = (high - low) or 1
+        step = (width - 4) / (len(values) - 1)
+        points = " ".join(f"{2 + i * step:.0f},{height - 3 - (v - low) * (height - 6) / span:.0f}"
+                          for i, v in enumerate(values))
+        parts.append(f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{points}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

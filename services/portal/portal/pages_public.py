@@ -116,7 +116,9 @@ async def city_home(request: Request, city: str) -> Response:
 
 @router.get("/kota/{city}/pasar/{market_id}", response_class=HTMLResponse)
 async def market_page(request: Request, city: str, market_id: str,
-                      kategori: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+                      kategori: Annotated[str | None, Query(max_length=40)] = None,
+                      komoditas: Annotated[str | None, Query(max_length=40)] = None,
+                      hal: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
     c, _ = guard_city(request, city)
     client = api(request)
     try:
@@ -129,7 +131,8 @@ async def market_page(request: Request, city: str, market_id: str,
         if exc.status == 404:
             raise PageError(404, "Pasar tidak ditemukan", "Pasar ini tidak ada di kota ini.") from None
         raise
-    return render(request, "market.html", {"city": c, "market": market, "prices": items_of(prices),
+    price_page = paged_prices(items_of(prices), komoditas, hal)
+    return render(request, "market.html", {"city": c, "market": market, **price_page,
                                            "price_date": prices.get("date") if isinstance(prices, dict) else None,
                                            "products": items_of(products), "category": kategori})
 
@@ -182,3 +185,17 @@ async def certificate(request: Request, kode: Annotated[str, Query(max_length=40
 
 
 
+
+
+PRICE_PAGE_SIZE = 40
+
+
+def paged_prices(items: list[dict[str, Any]], commodity: str | None, page: int) -> dict[str, Any]:
+    """The market's whole price list, filtered by commodity (catalog tags each row), 40 rows a page."""
+    commodities = sorted({str(i["commodity"]) for i in items if i.get("commodity")})
+    chosen = commodity if commodity in commodities else None
+    rows = [i for i in items if chosen is None or i.get("commodity") == chosen]
+    pages = max(1, -(-len(rows) // PRICE_PAGE_SIZE))
+    page = min(page, pages)
+    return {"prices": rows[(page - 1) * PRICE_PAGE_SIZE: page * PRICE_PAGE_SIZE], "price_page": page,
+            "price_pages": pages, "price_total": len(rows), "commodities": commodities, "commodity": chosen}
