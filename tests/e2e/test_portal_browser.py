@@ -310,8 +310,9 @@ def test_buyer_vendor_participant_and_city_dashboard_in_a_browser(platform: Any,
         certificate = participant.page.locator("[data-testid=certificate]")
         assert certificate.count() == 1
         participant.shot("10-peserta-sertifikat")
-        cert_code = certificate.locator("a").inner_text().strip()
-        certificate.locator("a").click()
+        verify_link = certificate.locator("a[href^='/sertifikat']")
+        cert_code = verify_link.inner_text().strip()
+        verify_link.click()
         participant.page.wait_for_load_state("load")
         assert "Sertifikat asli" in participant.page.content() and "Rina Uji Peramban" in participant.page.content()
         weigh(participant, "cek sertifikat")
