@@ -57,9 +57,9 @@ def kafka_topics() -> list[dict[str, Any]]:
     out = []
     for t in load_topic_plan():
         config: dict[str, Any] = {"retention.ms": t.retention_hours * 3600 * 1000, "min.insync.replicas": MIN_INSYNC}
-        cleanup = getattr(t, "cleanup_policy", "delete")
-        if cleanup != "delete":
-            config["cleanup.policy"] = cleanup
+        if t.cleanup_policy == "compact":   # the state topics: the last record per key kept without end
+            config = {"cleanup.policy": "compact", "segment.ms": 3600 * 1000, "min.cleanable.dirty.ratio": 0.1,
+                      "min.insync.replicas": MIN_INSYNC}
         out.append({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
                     "metadata": {"name": t.name.replace("_", "-"), "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
                     "spec": {"topicName": t.name, "partitions": t.partitions, "replicas": REPLICAS,

@@ -48,6 +48,10 @@ def consumer_map() -> dict[str, dict[str, dict[str, list[str]]]]:
         bus = service_app(name).state.kernel.bus
         out[name] = {c.group_id: {"topics": sorted(c.topics), "events": [f"{t}.v{v}" for t, v in c.handled()]}
                      for c in bus.consumers}
+        # a projection rebuild reads its compacted topics from offset 0 (no group): a receiver like any other
+        out[name].update({f"{name}.rebuild.{r.name}": {"topics": sorted(r.topics),
+                                                       "events": [f"{t}.v{v}" for t, v in sorted(r.handlers)]}
+                          for r in bus.rebuilds.values()})
     return out
 
 

@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from faststream import AckPolicy
@@ -64,6 +64,9 @@ from shared.metrics import (
     EVENTS_UNHANDLED_VERSION,
 )
 from shared.uow import PgUnitOfWork, StoreFactory
+
+if TYPE_CHECKING:
+    from shared.projections import ProjectionRebuild
 
 log = get_logger(__name__)
 
@@ -500,6 +503,8 @@ class EventBus:
         from shared.uow import Work
 
         self.service = service
+        self.bootstrap = bootstrap
+        self.security = security
         self.batch_size = batch_size
         self.broker = KafkaBroker(bootstrap, acks="all", enable_idempotence=True, client_id=service,
                                   logger=None, security=security.faststream(), **security.broker_options())
@@ -508,6 +513,7 @@ class EventBus:
         self.max_attempts = max_attempts
         self.backoff = backoff_ms / 1000
         self.consumers: list[EventConsumer] = []
+        self.rebuilds: dict[str, ProjectionRebuild] = {}
 
     def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -518,6 +524,14 @@ class EventBus:
         consumer = EventConsumer(self, name, topics)
         self.consumers.append(consumer)
         return consumer
+
+    def rebuild(self, name: str, topics: list[str], *, tables: list[str]) -> ProjectionRebuild:
+        """Declare ``tables`` a projection of the compacted ``topics``, rebuildable from offset 0
+        (``shared.projections``; ``POST /ops/projections/{name}/rebuild``, ``pasarkota projections rebuild``)."""
+        from shared.projections import ProjectionRebuild
+
+        self.rebuilds[name] = ProjectionRebuild(self, name, topics, tables)
+        return self.rebuilds[name]
 
     async def start(self, pool: asyncpg.Pool) -> None:
         self._pool = pool

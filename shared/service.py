@@ -239,6 +239,10 @@ class ServiceKernel:
             from shared.audit import audit_router
 
             app.include_router(audit_router())
+        if self.bus.rebuilds:  # projections rebuildable from compacted topics (shared.projections)
+            from shared.projections import projections_router
+
+            app.include_router(projections_router(self.bus))
         document_problems(app)
         return app
 

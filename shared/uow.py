@@ -99,6 +99,14 @@ class UnitOfWork(Generic[S]):
         raise NotImplementedError
 
 
+    async def _add_state_snapshots(self) -> None:
+        """A store that keeps compacted state topics (``state_snapshots(pending)``, e.g. catalog's) adds one
+        whole-state event per aggregate touched by this transaction's events, in the same outbox write."""
+        snapshots = getattr(self.store, "state_snapshots", None)
+        if snapshots is not None:
+            self.pending.extend(await snapshots(self.pending))
+
+
 class PgUnitOfWork(UnitOfWork[S]):
     """The real one: an asyncpg connection inside an open transaction."""
 
@@ -118,6 +126,7 @@ class PgUnitOfWork(UnitOfWork[S]):
 
     async def flush(self) -> None:
         if self.pending:
+            await self._add_state_snapshots()
             await add_to_outbox(self.conn, self.pending)
             self.pending.clear()
         if self.audited:
@@ -157,6 +166,8 @@ class InMemoryUnitOfWork(UnitOfWork[S]):
             self.answers[(scope, key)] = (body_hash, status, body)
 
     async def flush(self) -> None:
+        if self.pending:
+            await self._add_state_snapshots()
         self.committed.extend(self.pending)
         self.pending.clear()
         self.audit_list.extend(self.audited)

@@ -17,15 +17,29 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | ``funnel`` | ``funnel --city [--style] [--csv]``: learning's training funnel |
 | ``bench`` | ``bench payments --count N ...``, ``bench chaos`` (the benchmarks live in ``tests/bench/``) |
 | ``dlq`` | ``dlq list [topic]``, ``dlq show <topic> <partition>:<offset>``, ``dlq replay <topic> [--dry-run]`` |
+| ``projections`` | ``projections list|rebuild <service> [name]``: rebuild from compacted topics |
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from deploy.commands import bench, contracts, demo, dlq, funnel, history, identity, pay, run, stack, token
+from deploy.commands import (
+    bench,
+    contracts,
+    demo,
+    dlq,
+    funnel,
+    history,
+    identity,
+    pay,
+    projections,
+    run,
+    stack,
+    token,
+)
 
-COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dlq, history)
+COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dlq, history, projections)
 
 
 def register(sub: Any) -> None:

@@ -12,6 +12,11 @@ VENDOR = "catalog.vendor.v1"
 PRODUCT = "catalog.product.v1"
 RESERVATION = "catalog.reservation.v1"
 MARKET = "catalog.market.v1"
+# Compacted state topics (deploy/topics.toml): the last record per key is the aggregate as it is now, so a
+# projection can be rebuilt from offset 0 at any age (`pasarkota projections rebuild`). catalog.market.v1 is
+# compacted too: its two events are already whole snapshots. The change topics above keep their history.
+PRODUCT_STATE = "catalog.product-state.v1"
+VENDOR_STATE = "catalog.vendor-state.v1"
 
 
 @event("MarketOpened", 1, MARKET, key="market_id")
@@ -156,3 +161,39 @@ class StockReleased(EventPayload):
     reason: str
     lines: list[LineRef] | None = None
     restocked: bool = False
+
+
+@event("ProductStateChanged", 1, PRODUCT_STATE, key="product_id")
+class ProductStateChanged(EventPayload):
+    """The whole product as it is after a change (one per product per transaction, written by the kernel's unit
+    of work beside the change events of catalog.product.v1). ``active`` false: delisted."""
+
+    product_id: str
+    vendor_id: str
+    market_id: str
+    name: str
+    category: str
+    unit: str
+    price: Rupiah
+    min_per_order: int = 1
+    max_per_order: int | None = None
+    active: bool = True
+    stock: int | None = None
+    available: bool = True
+    photo_url: str | None = None
+    vendor_name: str | None = None
+    sold_by: SoldBy = "piece"
+    step_grams: int | None = None
+
+
+@event("VendorStateChanged", 1, VENDOR_STATE, key="vendor_id")
+class VendorStateChanged(EventPayload):
+    """The vendor as it is after a change: status (draft, pending, active, suspended), market, shop name, the
+    *Terlatih* badge. No phone or owner name: a compacted topic keeps its last record without end."""
+
+    vendor_id: str
+    market_id: str | None = None
+    name: str
+    status: str
+    trained: bool = False
+    participant_id: str | None = None

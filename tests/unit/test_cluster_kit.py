@@ -18,7 +18,12 @@ def test_every_planned_topic_is_a_kafka_topic_with_replicas_and_min_insync() -> 
         spec = topics[t.name]
         assert spec["partitions"] == t.partitions and spec["replicas"] == 3
         assert spec["config"]["min.insync.replicas"] == 2 < spec["replicas"]
-        assert spec["config"]["retention.ms"] == t.retention_hours * 3_600_000
+        if t.cleanup_policy == "compact":   # the state topics: kept by key, not by age
+            assert spec["config"]["cleanup.policy"] == "compact" and "retention.ms" not in spec["config"]
+        else:
+            assert spec["config"]["retention.ms"] == t.retention_hours * 3_600_000
+    assert {t.name for t in load_topic_plan() if t.cleanup_policy == "compact"} == {
+        "catalog.market.v1", "catalog.product-state.v1", "catalog.vendor-state.v1"}
 
 
 def test_each_service_user_may_touch_only_what_its_contracts_name() -> None:

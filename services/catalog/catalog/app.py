@@ -15,6 +15,14 @@ stream.register(kernel.bus)
 kernel.periodic(RELEASE_INTERVAL_SECONDS)(handlers.release_expired_reservation)
 
 
+async def backfill_state_topics(k: ServiceKernel) -> None:
+    async with k.work(city=None, correlation_id="state-backfill") as uow:
+        await handlers.publish_state_backfill(uow)
+
+
+kernel.on_started.append(backfill_state_topics)
+
+
 @kernel.seeder
 async def seed_demo(k: ServiceKernel) -> None:
     await seed.seed_demo(k)

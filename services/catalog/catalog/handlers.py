@@ -636,3 +636,21 @@ async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequeste
     shop, its products and its sales stay (business and money records keep names of shops, amounts, ids)."""
     forgotten = await uow.store.forget_vendor_owner(event.phone)
     log.info("personal data removed", account_id=event.account_id, vendors=forgotten)
+
+
+# ---- compacted state topics (issue #17) -----------------------------------------------------------------
+
+async def publish_state_backfill(uow: Uow) -> int:
+    """Once per schema: the state of every product and vendor made before the state topics existed onto them
+    (later changes carry their own, see ``CatalogStore.state_snapshots``). Returns how many were published."""
+    from catalog.store import product_state, vendor_state
+
+    if not await uow.store.claim_state_backfill():
+        return 0
+    products, vendors = await uow.store.state_rows()
+    for v in vendors:
+        uow.emit(vendor_state(v), city=v["city"])
+    for p in products:
+        uow.emit(product_state(p), city=p["city"])
+    log.info("state topics backfilled", products=len(products), vendors=len(vendors))
+    return len(products) + len(vendors)

@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.envelope import EventPayload, OutgoingEvent, build_event
+from shared.events.catalog import PRODUCT, VENDOR, ProductStateChanged, VendorStateChanged
 from shared.phone import sql_normalised
 
 Row = dict[str, Any]
@@ -287,3 +289,56 @@ class CatalogStore:
             "UPDATE vendors SET owner_name = '(dihapus)', phone = NULL, whatsapp = NULL, updated_at = now()"
             f" WHERE {sql_normalised('phone')} = $1 OR {sql_normalised('whatsapp')} = $1", phone)
         return int(result.rsplit(" ", 1)[-1])
+
+    # ---- compacted state topics (issue #17) ---------------------------------------------------------------
+
+    async def state_snapshots(self, pending: list[OutgoingEvent]) -> list[OutgoingEvent]:
+        """The kernel's unit of work asks this before writing its outbox: for every product and vendor that this
+        transaction's change events touch (any event on catalog.product.v1 / catalog.vendor.v1), its whole state
+        now, once, for the compacted state topics. Two queries per transaction, whatever the batch size."""
+        touched: dict[str, dict[str, OutgoingEvent]] = {PRODUCT: {}, VENDOR: {}}
+        for out in pending:
+            id_field = "product_id" if out.topic == PRODUCT else "vendor_id" if out.topic == VENDOR else None
+            if id_field is not None and isinstance(out.envelope.payload.get(id_field), str):
+                touched[out.topic].setdefault(out.envelope.payload[id_field], out)
+        snapshots: list[OutgoingEvent] = []
+        if touched[PRODUCT]:
+            for r in await self.conn.fetch(
+                    "SELECT p.*, v.name AS vendor_name FROM products p JOIN vendors v ON v.id = p.vendor_id"
+                    " WHERE p.id = ANY($1::text[])", list(touched[PRODUCT])):
+                snapshots.append(_snapshot(product_state(dict(r)), r["city"], touched[PRODUCT][r["id"]]))
+        if touched[VENDOR]:
+            for r in await self.conn.fetch("SELECT * FROM vendors WHERE id = ANY($1::text[])", list(touched[VENDOR])):
+                snapshots.append(_snapshot(vendor_state(dict(r)), r["city"], touched[VENDOR][r["id"]]))
+        return snapshots
+
+    async def state_rows(self) -> tuple[list[Row], list[Row]]:
+        """Every product (with its vendor's name) and vendor: the one-off backfill of the state topics."""
+        products = await self.conn.fetch("SELECT p.*, v.name AS vendor_name FROM products p"
+                                         " JOIN vendors v ON v.id = p.vendor_id ORDER BY p.id")
+        vendors = await self.conn.fetch("SELECT * FROM vendors ORDER BY id")
+        return [dict(r) for r in products], [dict(r) for r in vendors]
+
+    async def claim_state_backfill(self) -> bool:
+        """True once per schema (the first replica to start after migration 006); the backfill runs then."""
+        status: str = await self.conn.execute(
+            "UPDATE state_backfill SET done_at = now() WHERE done_at IS NULL")
+        return status.endswith(" 1")
+
+
+def product_state(p: Row) -> ProductStateChanged:
+    return ProductStateChanged(
+        product_id=p["id"], vendor_id=p["vendor_id"], market_id=p["market_id"], name=p["name"],
+        category=p["category"], unit=p["unit"], price=p["price"], min_per_order=p["min_per_order"],
+        max_per_order=p["max_per_order"], active=p["active"], stock=p["stock"], available=p["available"],
+        photo_url=p.get("photo_url"), vendor_name=p.get("vendor_name"), sold_by=p.get("sold_by") or "piece",
+        step_grams=p.get("step_grams"))
+
+
+def vendor_state(v: Row) -> VendorStateChanged:
+    return VendorStateChanged(vendor_id=v["id"], market_id=v["market_id"], name=v["name"], status=v["status"],
+                              trained=v["trained"], participant_id=v["participant_id"])
+
+
+def _snapshot(payload: EventPayload, city: str, cause: OutgoingEvent) -> OutgoingEvent:
+    return build_event(payload, city=city, correlation_id=cause.envelope.correlation_id)

@@ -29,6 +29,10 @@ def register(bus: EventBus) -> None:
     hubs = bus.consumer("hubs", [MARKET])
     hubs.on(RwHubRegistered)(handlers.on_rw_hub)
 
+    # RW hubs rebuilt from offset 0 of the compacted catalog.market.v1 (`pasarkota projections rebuild learning`);
+    # the funnel is history (when a vendor was drafted, activated), not state: it has no rebuild
+    bus.rebuild("catalog", [MARKET], tables=["rw_hubs"]).on(RwHubRegistered)(handlers.on_rw_hub)
+
     funnel = bus.consumer("funnel", [VENDOR, ORDER])
     funnel.on(VendorDraftOpened)(handlers.on_vendor_event)
     funnel.on(VendorTrainedBadgeGranted)(handlers.on_vendor_event)

@@ -341,3 +341,20 @@ async def deliver(uow: Uow, cmd: CourierCommand) -> tuple[Order, PickupResult]:
 async def delivery_failed(uow: Uow, cmd: CourierCommand) -> Order:
     order = await _delivery_for(uow, cmd)
     return await _save(uow, order, order.delivery_failed(cmd.who.sub, cmd.reason))
+
+
+# ---------------------------------------------------------- rebuild from catalog's compacted state topics
+
+async def on_product_state(uow: Uow, e: cat.ProductStateChanged) -> None:
+    """A product as it is now (``pasarkota projections rebuild orders``): the row the change events built."""
+    if not await uow.store.put_product_state(uow.this_city, e):
+        _ignored(uow, "product", e.product_id)
+
+
+async def on_vendor_state(uow: Uow, e: cat.VendorStateChanged) -> None:
+    """A vendor as it is now; only vendors that were activated are known to checkout (as the change events do)."""
+    if e.status not in ("active", "suspended") or e.market_id is None:
+        return
+    if not await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=e.status == "suspended",
+                                      market_id=e.market_id, name=e.name):
+        _ignored(uow, "vendor", e.vendor_id)

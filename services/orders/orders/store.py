@@ -84,6 +84,16 @@ class OrdersStore:
             p.sold_by, p.step_grams)
         return _touched(status)
 
+    async def put_product_state(self, city: str, p: Any) -> bool:
+        """The whole product from catalog's state topic: delisted when not active; available only with stock
+        left (the availability catalog's StockAdjusted carries). False for another city's product."""
+        available = bool(p.available) and (p.stock is None or p.stock > 0)
+        if not await self.upsert_product(city, p, active=p.active):
+            return False
+        return _touched(await self.conn.execute(
+            "UPDATE product_view SET available = $3, stock = $4, delisted = NOT $5 WHERE product_id = $1 AND city = $2",
+            p.product_id, city, available, p.stock, p.active))
+
     async def set_price(self, city: str, product_id: str, price: int) -> bool:
         return _touched(await self.conn.execute(
             "UPDATE product_view SET price = $3, updated_at = now() WHERE product_id = $1 AND city = $2",

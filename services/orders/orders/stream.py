@@ -27,6 +27,14 @@ def register(bus: EventBus) -> None:
     projections.on(cat.VendorActivated)(handlers.on_vendor_activated)
     projections.on(cat.VendorSuspended)(handlers.on_vendor_suspended)
 
+    # The same tables, rebuilt from offset 0 of catalog's compacted topics (`pasarkota projections rebuild orders`)
+    rebuild = bus.rebuild("catalog", [cat.PRODUCT_STATE, cat.MARKET, cat.VENDOR_STATE],
+                          tables=["product_view", "market_view", "rw_hub_view", "vendor_view"])
+    rebuild.on(cat.ProductStateChanged)(handlers.on_product_state)
+    rebuild.on(cat.MarketOpened)(handlers.on_market_opened)
+    rebuild.on(cat.RwHubRegistered)(handlers.on_rw_hub_registered)
+    rebuild.on(cat.VendorStateChanged)(handlers.on_vendor_state)
+
     saga = bus.consumer("saga", [cat.RESERVATION, pay.PAYMENT])
     saga.on(cat.StockReserved)(handlers.on_stock_reserved)
     saga.on(cat.StockRejected)(handlers.on_stock_rejected)
