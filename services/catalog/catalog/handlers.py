@@ -98,29 +98,34 @@ def product_search_text(name: str, category: str, vendor_name: str | None, descr
 class NewMarket:
     slug: str
     data: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class EditMarket:
     market_id: str
     changes: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class NewStall:
     market_id: str
     data: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class NewRwHub:
     data: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class EditRwHub:
     hub_id: str
     changes: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class OnboardVendor:
     actor: Principal
     market_id: str
     data: Row
+    activate: bool = False  # checked in person: active at once (identity grants `vendor` to its phone)
 
 
 @dataclass(frozen=True)
@@ -183,11 +189,13 @@ class DelistProduct:
 
 async def create_market(uow: Uow, cmd: NewMarket) -> Row:
     city = uow.this_city
+    domain.check_hours(cmd.data.get("opens_at") or "05:00", cmd.data.get("closes_at") or "14:00")
     market = await uow.store.insert_market({**cmd.data, "slug": cmd.slug, "id": demo_id("market", city, cmd.slug),
                                             "city": city})
     if market is None:
         raise domain.market_exists()
     uow.emit(market_opened(market))
+    _audit(uow, cmd.actor, "market", market["id"], "opened", None, market)
     return market
 
 
@@ -196,9 +204,15 @@ async def update_market(uow: Uow, cmd: EditMarket) -> Row:
     market = await uow.store.get_market(city, cmd.market_id, lock=True)
     if market is None:
         raise domain.not_found("Pasar", cmd.market_id)
+    domain.check_hours(cmd.changes.get("opens_at", market["opens_at"]), cmd.changes.get("closes_at",
+                                                                                         market["closes_at"]))
     if cmd.changes:
+        before = market
         market = await uow.store.update_market(city, cmd.market_id, cmd.changes) or market
         uow.emit(market_opened(market))
+        action = ("closed" if before["active"] and not market["active"] else
+                  "reopened" if market["active"] and not before["active"] else "edited")
+        _audit(uow, cmd.actor, "market", market["id"], action, before, market)
     return market
 
 
@@ -210,17 +224,20 @@ async def create_stall(uow: Uow, cmd: NewStall) -> Row:
                                           "market_id": cmd.market_id})
     if stall is None:
         raise domain.stall_exists()
+    _audit(uow, cmd.actor, "stall", stall["id"], "created", None, stall)
     return stall
 
 
 async def create_rw_hub(uow: Uow, cmd: NewRwHub) -> Row:
     data = dict(cmd.data)
+    domain.check_hours(data.get("opens_at"), data.get("closes_at"))
     data["rw"] = data["rw"].zfill(2)[-3:]
     data["name"] = data.get("name") or f"Hub RW {data['rw']} {data['kelurahan']}"
     hub = await uow.store.insert_rw_hub({**data, "id": data.get("id") or new_id(), "city": uow.this_city})
     if hub is None:
         raise domain.rw_hub_exists()
     uow.emit(rw_hub_registered(hub))
+    _audit(uow, cmd.actor, "rw_hub", hub["id"], "created", None, hub)
     return hub
 
 
@@ -229,10 +246,12 @@ async def update_rw_hub(uow: Uow, cmd: EditRwHub) -> Row:
     hub = await uow.store.get_rw_hub(city, cmd.hub_id)
     if hub is None:
         raise domain.not_found("Hub RW", cmd.hub_id)
+    domain.check_hours(cmd.changes.get("opens_at", hub["opens_at"]), cmd.changes.get("closes_at", hub["closes_at"]))
     if cmd.changes:
         updated = await uow.store.update_rw_hub(city, cmd.hub_id, cmd.changes)
         if updated is None:
             raise domain.rw_hub_exists()
+        _audit(uow, cmd.actor, "rw_hub", hub["id"], "edited", hub, updated)
         hub = updated
         uow.emit(rw_hub_registered(hub))
     return hub
@@ -247,9 +266,19 @@ async def onboard_vendor(uow: Uow, cmd: OnboardVendor) -> Row:
     if await uow.store.get_market(city, cmd.market_id) is None:
         raise domain.not_found("Pasar", cmd.market_id)
     await _check_stall(uow, cmd.market_id, cmd.data.get("stall_id"))
+    stall = await _free_stall(uow, cmd.data.get("stall_id"), None)
+    if cmd.activate and not normalise_phone(cmd.data.get("phone") or cmd.data.get("whatsapp")):
+        raise domain.phone_required()
     vendor = await uow.store.insert_vendor({**cmd.data, "id": new_id(), "city": city, "market_id": cmd.market_id,
                                             "status": "pending"})
     assert vendor is not None
+    if cmd.activate:
+        vendor = await uow.store.update_vendor(city, vendor["id"], {"status": "active",
+                                                                    "verified_at": datetime.now(UTC)}) or vendor
+        uow.emit(VendorActivated(vendor_id=vendor["id"], market_id=cmd.market_id, name=vendor["name"],
+                                 phone=normalise_phone(vendor.get("phone") or vendor.get("whatsapp")),
+                                 stall=domain.stall_label(stall)))
+    _audit(uow, cmd.actor, "vendor", vendor["id"], "added", None, vendor)
     return vendor
 
 
@@ -283,7 +312,10 @@ async def change_vendor_status(uow: Uow, cmd: ChangeVendorStatus) -> Row:
         changes["market_id"] = target_market
     if cmd.stall_id is not None:
         await _check_stall(uow, target_market, cmd.stall_id)
+        await _free_stall(uow, cmd.stall_id, vendor["id"])
         changes["stall_id"] = cmd.stall_id
+    if cmd.action == "suspend" and not (cmd.reason or "").strip() and vendor["status"] != "suspended":
+        raise domain.suspend_reason_required()
     if status == vendor["status"] and not changes:
         return vendor  # already there: nothing changes, nothing is emitted
     changes["status"] = status
@@ -297,6 +329,8 @@ async def change_vendor_status(uow: Uow, cmd: ChangeVendorStatus) -> Row:
             changes["verified_at"] = datetime.now(UTC)
     updated = await uow.store.update_vendor(city, cmd.vendor_id, changes)
     assert updated is not None
+    _audit(uow, cmd.actor, "vendor", cmd.vendor_id, {"verify": "verified", "activate": "activated",
+                                                     "suspend": "suspended"}[cmd.action], vendor, updated)
     if status != vendor["status"]:
         if status == "active":
             uow.emit(VendorActivated(vendor_id=cmd.vendor_id, market_id=updated["market_id"], name=updated["name"],
@@ -636,3 +670,75 @@ async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequeste
     shop, its products and its sales stay (business and money records keep names of shops, amounts, ids)."""
     forgotten = await uow.store.forget_vendor_owner(event.phone)
     log.info("personal data removed", account_id=event.account_id, vendors=forgotten)
+
+
+# ---- back office (issue #13): the audit list, stalls ---------------------------------------------------
+
+def _audit(uow: Uow, actor: Principal | None, entity: str, entity_id: str, action: str, before: Row | None,
+           after: Row | None) -> None:
+    """A staff change onto the catalog's audit list (same transaction); only the fields that changed are kept."""
+    if actor is None:
+        return  # seeding and tools act without a person; every staff route passes its principal
+    uow.audit(actor, entity, entity_id, action, before=domain.audit_view(entity, before),
+              after=domain.audit_view(entity, after))
+
+
+async def _free_stall(uow: Uow, stall_id: str | None, vendor_id: str | None) -> Row | None:
+    """The stall (already checked to be in the market), or 409 ``stall-taken`` when another vendor has it."""
+    if stall_id is None:
+        return None
+    other = await uow.store.vendor_on_stall(uow.this_city, stall_id)
+    if other is not None and other["id"] != vendor_id:
+        raise domain.stall_taken()
+    return await uow.store.get_stall(uow.this_city, stall_id)
+
+
+@dataclass(frozen=True)
+class EditStall:
+    actor: Principal
+    market_id: str
+    stall_id: str
+    changes: Row
+
+
+async def update_stall(uow: Uow, cmd: EditStall) -> Row:
+    """The city admin renames / renumbers a stall of a market (audited)."""
+    city = uow.this_city
+    stall = await uow.store.lock_stall(city, cmd.stall_id)
+    if stall is None or stall["market_id"] != cmd.market_id:
+        raise domain.not_found("Lapak", cmd.stall_id)
+    if not cmd.changes:
+        return stall
+    updated = await uow.store.update_stall(city, cmd.stall_id, cmd.changes)
+    if updated is None:
+        raise domain.stall_exists()
+    _audit(uow, cmd.actor, "stall", cmd.stall_id, "edited", stall, updated)
+    return updated
+
+
+@dataclass(frozen=True)
+class AssignStall:
+    actor: Principal
+    vendor_id: str
+    stall_id: str | None  # None: the vendor has no stall any more
+
+
+async def assign_stall(uow: Uow, cmd: AssignStall) -> Row:
+    """A market admin (their market's vendors) or the city admin gives a vendor a stall of its market, or none."""
+    actor_market_id = policy.admin_market(cmd.actor)
+    city = uow.this_city
+    vendor = await uow.store.get_vendor(city, cmd.vendor_id, lock=True)
+    if vendor is None:
+        raise domain.not_found("Pedagang", cmd.vendor_id)
+    policy.may_act_on_vendor(actor_market_id, vendor["market_id"])
+    if vendor["market_id"] is None:
+        raise domain.market_required()
+    if cmd.stall_id is not None:
+        await _check_stall(uow, vendor["market_id"], cmd.stall_id)
+        await _free_stall(uow, cmd.stall_id, vendor["id"])
+    if vendor["stall_id"] == cmd.stall_id:
+        return vendor
+    updated = await uow.store.update_vendor(city, vendor["id"], {"stall_id": cmd.stall_id})
+    assert updated is not None
+    _audit(uow, cmd.actor, "vendor", vendor["id"], "stall_assigned", vendor, updated)
+    return updated
