@@ -463,3 +463,15 @@ async def market_audit(who: MarketAdminP, ctx: CityContext, market_id: Id) -> di
     """The audit list of one market: the market, its stalls and its vendors (a market admin: their own only)."""
     policy.may_manage_market(who, market_id)
     return {"items": await ctx.read(queries.market_audit, ctx.slug, market_id)}
+
+
+@router.get("/cities/{city}/admin/markets", tags=["city admin"])
+async def admin_markets(who: CityAdminP, ctx: CityContext) -> dict[str, Any]:
+    """Every market of the city, closed ones too (to reopen them)."""
+    return {"items": await ctx.read(queries.list_markets, ctx.slug, include_inactive=True)}
+
+
+@router.get("/cities/{city}/admin/rw-hubs", tags=["city admin"])
+async def admin_rw_hubs(who: CityAdminP, ctx: CityContext) -> dict[str, Any]:
+    """Every RW hub of the city, inactive ones too."""
+    return {"items": await ctx.read(queries.list_rw_hubs, ctx.slug, include_inactive=True)}

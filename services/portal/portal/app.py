@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal import (
     pages_account,
+    pages_admin_city,
     pages_buyer,
     pages_courier,
     pages_dev,
@@ -37,6 +38,7 @@ log = get_logger(__name__)
 kernel = ServiceKernel("portal", None, uses_database=False)
 app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.router, pages_staff.router,
                       pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
+                      pages_admin_city.router,
                       title="PasarKota portal", api_document=False)  # HTML pages for people, not an API
 app.middleware("http")(pages_account.refresh_session)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
