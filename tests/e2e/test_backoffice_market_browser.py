@@ -125,7 +125,8 @@ def test_market_admin_adds_a_vendor_who_signs_in_lists_a_product_and_a_locked_pi
     admin.go(f"/kota/{CITY}/pengelola")
     card = admin.page.locator(f"[data-testid=ready-{order_id}]")
     assert "Terkunci" in card.inner_text()
-    doc_shot(admin, "backoffice-market-admin")
+    card.scroll_into_view_if_needed()
+    admin.page.screenshot(path=str(DOCS_IMG / "backoffice-pickup-locked.png"))  # the viewport: the locked order
     card.get_by_role("button", name="Buka kunci").click()  # without ticking "checked in person": refused
     admin.page.wait_for_load_state("load")
     assert admin.page.locator("[data-testid=refused]").count()
@@ -156,6 +157,9 @@ def test_market_admin_adds_a_vendor_who_signs_in_lists_a_product_and_a_locked_pi
     admin.page.get_by_role("button", name="Bekukan").click()
     admin.page.wait_for_load_state("load")
     assert "dibekukan" in admin.flash(), admin.page.content()[:3000]
+    history = admin.page.locator("#riwayat").inner_text()
+    assert "Pedagang dibekukan" in history and "Uji: lapak tutup sementara" in history, history
+    doc_shot(admin, "backoffice-market-admin")
 
 
 def test_city_admin_sets_up_an_rw_hub_and_a_market_through_the_pages(platform: Any, browser: Any) -> None:
@@ -181,7 +185,7 @@ def test_city_admin_sets_up_an_rw_hub_and_a_market_through_the_pages(platform: A
     assert "angka" in error_next_to(admin, "hall_capacity")
     assert admin.page.input_value("#f-kelurahan") == "Cigugur Tengah"
     doc_shot(admin, "backoffice-rw-hub-error")
-    admin.page.fill("#f-opens_at", "08:00")
+    admin.page.fill("#f-opens_at", "8.00")  # as it is often written: 08:00
     admin.page.fill("#f-closes_at", "21:00")
     admin.page.fill("#f-hall_capacity", "40")
     admin.page.get_by_role("button", name="Tambah hub").click()

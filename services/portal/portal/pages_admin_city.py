@@ -100,9 +100,13 @@ def check_int(form: dict[str, str], errors: dict[str, str], name: str, low: int,
 
 
 def check_hours(form: dict[str, str], errors: dict[str, str], *, required: bool) -> tuple[str | None, str | None]:
-    opens, closes = form.get("opens_at", "").strip()[:5], form.get("closes_at", "").strip()[:5]
     import re
 
+    def hhmm(raw: str) -> str:  # "8.30" and "08.30" are how hours are often written here: 08:30
+        raw = raw.strip().replace(".", ":")
+        return ("0" + raw) if re.fullmatch(r"[0-9]:[0-5][0-9]", raw) else raw
+
+    opens, closes = hhmm(form.get("opens_at", "")), hhmm(form.get("closes_at", ""))
     for name, value in (("opens_at", opens), ("closes_at", closes)):
         if value and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
             errors[name] = "Tulis jam sebagai JJ:MM, mis. 05:30."
