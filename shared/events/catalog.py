@@ -46,6 +46,7 @@ class VendorActivated(EventPayload):
     participant_id: str | None = None
     phone: str | None = None  # the vendor's phone (08…): identity grants `vendor` to its account; new-order messages
     stall: str | None = None  # e.g. "Los A-01": where a buyer picks up at the stall
+    invited: bool = False  # a market admin added the vendor by phone just now: notifications sends the welcome
 
 
 @event("VendorSuspended", 1, VENDOR, key="vendor_id")

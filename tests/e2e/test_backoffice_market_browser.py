@@ -72,6 +72,14 @@ def test_market_admin_adds_a_vendor_who_signs_in_lists_a_product_and_a_locked_pi
 
     poll(granted, what="identity grants `vendor` to the phone (VendorActivated)")
 
+    def welcomed() -> str | None:  # the invitation through notifications (its WhatsApp simulator)
+        r = httpx.get(f"{platform.url('notifications')}/dev/messages", params={"phone": phone}, timeout=10)
+        texts = [m["text"] for m in r.json()["messages"] if m["template"] == "vendor_welcome"]
+        return texts[0] if texts else None
+
+    welcome = poll(welcomed, what="the vendor's welcome message")
+    assert shop_name in welcome and "Pasar Cimindi" in welcome and "/masuk" in welcome, welcome
+
     # -- the vendor signs in with their phone and lists a product -------------------------------------------------
     seller = Person(browser, base, "new vendor")
     seller.go("/masuk")

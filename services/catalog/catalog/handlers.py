@@ -277,7 +277,7 @@ async def onboard_vendor(uow: Uow, cmd: OnboardVendor) -> Row:
                                                                     "verified_at": datetime.now(UTC)}) or vendor
         uow.emit(VendorActivated(vendor_id=vendor["id"], market_id=cmd.market_id, name=vendor["name"],
                                  phone=normalise_phone(vendor.get("phone") or vendor.get("whatsapp")),
-                                 stall=domain.stall_label(stall)))
+                                 stall=domain.stall_label(stall), invited=True))
     _audit(uow, cmd.actor, "vendor", vendor["id"], "added", None, vendor)
     return vendor
 
