@@ -1,11 +1,13 @@
 """Back office in a real browser at 360 px (issue #13): a market admin adds a vendor by phone; the vendor signs in
 with the code WhatsApp brought (the notifications simulator) and lists a product; a buyer's pickup locked by wrong
 codes is unlocked by the market admin after checking the buyer, and completed. A city admin creates an RW hub (and
-a market with a stall) through the pages. Each page is photographed into docs/img/ (docs/portal.md lists them).
+a market with a stall) through the pages. Each page is photographed into test-artifacts/screenshots/ (and, with
+PASARKOTA_UPDATE_DOCS=1, into docs/img/, listed in docs/portal.md).
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 import tests.e2e.test_portal_browser as portal_browser
 from shared.ids import demo_id
 from tests.e2e.test_identity_browser import enter_code
+from tests.e2e.test_portal_browser import SHOTS, UPDATE_DOCS
 
 pytestmark = pytest.mark.integration
 browser = portal_browser.browser  # the module's chromium fixture
@@ -27,10 +30,14 @@ MARKET = demo_id("market", CITY, MARKET_SLUG)
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
-def doc_shot(person: Any, name: str) -> None:
-    """A 360 px-wide full-page screenshot for docs/portal.md."""
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    person.page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=True)
+def doc_shot(person: Any, name: str, *, full_page: bool = True) -> None:
+    """A 360 px-wide screenshot into test-artifacts/screenshots/ (and, with PASARKOTA_UPDATE_DOCS=1, docs/img/ for
+    docs/portal.md)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    person.page.screenshot(path=str(path), full_page=full_page)
+    if UPDATE_DOCS:
+        shutil.copy(path, DOCS_IMG / f"{name}.png")
 
 
 def error_next_to(person: Any, name: str) -> str:
@@ -134,7 +141,7 @@ def test_market_admin_adds_a_vendor_who_signs_in_lists_a_product_and_a_locked_pi
     card = admin.page.locator(f"[data-testid=ready-{order_id}]")
     assert "Terkunci" in card.inner_text()
     card.scroll_into_view_if_needed()
-    admin.page.screenshot(path=str(DOCS_IMG / "backoffice-pickup-locked.png"))  # the viewport: the locked order
+    doc_shot(admin, "backoffice-pickup-locked", full_page=False)  # the viewport: the locked order
     card.get_by_role("button", name="Buka kunci").click()  # without ticking "checked in person": refused
     admin.page.wait_for_load_state("load")
     assert admin.page.locator("[data-testid=refused]").count()
