@@ -36,6 +36,9 @@ class RwHubRegistered(EventPayload):
     address: str
     active: bool = True
     bandwidth_mbps: int | None = None
+    opens_at: str | None = None  # the city's internet point: opening hours (HH:MM, local time) ...
+    closes_at: str | None = None
+    hall_capacity: int | None = None  # ... and how many people its hall seats (a training venue)
 
 
 @event("VendorActivated", 1, VENDOR, key="vendor_id")

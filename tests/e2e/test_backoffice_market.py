@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.events.catalog import MARKET as MARKET_TOPIC
 from shared.ids import demo_id
+from tests.catalog.support import catalog_events
 from tests.conftest import Platform, eventually
 from tests.orders.e2e_support import Shop
 
@@ -102,6 +104,10 @@ def test_city_admin_markets_stalls_and_rw_hubs_are_audited(platform: Platform) -
         assert entries[0]["before"] == {"hall_capacity": 40, "closes_at": "21:00"}
         assert entries[0]["after"] == {"hall_capacity": 60, "closes_at": "22:00"}
         assert entries[1]["after"]["name"] == "Hub RW Uji" and entries[1]["actor"] == "admin-kota-1"
+        # the other services learn the hub's hours and hall (learning: a training venue)
+        events = asyncio.run(catalog_events(platform.infra.bootstrap, MARKET_TOPIC, hid))
+        last = [e for e in events if e["event_type"] == "RwHubRegistered"][-1]["payload"]
+        assert (last["opens_at"], last["closes_at"], last["hall_capacity"]) == ("08:00", "22:00", 60)
 
         # another city's admin: refused; a market admin cannot set up markets or hubs
         tegal = platform.headers(OTHER, "city_admin", sub="admin-tegal")

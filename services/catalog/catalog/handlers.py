@@ -64,7 +64,9 @@ def market_opened(m: Row) -> MarketOpened:
 
 def rw_hub_registered(h: Row) -> RwHubRegistered:
     return RwHubRegistered(rw_hub_id=h["id"], name=h["name"], kelurahan=h["kelurahan"], rw=h["rw"],
-                           address=h.get("address") or "", active=h["active"], bandwidth_mbps=h.get("bandwidth_mbps"))
+                           address=h.get("address") or "", active=h["active"], bandwidth_mbps=h.get("bandwidth_mbps"),
+                           opens_at=h.get("opens_at"), closes_at=h.get("closes_at"),
+                           hall_capacity=h.get("hall_capacity"))
 
 
 def product_listed(p: Row, vendor_name: str | None) -> ProductListed:
