@@ -285,3 +285,68 @@ def test_staff_grants_and_revocations_are_audited_and_city_bound(platform: Platf
     assert phone not in str(entries)  # the phone is kept masked
     assert entries[0]["before"] == {"revoked": False, "reason": "narasumber BI"}
     assert entries[0]["after"] == {"revoked": True, "reason": "kontrak selesai"}
+
+
+async def test_a_trained_draft_verified_with_a_stall_and_activated_is_audited(platform: Platform) -> None:
+    from tests.catalog.support import publish
+    from tests.e2e.test_catalog_http import certificate
+
+    cat = platform.url("catalog")
+    admin = platform.headers(CITY, "city_admin", sub="admin-kota-4")
+    async with httpx.AsyncClient(base_url=cat, timeout=10) as c:
+        market = (await c.post(f"/cities/{CITY}/markets", headers=admin, json={
+            "slug": "pasar-draf-" + uuid.uuid4().hex[:8], "name": "Pasar Draf"})).json()
+        stall = (await c.post(f"/cities/{CITY}/markets/{market['id']}/stalls", headers=admin,
+                              json={"kind": "los", "block": "C", "number": "3"})).json()
+        cert = certificate(participant_phone="0821" + str(uuid.uuid4().int)[:8])
+        await publish(platform.infra.bootstrap, [cert], CITY)
+        mine = platform.headers(CITY, "market_admin", sub="pengelola-draf", market_id=market["id"])
+
+        async def draft() -> dict[str, Any] | None:
+            items = (await c.get(f"/cities/{CITY}/admin/vendor-drafts", headers=mine)).json()["items"]
+            return next((v for v in items if v["participant_id"] == cert.participant_id), None)
+
+        d = await eventually(draft, what="the draft opened by the certificate")
+        other = platform.headers(CITY, "market_admin", sub="pengelola-lain", market_id="pasar-lain")
+        assert (await c.post(f"/cities/{CITY}/vendors/{d['id']}/verify", headers=other,
+                             json={"market_id": market["id"]})).status_code == 403
+        r = await c.post(f"/cities/{CITY}/vendors/{d['id']}/verify", headers=mine, json={"stall_id": stall["id"]})
+        assert r.status_code == 200 and r.json()["market_id"] == market["id"], r.text
+        assert (await c.post(f"/cities/{CITY}/vendors/{d['id']}/activate", headers=mine)).status_code == 200
+        entries = (await c.get(f"/cities/{CITY}/audit", params={"entity": "vendor", "entity_id": d["id"]},
+                               headers=admin)).json()
+    assert [e["action"] for e in entries] == ["activated", "verified"]
+    assert all(e["actor"] == "pengelola-draf" for e in entries)
+    assert entries[1]["before"]["status"] == "draft" and entries[1]["before"]["market_id"] is None
+    assert entries[1]["after"] == {"status": "pending", "market_id": market["id"], "stall_id": stall["id"]}
+    assert entries[0]["after"] == {"status": "active"}
+
+
+def test_a_market_admin_sees_the_audit_of_their_markets_vendor_grants_only(platform: Platform) -> None:
+    idn = platform.url("identity")
+    atas_baru = demo_id("market", CITY, "pasar-atas-baru")
+    mine = platform.headers(CITY, "market_admin", sub="pengelola-atas", market_id=atas_baru)
+    other = platform.headers(CITY, "market_admin", sub="pengelola-cimindi",
+                             market_id=demo_id("market", CITY, "pasar-cimindi"))
+    phone = "0858" + str(uuid.uuid4().int)[:8]
+    with httpx.Client(base_url=idn, timeout=10) as c:
+        def invited() -> httpx.Response | None:
+            r = c.post(f"/cities/{CITY}/grants", headers=mine, json={
+                "phone": phone, "role": "vendor", "scope": demo_id("vendor", CITY, "vendor-01"),
+                "name": "Anak Bu Sri", "reason": "membantu di lapak"})
+            return r if r.status_code == 201 else None
+
+        gid = asyncio.run(eventually(lambda: asyncio.to_thread(invited), timeout=60,
+                                     what="identity knows the demo vendor's market"))
+        gid = gid.json()["grant"]["grant_id"]
+        own = c.get(f"/cities/{CITY}/grants/audit", headers=mine)
+        assert own.status_code == 200, own.text
+        newest = own.json()["items"][0]
+        assert (newest["entity_id"], newest["action"], newest["actor"]) == (gid, "granted", "pengelola-atas")
+        assert gid not in {e["entity_id"] for e in c.get(f"/cities/{CITY}/grants/audit",
+                                                          headers=other).json()["items"]}
+        assert c.get(f"/cities/{CITY}/grants/audit",
+                     headers=platform.headers(OTHER, "market_admin", sub="t", market_id=atas_baru)).status_code == 403
+        assert c.get(f"/cities/{CITY}/grants/audit", headers=platform.headers(CITY, "vendor", sub="v",
+                                                                                vendor_id="x")).status_code == 403
+        assert c.get(f"/cities/{CITY}/audit", headers=mine).status_code == 403  # the whole list: city staff only

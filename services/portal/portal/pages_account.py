@@ -337,13 +337,11 @@ async def delete_account(request: Request, city: str,
 
 
 async def staff_history(request: Request, city: str, who: Any, token: str) -> list[dict[str, Any]] | None:
-    """Identity's audit list of grants (*Riwayat perubahan*) for a city admin; None for a market admin (identity
-    serves its audit list to city staff only)."""
+    """Identity's audit list of grants (*Riwayat perubahan*): the city's for a city admin, the vendor grants of
+    their market for a market admin."""
     from portal.pages_admin_city import _optional_audit, admin_history
 
-    if not who.has("city_admin", "operator"):
-        return None
-    entries = await _optional_audit(api(request), "identity", f"/cities/{city}/audit", token, entity="grant")
+    entries = await _optional_audit(api(request), "identity", f"/cities/{city}/grants/audit", token)
     labels: dict[str, str] = {}
     for e in reversed(entries):  # oldest first: a grant's "granted" entry names the person its revocation is about
         side = e.get("after") or {}
