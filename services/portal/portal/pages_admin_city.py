@@ -50,6 +50,8 @@ def _value(field: str, value: Any, names: dict[str, str]) -> str | None:
         return "ya" if value else "tidak"
     if field == "status":
         return STATUS_WORDS.get(str(value), str(value))
+    if field == "kind":
+        return str(value).capitalize()
     if field == "role":
         return ROLE_NAMES.get(str(value), str(value))
     if field in ("stall_id", "scope"):
