@@ -350,3 +350,20 @@ def test_a_market_admin_sees_the_audit_of_their_markets_vendor_grants_only(platf
         assert c.get(f"/cities/{CITY}/grants/audit", headers=platform.headers(CITY, "vendor", sub="v",
                                                                                 vendor_id="x")).status_code == 403
         assert c.get(f"/cities/{CITY}/audit", headers=mine).status_code == 403  # the whole list: city staff only
+
+
+async def test_two_admins_giving_one_stall_at_once_one_wins_the_other_is_told(platform: Platform) -> None:
+    admin = platform.headers(CITY, "city_admin", sub="admin-kota-5")
+    async with httpx.AsyncClient(base_url=platform.url("catalog"), timeout=20) as c:
+        market = (await c.post(f"/cities/{CITY}/markets", headers=admin, json={
+            "slug": "pasar-rebut-" + uuid.uuid4().hex[:8], "name": "Pasar Rebutan"})).json()
+        stall = (await c.post(f"/cities/{CITY}/markets/{market['id']}/stalls", headers=admin,
+                              json={"kind": "kios", "number": "9"})).json()
+        vendors = [(await c.post(f"/cities/{CITY}/markets/{market['id']}/vendors", headers=admin,
+                                 json={"name": f"Toko {n}", "owner_name": f"Pemilik {n}"})).json() for n in (1, 2)]
+        answers = await asyncio.gather(*(c.put(f"/cities/{CITY}/vendors/{v['id']}/stall", headers=admin,
+                                               json={"stall_id": stall["id"]}) for v in vendors))
+        assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+        stalls = (await c.get(f"/cities/{CITY}/markets/{market['id']}/stalls")).json()["items"]
+        winner = next(r.json()["id"] for r in answers if r.status_code == 200)
+        assert stalls[0]["vendor_id"] == winner

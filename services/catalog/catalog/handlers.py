@@ -686,13 +686,17 @@ def _audit(uow: Uow, actor: Principal | None, entity: str, entity_id: str, actio
 
 
 async def _free_stall(uow: Uow, stall_id: str | None, vendor_id: str | None) -> Row | None:
-    """The stall (already checked to be in the market), or 409 ``stall-taken`` when another vendor has it."""
+    """The stall (already checked to be in the market), or 409 ``stall-taken`` when another vendor has it.
+
+    The stall row is locked first, so two admins giving the same stall at once are served one after the other
+    (the second then sees the first one's vendor)."""
     if stall_id is None:
         return None
+    stall = await uow.store.lock_stall(uow.this_city, stall_id)
     other = await uow.store.vendor_on_stall(uow.this_city, stall_id)
     if other is not None and other["id"] != vendor_id:
         raise domain.stall_taken()
-    return await uow.store.get_stall(uow.this_city, stall_id)
+    return stall
 
 
 @dataclass(frozen=True)
