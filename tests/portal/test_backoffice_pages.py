@@ -164,3 +164,33 @@ def test_the_history_shows_who_when_and_before_after_in_indonesian() -> None:
     assert shown[0]["who"].startswith("Admin kota")
     assert {"field": "Status", "before": "Aktif", "after": "Dibekukan"} in shown[0]["changes"]
     assert {"field": "Alasan pembekuan", "before": None, "after": "Tutup"} in shown[0]["changes"]
+
+
+def test_a_stall_is_renumbered_and_handed_from_one_vendor_to_another() -> None:
+    fake = city_admin_services()
+    fake.on("catalog", "GET", rf"/cities/cimahi/markets/{CIMAHI_MARKET}/stalls", {"items": [
+        {"id": "s1", "kind": "los", "block": "A", "number": "01", "market_id": CIMAHI_MARKET, "vendor_id": "v-old"}]})
+    fake.on("catalog", "PATCH", rf"/cities/cimahi/markets/{CIMAHI_MARKET}/stalls/s1", {"id": "s1"})
+    fake.on("catalog", "PUT", r"/cities/cimahi/vendors/(?P<v>[^/]+)/stall", lambda r, m: httpx.Response(
+        200, json={"id": m["v"]}))
+    with portal_client(fake, "city_admin") as client:
+        bad = client.post(f"/kota/cimahi/admin/pasar/{CIMAHI_MARKET}/lapak/s1", data={"kind": "gudang", "number": ""})
+        assert bad.status_code == 422 and not fake.called("catalog", "PATCH")
+        done = client.post(f"/kota/cimahi/admin/pasar/{CIMAHI_MARKET}/lapak/s1", data={
+            "kind": "kios", "block": "B", "number": "02", "vendor_id": "v-new"})
+        assert done.status_code == 303, done.text
+        assert fake.called("catalog", "PATCH", "/stalls/s1")[-1][3] == {"kind": "kios", "block": "B", "number": "02"}
+        puts = [(c[2], c[3]) for c in fake.called("catalog", "PUT", "/stall")]
+        assert puts == [("/cities/cimahi/vendors/v-old/stall", {"stall_id": None}),
+                        ("/cities/cimahi/vendors/v-new/stall", {"stall_id": "s1"})]
+
+
+def test_market_admin_assigns_a_stall_and_a_refusal_is_shown_as_one() -> None:
+    fake = market_admin_services()
+    fake.on("catalog", "PUT", r"/cities/cimahi/vendors/v1/stall", lambda r, m: problem(
+        409, "Lapak ini sudah dipakai pedagang lain. / Another vendor has this stall.", "stall-taken"))
+    with portal_client(fake, "market_admin", market_id=CIMAHI_MARKET) as client:
+        r = client.post("/kota/cimahi/pengelola/pedagang/v1/lapak", data={"stall_id": "s9"})
+        where = r.headers["location"]
+        assert r.status_code == 303 and "galat=1" in where and "sudah%20dipakai" in where
+        assert fake.called("catalog", "PUT", "/v1/stall")[-1][3] == {"stall_id": "s9"}
