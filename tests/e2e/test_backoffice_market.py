@@ -105,8 +105,12 @@ def test_city_admin_markets_stalls_and_rw_hubs_are_audited(platform: Platform) -
         assert entries[0]["after"] == {"hall_capacity": 60, "closes_at": "22:00"}
         assert entries[1]["after"]["name"] == "Hub RW Uji" and entries[1]["actor"] == "admin-kota-1"
         # the other services learn the hub's hours and hall (learning: a training venue)
-        events = asyncio.run(catalog_events(platform.infra.bootstrap, MARKET_TOPIC, hid))
-        last = [e for e in events if e["event_type"] == "RwHubRegistered"][-1]["payload"]
+        async def edited_on_the_wire() -> dict[str, Any] | None:  # once the outbox relay has published the edit
+            events = await catalog_events(platform.infra.bootstrap, MARKET_TOPIC, hid)
+            found = [e["payload"] for e in events if e["event_type"] == "RwHubRegistered"]
+            return found[-1] if found and found[-1]["hall_capacity"] == 60 else None
+
+        last = asyncio.run(eventually(edited_on_the_wire, timeout=30, what="the edited RwHubRegistered"))
         assert (last["opens_at"], last["closes_at"], last["hall_capacity"]) == ("08:00", "22:00", 60)
 
         # another city's admin: refused; a market admin cannot set up markets or hubs
