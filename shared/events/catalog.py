@@ -41,6 +41,9 @@ class RwHubRegistered(EventPayload):
     address: str
     active: bool = True
     bandwidth_mbps: int | None = None
+    opens_at: str | None = None  # the city's internet point: opening hours (HH:MM, local time) ...
+    closes_at: str | None = None
+    hall_capacity: int | None = None  # ... and how many people its hall seats (a training venue)
 
 
 @event("VendorActivated", 1, VENDOR, key="vendor_id")
@@ -51,6 +54,7 @@ class VendorActivated(EventPayload):
     participant_id: str | None = None
     phone: str | None = None  # the vendor's phone (08…): identity grants `vendor` to its account; new-order messages
     stall: str | None = None  # e.g. "Los A-01": where a buyer picks up at the stall
+    invited: bool = False  # a market admin added the vendor by phone just now: notifications sends the welcome
 
 
 @event("VendorSuspended", 1, VENDOR, key="vendor_id")

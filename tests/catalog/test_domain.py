@@ -138,3 +138,24 @@ def test_a_rejected_line_never_gives_back_more_than_is_still_out() -> None:
     ("restocked", None)])
 def test_an_order_placed_again_gets_the_answer_that_still_stands(status: str, answer: str | None) -> None:
     assert domain.repeated_answer(status) == answer
+
+
+# ---- back office (issue #13) --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("opens", "closes", "field"), [
+    ("14:00", "05:00", "closes_at"), ("08:00", "08:00", "closes_at"), ("08:00", None, "closes_at"),
+    (None, "21:00", "opens_at")])
+def test_nonsense_hours_are_refused_naming_the_field(opens: str | None, closes: str | None, field: str) -> None:
+    from shared.errors import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        domain.check_hours(opens, closes)
+    assert refused.value.extra["field"] == field
+
+
+def test_sensible_or_no_hours_pass_and_a_stall_has_a_name() -> None:
+    domain.check_hours("05:00", "14:00")
+    domain.check_hours(None, None)
+    assert domain.stall_label({"kind": "los", "block": "A", "number": "01"}) == "Los A-01"
+    assert domain.stall_label({"kind": "kios", "block": "", "number": "7"}) == "Kios 7"
+    assert domain.audit_view("market", {"name": "P", "active": True, "id": "x"})["name"] == "P"

@@ -82,3 +82,13 @@ def test_staff_lists_are_scoped_to_the_city_or_the_market() -> None:
     with pytest.raises(Forbidden) as exc:
         policy.staff_market_scope(MARKETLESS_ADMIN)
     assert exc.value.code == "no-market"
+
+
+def test_only_city_staff_and_the_orders_own_market_admin_unlock_a_pickup() -> None:
+    o = order()
+    assert policy.may_unlock_pickup(CITY_ADMIN, o) and policy.may_unlock_pickup(OPERATOR, o)
+    assert policy.may_unlock_pickup(who("market_admin", market_id=MARKET), o)
+    assert not policy.may_unlock_pickup(who("market_admin", market_id="m-2"), o)
+    assert not policy.may_unlock_pickup(who("market_admin"), o)
+    assert not policy.may_unlock_pickup(BUYER, o)  # the buyer cannot give themselves attempts back
+    assert not policy.may_unlock_pickup(who("vendor", vendor_id="v-1"), o)

@@ -319,8 +319,8 @@ def test_checkout_refusal_codes_land_on_their_field() -> None:
 def test_market_admin_verifies_a_draft_into_their_market_and_suspends_with_a_reason() -> None:
     fake = default_services()
     fake.on("catalog", "GET", r"/cities/cimahi/admin/vendors", lambda r, m: httpx.Response(200, json={"items": [
-        {"id": f"v-{r.url.params['status']}", "name": f"Lapak {r.url.params['status']}", "owner_name": "Bu Sri",
-         "categories": ["sayur"]}]}))
+        {"id": f"v-{r.url.params.get('status', 'active')}", "name": f"Lapak {r.url.params.get('status', 'active')}",
+         "owner_name": "Bu Sri", "categories": ["sayur"]}]}))
     fake.on("catalog", "GET", r"/cities/cimahi/admin/vendor-drafts", {"items": [
         {"id": "v-draft", "name": "Draf Rina", "owner_name": "Rina", "categories": []}]})
     fake.on("orders", "GET", r"/cities/cimahi/orders", {"orders": [order("ready")]})
@@ -333,7 +333,13 @@ def test_market_admin_verifies_a_draft_into_their_market_and_suspends_with_a_rea
         response = client.post("/kota/cimahi/pengelola/pedagang/v-draft", data={"action": "verify"})
         assert response.status_code == 303 and "diverifikasi" in response.headers["location"]
         assert fake.called("catalog", "POST", "/verify")[-1][3] == {"market_id": CIMAHI_MARKET}
-        client.post("/kota/cimahi/pengelola/pedagang/v-active", data={"action": "suspend", "reason": "Lapak tutup"})
+        # suspending: a reason and a confirmation step (issue #13); without them nothing is sent
+        unconfirmed = client.post("/kota/cimahi/pengelola/pedagang/v-active",
+                                  data={"action": "suspend", "reason": "Lapak tutup"})
+        assert unconfirmed.status_code == 422 and 'id="e-confirm"' in unconfirmed.text
+        assert not fake.called("catalog", "POST", "/suspend")
+        client.post("/kota/cimahi/pengelola/pedagang/v-active", data={"action": "suspend", "reason": "Lapak tutup",
+                                                                     "confirm": "1"})
         assert fake.called("catalog", "POST", "/suspend")[-1][3] == {"reason": "Lapak tutup"}
         assert client.post("/kota/cimahi/pengelola/pedagang/v-active", data={"action": "hapus"}).status_code == 404
 

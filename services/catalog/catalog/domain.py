@@ -319,3 +319,58 @@ def price_change(today: int | None, yesterday: int | None) -> tuple[int | None, 
 def is_available(stock: int | None, available: bool, active: bool = True) -> bool:
     """Whether a buyer can order it now."""
     return active and available and (stock is None or stock > 0)
+
+
+# ---- back office (issue #13): hours, stalls, what the audit list keeps -----------------------------------
+
+def check_hours(opens_at: str | None, closes_at: str | None) -> None:
+    """Opening hours of a market or an RW hub: both or neither, and closing after opening (same day).
+
+    Invalid ``invalid-hours`` names the field to show it next to (``closes_at`` or ``opens_at``)."""
+    if opens_at is None and closes_at is None:
+        return
+    if opens_at is None or closes_at is None:
+        missing = "opens_at" if opens_at is None else "closes_at"
+        raise Invalid("hours-incomplete", "Isi jam buka dan jam tutup. / Give both opening and closing time.",
+                      field=missing)
+    if closes_at <= opens_at:  # "HH:MM" strings compare as times
+        raise Invalid("invalid-hours", "Jam tutup harus setelah jam buka. / Closing time must be after opening.",
+                      field="closes_at")
+
+
+def stall_label(stall: dict[str, Any] | None) -> str | None:
+    """``Los A-01`` / ``Kios 7``: how buyers and vendors name a stall."""
+    if not stall:
+        return None
+    where = f"{stall['block']}-{stall['number']}" if stall.get("block") else str(stall["number"])
+    return f"{str(stall['kind']).capitalize()} {where}"
+
+
+def stall_taken() -> Conflict:
+    return Conflict("stall-taken", "Lapak ini sudah dipakai pedagang lain. / Another vendor has this stall.",
+                    field="stall_id")
+
+
+def suspend_reason_required() -> Invalid:
+    return Invalid("reason-required", "Tulis alasan pembekuan. / A reason is required to suspend.", field="reason")
+
+
+def phone_required() -> Invalid:
+    return Invalid("phone-required", "Nomor HP wajib untuk pedagang yang langsung aktif (ia masuk dengan nomor "
+                                     "ini). / A phone is required to activate the vendor.", field="phone")
+
+
+AUDIT_FIELDS: dict[str, tuple[str, ...]] = {
+    "market": ("name", "address", "kelurahan", "opens_at", "closes_at", "description", "active"),
+    "stall": ("market_id", "kind", "block", "number"),
+    "rw_hub": ("name", "kelurahan", "rw", "address", "bandwidth_mbps", "opens_at", "closes_at", "hall_capacity",
+               "active"),
+    "vendor": ("market_id", "stall_id", "name", "owner_name", "phone", "status", "suspended_reason"),
+}
+
+
+def audit_view(entity: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The fields of a row the audit list keeps (before → after)."""
+    if row is None:
+        return None
+    return {k: row.get(k) for k in AUDIT_FIELDS[entity]}

@@ -64,7 +64,9 @@ def market_opened(m: Row) -> MarketOpened:
 
 def rw_hub_registered(h: Row) -> RwHubRegistered:
     return RwHubRegistered(rw_hub_id=h["id"], name=h["name"], kelurahan=h["kelurahan"], rw=h["rw"],
-                           address=h.get("address") or "", active=h["active"], bandwidth_mbps=h.get("bandwidth_mbps"))
+                           address=h.get("address") or "", active=h["active"], bandwidth_mbps=h.get("bandwidth_mbps"),
+                           opens_at=h.get("opens_at"), closes_at=h.get("closes_at"),
+                           hall_capacity=h.get("hall_capacity"))
 
 
 def product_listed(p: Row, vendor_name: str | None) -> ProductListed:
@@ -98,29 +100,34 @@ def product_search_text(name: str, category: str, vendor_name: str | None, descr
 class NewMarket:
     slug: str
     data: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class EditMarket:
     market_id: str
     changes: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class NewStall:
     market_id: str
     data: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class NewRwHub:
     data: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
 class EditRwHub:
     hub_id: str
     changes: Row
+    actor: Principal | None = None  # the staff member (audit list)
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class OnboardVendor:
     actor: Principal
     market_id: str
     data: Row
+    activate: bool = False  # checked in person: active at once (identity grants `vendor` to its phone)
 
 
 @dataclass(frozen=True)
@@ -183,11 +191,13 @@ class DelistProduct:
 
 async def create_market(uow: Uow, cmd: NewMarket) -> Row:
     city = uow.this_city
+    domain.check_hours(cmd.data.get("opens_at") or "05:00", cmd.data.get("closes_at") or "14:00")
     market = await uow.store.insert_market({**cmd.data, "slug": cmd.slug, "id": demo_id("market", city, cmd.slug),
                                             "city": city})
     if market is None:
         raise domain.market_exists()
     uow.emit(market_opened(market))
+    _audit(uow, cmd.actor, "market", market["id"], "opened", None, market)
     return market
 
 
@@ -196,9 +206,15 @@ async def update_market(uow: Uow, cmd: EditMarket) -> Row:
     market = await uow.store.get_market(city, cmd.market_id, lock=True)
     if market is None:
         raise domain.not_found("Pasar", cmd.market_id)
+    domain.check_hours(cmd.changes.get("opens_at", market["opens_at"]), cmd.changes.get("closes_at",
+                                                                                         market["closes_at"]))
     if cmd.changes:
+        before = market
         market = await uow.store.update_market(city, cmd.market_id, cmd.changes) or market
         uow.emit(market_opened(market))
+        action = ("closed" if before["active"] and not market["active"] else
+                  "reopened" if market["active"] and not before["active"] else "edited")
+        _audit(uow, cmd.actor, "market", market["id"], action, before, market)
     return market
 
 
@@ -210,17 +226,20 @@ async def create_stall(uow: Uow, cmd: NewStall) -> Row:
                                           "market_id": cmd.market_id})
     if stall is None:
         raise domain.stall_exists()
+    _audit(uow, cmd.actor, "stall", stall["id"], "created", None, stall)
     return stall
 
 
 async def create_rw_hub(uow: Uow, cmd: NewRwHub) -> Row:
     data = dict(cmd.data)
+    domain.check_hours(data.get("opens_at"), data.get("closes_at"))
     data["rw"] = data["rw"].zfill(2)[-3:]
     data["name"] = data.get("name") or f"Hub RW {data['rw']} {data['kelurahan']}"
     hub = await uow.store.insert_rw_hub({**data, "id": data.get("id") or new_id(), "city": uow.this_city})
     if hub is None:
         raise domain.rw_hub_exists()
     uow.emit(rw_hub_registered(hub))
+    _audit(uow, cmd.actor, "rw_hub", hub["id"], "created", None, hub)
     return hub
 
 
@@ -229,10 +248,12 @@ async def update_rw_hub(uow: Uow, cmd: EditRwHub) -> Row:
     hub = await uow.store.get_rw_hub(city, cmd.hub_id)
     if hub is None:
         raise domain.not_found("Hub RW", cmd.hub_id)
+    domain.check_hours(cmd.changes.get("opens_at", hub["opens_at"]), cmd.changes.get("closes_at", hub["closes_at"]))
     if cmd.changes:
         updated = await uow.store.update_rw_hub(city, cmd.hub_id, cmd.changes)
         if updated is None:
             raise domain.rw_hub_exists()
+        _audit(uow, cmd.actor, "rw_hub", hub["id"], "edited", hub, updated)
         hub = updated
         uow.emit(rw_hub_registered(hub))
     return hub
@@ -247,9 +268,19 @@ async def onboard_vendor(uow: Uow, cmd: OnboardVendor) -> Row:
     if await uow.store.get_market(city, cmd.market_id) is None:
         raise domain.not_found("Pasar", cmd.market_id)
     await _check_stall(uow, cmd.market_id, cmd.data.get("stall_id"))
+    stall = await _free_stall(uow, cmd.data.get("stall_id"), None)
+    if cmd.activate and not normalise_phone(cmd.data.get("phone") or cmd.data.get("whatsapp")):
+        raise domain.phone_required()
     vendor = await uow.store.insert_vendor({**cmd.data, "id": new_id(), "city": city, "market_id": cmd.market_id,
                                             "status": "pending"})
     assert vendor is not None
+    if cmd.activate:
+        vendor = await uow.store.update_vendor(city, vendor["id"], {"status": "active",
+                                                                    "verified_at": datetime.now(UTC)}) or vendor
+        uow.emit(VendorActivated(vendor_id=vendor["id"], market_id=cmd.market_id, name=vendor["name"],
+                                 phone=normalise_phone(vendor.get("phone") or vendor.get("whatsapp")),
+                                 stall=domain.stall_label(stall), invited=True))
+    _audit(uow, cmd.actor, "vendor", vendor["id"], "added", None, vendor)
     return vendor
 
 
@@ -283,7 +314,10 @@ async def change_vendor_status(uow: Uow, cmd: ChangeVendorStatus) -> Row:
         changes["market_id"] = target_market
     if cmd.stall_id is not None:
         await _check_stall(uow, target_market, cmd.stall_id)
+        await _free_stall(uow, cmd.stall_id, vendor["id"])
         changes["stall_id"] = cmd.stall_id
+    if cmd.action == "suspend" and not (cmd.reason or "").strip() and vendor["status"] != "suspended":
+        raise domain.suspend_reason_required()
     if status == vendor["status"] and not changes:
         return vendor  # already there: nothing changes, nothing is emitted
     changes["status"] = status
@@ -297,6 +331,8 @@ async def change_vendor_status(uow: Uow, cmd: ChangeVendorStatus) -> Row:
             changes["verified_at"] = datetime.now(UTC)
     updated = await uow.store.update_vendor(city, cmd.vendor_id, changes)
     assert updated is not None
+    _audit(uow, cmd.actor, "vendor", cmd.vendor_id, {"verify": "verified", "activate": "activated",
+                                                     "suspend": "suspended"}[cmd.action], vendor, updated)
     if status != vendor["status"]:
         if status == "active":
             uow.emit(VendorActivated(vendor_id=cmd.vendor_id, market_id=updated["market_id"], name=updated["name"],
@@ -654,3 +690,78 @@ async def publish_state_backfill(uow: Uow) -> int:
         uow.emit(product_state(p), city=p["city"])
     log.info("state topics backfilled", products=len(products), vendors=len(vendors))
     return len(products) + len(vendors)
+
+# ---- back office (issue #13): the audit list, stalls ---------------------------------------------------
+
+def _audit(uow: Uow, actor: Principal | None, entity: str, entity_id: str, action: str, before: Row | None,
+           after: Row | None) -> None:
+    """A staff change onto the catalog's audit list (same transaction); only the fields that changed are kept."""
+    if actor is None:
+        return  # seeding and tools act without a person; every staff route passes its principal
+    uow.audit(actor, entity, entity_id, action, before=domain.audit_view(entity, before),
+              after=domain.audit_view(entity, after))
+
+
+async def _free_stall(uow: Uow, stall_id: str | None, vendor_id: str | None) -> Row | None:
+    """The stall (already checked to be in the market), or 409 ``stall-taken`` when another vendor has it.
+
+    The stall row is locked first, so two admins giving the same stall at once are served one after the other
+    (the second then sees the first one's vendor)."""
+    if stall_id is None:
+        return None
+    stall = await uow.store.lock_stall(uow.this_city, stall_id)
+    other = await uow.store.vendor_on_stall(uow.this_city, stall_id)
+    if other is not None and other["id"] != vendor_id:
+        raise domain.stall_taken()
+    return stall
+
+
+@dataclass(frozen=True)
+class EditStall:
+    actor: Principal
+    market_id: str
+    stall_id: str
+    changes: Row
+
+
+async def update_stall(uow: Uow, cmd: EditStall) -> Row:
+    """The city admin renames / renumbers a stall of a market (audited)."""
+    city = uow.this_city
+    stall = await uow.store.lock_stall(city, cmd.stall_id)
+    if stall is None or stall["market_id"] != cmd.market_id:
+        raise domain.not_found("Lapak", cmd.stall_id)
+    if not cmd.changes:
+        return stall
+    updated = await uow.store.update_stall(city, cmd.stall_id, cmd.changes)
+    if updated is None:
+        raise domain.stall_exists()
+    _audit(uow, cmd.actor, "stall", cmd.stall_id, "edited", stall, updated)
+    return updated
+
+
+@dataclass(frozen=True)
+class AssignStall:
+    actor: Principal
+    vendor_id: str
+    stall_id: str | None  # None: the vendor has no stall any more
+
+
+async def assign_stall(uow: Uow, cmd: AssignStall) -> Row:
+    """A market admin (their market's vendors) or the city admin gives a vendor a stall of its market, or none."""
+    actor_market_id = policy.admin_market(cmd.actor)
+    city = uow.this_city
+    vendor = await uow.store.get_vendor(city, cmd.vendor_id, lock=True)
+    if vendor is None:
+        raise domain.not_found("Pedagang", cmd.vendor_id)
+    policy.may_act_on_vendor(actor_market_id, vendor["market_id"])
+    if vendor["market_id"] is None:
+        raise domain.market_required()
+    if cmd.stall_id is not None:
+        await _check_stall(uow, vendor["market_id"], cmd.stall_id)
+        await _free_stall(uow, cmd.stall_id, vendor["id"])
+    if vendor["stall_id"] == cmd.stall_id:
+        return vendor
+    updated = await uow.store.update_vendor(city, vendor["id"], {"stall_id": cmd.stall_id})
+    assert updated is not None
+    _audit(uow, cmd.actor, "vendor", vendor["id"], "stall_assigned", vendor, updated)
+    return updated

@@ -55,6 +55,7 @@ PerOrder = Annotated[int, Field(ge=1, le=domain.MAX_PER_ORDER)]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 \-]{5,19}$")]
 HourMinute = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Rw = Annotated[str, Field(pattern=r"^[0-9]{1,3}$")]
+HallCapacity = Annotated[int, Field(ge=1, le=10_000, description="people the hub's hall seats")]
 
 
 class Strict(BaseModel):
@@ -172,6 +173,9 @@ class RwHubIn(Strict):
     name: Name | None = None
     address: ShortText = ""
     bandwidth_mbps: int | None = Field(None, ge=1, le=100_000)
+    opens_at: HourMinute | None = None
+    closes_at: HourMinute | None = None
+    hall_capacity: HallCapacity | None = None
 
 
 class RwHubPatch(Strict):
@@ -179,9 +183,17 @@ class RwHubPatch(Strict):
     address: ShortText | None = None
     bandwidth_mbps: int | None = Field(None, ge=1, le=100_000)
     active: bool | None = None
+    kelurahan: str | None = Field(None, min_length=1, max_length=80)
+    rw: Rw | None = None
+    opens_at: HourMinute | None = None
+    closes_at: HourMinute | None = None
+    hall_capacity: HallCapacity | None = None
 
     def changes(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.model_fields_set if getattr(self, k) is not None}
+        out = {k: getattr(self, k) for k in self.model_fields_set if getattr(self, k) is not None}
+        if "rw" in out:
+            out["rw"] = out["rw"].zfill(2)[-3:]
+        return out
 
 
 class VendorIn(Strict):
@@ -191,6 +203,8 @@ class VendorIn(Strict):
     whatsapp: Phone | None = None
     categories: list[Category] = Field(default_factory=list, max_length=len(domain.CATEGORIES))
     stall_id: str | None = Field(None, max_length=80)
+    activate: bool = Field(False, description="checked in person: active at once, so identity grants `vendor` "
+                                              "to the phone (required then)")
 
 
 class VendorPatch(Strict):
@@ -376,7 +390,8 @@ async def vendor_drafts(who: MarketAdminP, ctx: CityContext) -> dict[str, Any]:
 
 @router.post("/cities/{city}/markets/{market_id}/vendors", status_code=201, tags=["market admin"])
 async def onboard_vendor(who: MarketAdminP, ctx: CityContext, market_id: Id, body: VendorIn) -> dict[str, Any]:
-    return await ctx.run(handlers.onboard_vendor, OnboardVendor(who, market_id, body.model_dump()))
+    return await ctx.run(handlers.onboard_vendor, OnboardVendor(who, market_id, body.model_dump(exclude={"activate"}),
+                                                                activate=body.activate))
 
 
 @router.post("/cities/{city}/vendors/{vendor_id}/{action}", tags=["market admin"])
@@ -397,27 +412,27 @@ async def get_reservation(who: CityAdminP, ctx: CityContext, order_id: Id) -> di
 
 @router.post("/cities/{city}/markets", status_code=201, tags=["city admin"])
 async def create_market(who: CityAdminP, ctx: CityContext, body: MarketIn) -> dict[str, Any]:
-    return await ctx.run(handlers.create_market, NewMarket(body.slug, body.model_dump()))
+    return await ctx.run(handlers.create_market, NewMarket(body.slug, body.model_dump(), who))
 
 
 @router.patch("/cities/{city}/markets/{market_id}", tags=["city admin"])
 async def edit_market(who: CityAdminP, ctx: CityContext, market_id: Id, body: MarketPatch) -> dict[str, Any]:
-    return await ctx.run(handlers.update_market, EditMarket(market_id, body.changes()))
+    return await ctx.run(handlers.update_market, EditMarket(market_id, body.changes(), who))
 
 
 @router.post("/cities/{city}/markets/{market_id}/stalls", status_code=201, tags=["city admin"])
 async def create_stall(who: CityAdminP, ctx: CityContext, market_id: Id, body: StallIn) -> dict[str, Any]:
-    return await ctx.run(handlers.create_stall, NewStall(market_id, body.model_dump()))
+    return await ctx.run(handlers.create_stall, NewStall(market_id, body.model_dump(), who))
 
 
 @router.post("/cities/{city}/rw-hubs", status_code=201, tags=["city admin"])
 async def create_rw_hub(who: CityAdminP, ctx: CityContext, body: RwHubIn) -> dict[str, Any]:
-    return await ctx.run(handlers.create_rw_hub, NewRwHub(body.model_dump()))
+    return await ctx.run(handlers.create_rw_hub, NewRwHub(body.model_dump(), who))
 
 
 @router.patch("/cities/{city}/rw-hubs/{hub_id}", tags=["city admin"])
 async def edit_rw_hub(who: CityAdminP, ctx: CityContext, hub_id: Id, body: RwHubPatch) -> dict[str, Any]:
-    return await ctx.run(handlers.update_rw_hub, EditRwHub(hub_id, body.changes()))
+    return await ctx.run(handlers.update_rw_hub, EditRwHub(hub_id, body.changes(), who))
 
 
 # ---- open price information (issue #14) -------------------------------------------------------------
@@ -451,3 +466,49 @@ async def open_prices_csv(ctx: CityContext, day: Annotated[date | None, Query(al
     csv.writer(buffer).writerows(prices.csv_rows(ctx.slug, day, items))
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'inline; filename="harga-{ctx.slug}-{day.isoformat()}.csv"'})
+
+
+# ---- back office (issue #13) --------------------------------------------------------------------------
+
+class StallPatch(Strict):
+    kind: Literal[domain.STALL_KINDS] | None = None  # type: ignore[valid-type]
+    block: str | None = Field(None, max_length=20)
+    number: str | None = Field(None, min_length=1, max_length=20)
+
+    def changes(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.model_fields_set if getattr(self, k) is not None}
+
+
+class StallAssignIn(Strict):
+    stall_id: str | None = Field(None, max_length=80, pattern=ID_PATTERN, description="null: no stall")
+
+
+@router.patch("/cities/{city}/markets/{market_id}/stalls/{stall_id}", tags=["city admin"])
+async def edit_stall(who: CityAdminP, ctx: CityContext, market_id: Id, stall_id: Id,
+                     body: StallPatch) -> dict[str, Any]:
+    return await ctx.run(handlers.update_stall, handlers.EditStall(who, market_id, stall_id, body.changes()))
+
+
+@router.put("/cities/{city}/vendors/{vendor_id}/stall", tags=["market admin"])
+async def assign_stall(who: MarketAdminP, ctx: CityContext, vendor_id: Id, body: StallAssignIn) -> dict[str, Any]:
+    """Give a vendor a stall of its market (or none); a stall another vendor has is 409 ``stall-taken``."""
+    return await ctx.run(handlers.assign_stall, handlers.AssignStall(who, vendor_id, body.stall_id))
+
+
+@router.get("/cities/{city}/admin/markets/{market_id}/audit", tags=["market admin"])
+async def market_audit(who: MarketAdminP, ctx: CityContext, market_id: Id) -> dict[str, Any]:
+    """The audit list of one market: the market, its stalls and its vendors (a market admin: their own only)."""
+    policy.may_manage_market(who, market_id)
+    return {"items": await ctx.read(queries.market_audit, ctx.slug, market_id)}
+
+
+@router.get("/cities/{city}/admin/markets", tags=["city admin"])
+async def admin_markets(who: CityAdminP, ctx: CityContext) -> dict[str, Any]:
+    """Every market of the city, closed ones too (to reopen them)."""
+    return {"items": await ctx.read(queries.list_markets, ctx.slug, include_inactive=True)}
+
+
+@router.get("/cities/{city}/admin/rw-hubs", tags=["city admin"])
+async def admin_rw_hubs(who: CityAdminP, ctx: CityContext) -> dict[str, Any]:
+    """Every RW hub of the city, inactive ones too."""
+    return {"items": await ctx.read(queries.list_rw_hubs, ctx.slug, include_inactive=True)}

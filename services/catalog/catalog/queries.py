@@ -6,6 +6,7 @@ per row). Not found — or not public — is ``shared.errors.NotFound``; nothing
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -242,3 +243,26 @@ async def city_price_points(conn: asyncpg.Connection, city: str, window_start: d
         points.setdefault(h["product_id"], []).append((h["changed_at"], int(h["price"])))
     return [prices.PricedProduct(pid, r["name"], r["unit"], r["market_id"], points.get(pid, []))
             for pid, r in wanted.items()]
+
+# ---- back office (issue #13) --------------------------------------------------------------------------
+
+async def market_audit(conn: asyncpg.Connection, city: str, market_id: str, *, limit: int = 100) -> list[Row]:
+    """Audit entries of a market, its stalls and its vendors (one query), newest first, with the names shown."""
+    await _market(conn, city, market_id)
+    rows = await conn.fetch(
+        "SELECT a.id, a.at, a.actor, a.actor_roles, a.entity, a.entity_id, a.action, a.before, a.after,"
+        " coalesce(v.name, m.name, s.kind || ' ' || s.block || '-' || s.number) AS label"
+        " FROM audit_log a"
+        " LEFT JOIN vendors v ON a.entity = 'vendor' AND v.id = a.entity_id"
+        " LEFT JOIN stalls s ON a.entity = 'stall' AND s.id = a.entity_id"
+        " LEFT JOIN markets m ON a.entity = 'market' AND m.id = a.entity_id"
+        " WHERE a.city = $1 AND (m.id = $2 OR v.market_id = $2 OR s.market_id = $2)"
+        " ORDER BY a.id DESC LIMIT $3", city, market_id, limit)
+    return [{**dict(r), "actor_roles": list(r["actor_roles"]),
+             "before": _audit_json(r["before"]), "after": _audit_json(r["after"])} for r in rows]
+
+
+def _audit_json(value: Any) -> Any:
+    """An audit side as a dict: ``shared.audit.write`` stores it JSON-encoded inside the jsonb (so the pool's
+    codec hands back a string), read either way."""
+    return json.loads(value) if isinstance(value, str) else value

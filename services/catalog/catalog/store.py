@@ -26,7 +26,8 @@ MARKET_COLUMNS = "id, city, slug, name, address, kelurahan, opens_at, closes_at,
 
 STALL_COLUMNS = "id, city, market_id, kind, block, number"
 
-HUB_COLUMNS = "id, city, name, kelurahan, rw, address, bandwidth_mbps, active"
+HUB_COLUMNS = ("id, city, name, kelurahan, rw, address, bandwidth_mbps, active, opens_at, closes_at,"
+               " hall_capacity")
 
 VENDOR_COLUMNS = ("id, city, market_id, stall_id, name, owner_name, phone, whatsapp, categories, status, trained,"
                   " certificate_code, participant_id, suspended_reason, verified_at, created_at, updated_at")
@@ -85,10 +86,11 @@ class CatalogStore:
 
     async def insert_rw_hub(self, h: Row) -> Row | None:
         return _d(await self.conn.fetchrow(
-            "INSERT INTO rw_hubs(id, city, name, kelurahan, rw, address, bandwidth_mbps)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+            "INSERT INTO rw_hubs(id, city, name, kelurahan, rw, address, bandwidth_mbps, opens_at, closes_at,"
+            " hall_capacity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
             f" RETURNING {HUB_COLUMNS}",
-            h["id"], h["city"], h["name"], h["kelurahan"], h["rw"], h.get("address") or "", h.get("bandwidth_mbps")))
+            h["id"], h["city"], h["name"], h["kelurahan"], h["rw"], h.get("address") or "", h.get("bandwidth_mbps"),
+            h.get("opens_at"), h.get("closes_at"), h.get("hall_capacity")))
 
     async def update_rw_hub(self, city: str, hub_id: str, changes: Row) -> Row | None:
         """None when the change would duplicate another hub's (city, kelurahan, rw); the transaction is then
@@ -289,6 +291,26 @@ class CatalogStore:
             "UPDATE vendors SET owner_name = '(dihapus)', phone = NULL, whatsapp = NULL, updated_at = now()"
             f" WHERE {sql_normalised('phone')} = $1 OR {sql_normalised('whatsapp')} = $1", phone)
         return int(result.rsplit(" ", 1)[-1])
+
+    # ---- back office (issue #13) --------------------------------------------------------------------------
+
+    async def lock_stall(self, city: str, stall_id: str) -> Row | None:
+        return _d(await self.conn.fetchrow(
+            f"SELECT {STALL_COLUMNS} FROM stalls WHERE city = $1 AND id = $2 FOR UPDATE", city, stall_id))
+
+    async def update_stall(self, city: str, stall_id: str, changes: Row) -> Row | None:
+        """None when the change would duplicate another stall of the market (the transaction is then aborted,
+        so the caller raises)."""
+        try:
+            return await self._update("stalls", city, stall_id, changes, STALL_COLUMNS)
+        except asyncpg.UniqueViolationError:
+            return None
+
+    async def vendor_on_stall(self, city: str, stall_id: str) -> Row | None:
+        """The (non-suspended) vendor that has the stall, if any."""
+        return _d(await self.conn.fetchrow(
+            f"SELECT {VENDOR_COLUMNS} FROM vendors WHERE city = $1 AND stall_id = $2 AND status <> 'suspended'"
+            " LIMIT 1", city, stall_id))
 
     # ---- compacted state topics (issue #17) ---------------------------------------------------------------
 

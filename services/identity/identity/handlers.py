@@ -242,6 +242,7 @@ async def grant_role(uow: Uow, cmd: GrantRole) -> dict[str, Any]:
         existing = next(g for g in await uow.store.live_grants(account["account_id"])
                         if g["city"] == city and g["role"] == cmd.role and (g["scope"] or None) == scope)
         return {"grant": grant_json(existing, account), "created": False}
+    uow.audit(cmd.actor, "grant", grant["grant_id"], "granted", after=_grant_audit(grant, account))
     return {"grant": grant_json(grant, account), "created": True}
 
 
@@ -258,6 +259,8 @@ async def revoke_role(uow: Uow, cmd: RevokeRole) -> dict[str, Any]:
     policy.check_may_grant(cmd.actor, grant["city"], grant["role"], vendor_market=vendor_market)
     account = await uow.store.account(grant["account_id"])
     if grant["revoked_at"] is None:
+        uow.audit(cmd.actor, "grant", cmd.grant_id, "revoked", before=_grant_audit(grant, account),
+                  after={**_grant_audit(grant, account), "revoked": True, "reason": cmd.reason})
         await uow.store.revoke_grant(cmd.grant_id, cmd.actor.sub, cmd.reason, now_utc())
         uow.emit(RoleRevoked(account_id=grant["account_id"], grant_id=grant["grant_id"], role=grant["role"],
                              scope=grant["scope"], revoked_by=cmd.actor.sub, reason=cmd.reason),
@@ -323,3 +326,10 @@ async def request_deletion(uow: Uow, account_id: str) -> dict[str, Any]:
     await uow.store.anonymise_account(account_id, now)
     uow.emit(AccountDeletionRequested(account_id=account_id, phone=account["phone"], requested_at=now))
     return {"account_id": account_id, "deletion_requested_at": now.isoformat()}
+
+
+def _grant_audit(grant: Row, account: Row | None) -> dict[str, Any]:
+    """What the audit list keeps of a grant: the role, where, to whom (masked phone), why; ``revoked`` False."""
+    return {"account_id": grant["account_id"], "role": grant["role"], "scope": grant["scope"],
+            "phone": masked(account["phone"]) if account and account["phone"] else None,
+            "name": account["name"] if account else None, "reason": grant["reason"], "revoked": False}

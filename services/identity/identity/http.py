@@ -20,7 +20,7 @@ from identity import domain, handlers, queries
 from identity.keys import KeyRing
 from identity.settings import IdentitySettings
 from shared.auth import ROLES, Principal, require
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.http import CityContext
 from shared.metrics import SIGN_IN_ATTEMPTS
 from shared.settings import get_settings
@@ -237,6 +237,19 @@ async def grant(ctx: CityContext, body: GrantBody, who: Staff) -> dict[str, Any]
 async def revoke(ctx: CityContext, grant_id: PathId, body: RevokeBody, who: Staff) -> dict[str, Any]:
     """Revoke a grant; tokens carrying it stop working within one access-token lifetime."""
     return await ctx.run(handlers.revoke_role, handlers.RevokeRole(actor=who, grant_id=grant_id, reason=body.reason))
+
+
+@staff.get("/cities/{city}/grants/audit")
+async def grants_audit(ctx: CityContext, who: Staff) -> dict[str, Any]:
+    """Who granted or revoked which role, when, before → after (issue #13); a market admin: the vendor grants of
+    their market only."""
+    from identity.policy import check_may_list_grants
+
+    check_may_list_grants(who, ctx.slug)
+    only_market = who.market_id if who.has("market_admin") and not who.has("city_admin", "operator") else None
+    if who.has("market_admin") and not who.has("city_admin", "operator") and not only_market:
+        raise Forbidden("no-market", "Token pengelola pasar tanpa market_id. / Market admin token has no market_id.")
+    return {"items": await ctx.read(queries.grants_audit, ctx.slug, market_id=only_market)}
 
 
 routers = (public, account, staff)

@@ -55,3 +55,24 @@ async def city_grants(conn: asyncpg.Connection, city: str, *, market_id: str | N
              "phone": masked(r["phone"]) if r["phone"] else None, "name": r["name"],
              "granted_by": r["granted_by"], "reason": r["reason"], "granted_at": r["granted_at"].isoformat()}
             for r in rows]
+
+
+async def grants_audit(conn: asyncpg.Connection, city: str, *, market_id: str | None = None,
+                       limit: int = 100) -> list[dict[str, Any]]:
+    """The audit list of the city's grants (granted / revoked), newest first; a market admin's
+    (``market_id``): only the vendor grants of their market — one query."""
+    import json
+
+    rows = await conn.fetch(
+        "SELECT a.id, a.at, a.actor, a.actor_roles, a.entity, a.entity_id, a.action, a.before, a.after"
+        " FROM audit_log a LEFT JOIN grants g ON g.grant_id = a.entity_id"
+        " WHERE a.city = $1 AND a.entity = 'grant'"
+        " AND ($2::text IS NULL OR (g.role = 'vendor' AND g.scope IN"
+        "      (SELECT vendor_id FROM vendors WHERE market_id = $2)))"
+        " ORDER BY a.id DESC LIMIT $3", city, market_id, limit)
+
+    def side(value: Any) -> Any:  # shared.audit stores each side JSON-encoded inside the jsonb
+        return json.loads(value) if isinstance(value, str) else value
+
+    return [{**dict(r), "at": r["at"].isoformat(), "actor_roles": list(r["actor_roles"]),
+             "before": side(r["before"]), "after": side(r["after"])} for r in rows]

@@ -267,3 +267,9 @@ class CityRules:
 # late in the evening waits for the end of the city's quiet hours like the other training messages.
 CATALOGUE["trainer_message"] = Template("trainer_message", "participant", Urgency.DEFERRABLE,
                                         ("session", "trainer", "text"), "the trainer writes to the session's roster")
+
+
+# A vendor a market admin added (or activated) by phone (issue #13): told at once that the shop is live and how to
+# sign in — identity has granted `vendor` to that phone from the same VendorActivated.
+CATALOGUE["vendor_welcome"] = Template("vendor_welcome", "vendor", Urgency.NOW, ("shop", "market", "link"),
+                                       "the shop is active: sign in with this phone")

@@ -107,6 +107,11 @@ class Messages:
     async def on_vendor_activated(self, uow: Uow, e: cat.VendorActivated) -> None:
         await uow.store.upsert_vendor(uow.this_city, e.vendor_id, market_id=e.market_id, name=e.name,
                                       phone=normalise_phone(e.phone), stall=e.stall)
+        if e.phone and e.invited:  # added by a market admin: the shop is live, sign in with this phone
+            market = await uow.store.place(uow.this_city, e.market_id)
+            await self._queue(uow, "vendor_welcome", e.phone, {
+                "shop": e.name, "market": str(market["name"]) if market else "pasar",
+                "link": self._link("/masuk")})
 
     async def on_market(self, uow: Uow, e: cat.MarketOpened) -> None:
         await uow.store.upsert_place(uow.this_city, e.market_id, "market", e.name, e.address)

@@ -271,9 +271,18 @@ async def confirm_pickup(uow: Uow, cmd: ConfirmPickup) -> tuple[Order, PickupRes
 
 
 async def unlock_pickup(uow: Uow, cmd: OrderCommand) -> Order:
-    """Market or city staff give a locked pickup its attempts back (after checking the buyer in person)."""
-    order = await _order_for(uow, cmd.order_id, lambda o: policy.may_see(cmd.who, o))
-    return await _save(uow, order, order.unlock_pickup())
+    """Market or city staff give a locked pickup its attempts back (after checking the buyer in person); on the
+    audit list with the attempts before → after and how the buyer was checked."""
+    order = await _order_for(uow, cmd.order_id, lambda o: policy.may_unlock_pickup(cmd.who, o))
+    before = {"pickup_attempts": order.pickup_attempts, "pickup_locked": order.pickup_locked}
+    events = order.unlock_pickup()
+    after = {"pickup_attempts": order.pickup_attempts, "pickup_locked": order.pickup_locked,
+             "market_id": order.market_id}
+    note = getattr(cmd, "checked", "") or ""
+    if note:
+        after["checked"] = note
+    uow.audit(cmd.who, "order", order.order_id, "pickup_unlocked", before=before, after=after)
+    return await _save(uow, order, events)
 
 
 # ---------------------------------------------------------------------------------------- shared steps
@@ -358,3 +367,10 @@ async def on_vendor_state(uow: Uow, e: cat.VendorStateChanged) -> None:
     if not await uow.store.set_vendor(uow.this_city, e.vendor_id, suspended=e.status == "suspended",
                                       market_id=e.market_id, name=e.name):
         _ignored(uow, "vendor", e.vendor_id)
+
+
+@dataclass(frozen=True)
+class UnlockPickup(OrderCommand):
+    """Unlock a locked pickup, saying how the buyer was checked in person (kept on the audit list)."""
+
+    checked: str = ""

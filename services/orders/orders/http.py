@@ -16,7 +16,7 @@ from orders.delivery import DeliveryRequest, rules_for, slots_offered
 from orders.domain import MAX_LINES, CartItem, Fulfilment, order_not_found
 from orders.views import order_body
 from shared.auth import Principal, require
-from shared.errors import Invalid
+from shared.errors import Forbidden, Invalid
 from shared.http import CityContext
 from shared.idempotency import request_hash
 from shared.phone import normalise_phone
@@ -173,11 +173,20 @@ async def confirm_pickup(ctx: CityContext, order_id: str, body: PickupIn,
     return order_body(order)
 
 
+class UnlockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    checked: str = Field("", max_length=300, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$",
+                         description="how the buyer was checked in person (e.g. KTP and order shown)")
+
+
 @router.post("/cities/{city}/orders/{order_id}/pickup/unlock")
 async def unlock_pickup(ctx: CityContext, order_id: str,
-                        who: Annotated[Principal, Depends(require(*STAFF))]) -> dict[str, Any]:
-    """Market or city staff give a locked pickup its attempts back (after checking the buyer in person)."""
-    order = await ctx.run(handlers.unlock_pickup, handlers.OrderCommand(order_id, who))
+                        who: Annotated[Principal, Depends(require(*STAFF))],
+                        body: UnlockIn | None = None) -> dict[str, Any]:
+    """Market or city staff give a locked pickup its attempts back (after checking the buyer in person; say how
+    in ``checked``). Audited; another market's order is 404."""
+    checked = body.checked if body is not None else ""
+    order = await ctx.run(handlers.unlock_pickup, handlers.UnlockPickup(order_id, who, checked=checked))
     return order_body(order)
 
 
@@ -250,3 +259,15 @@ async def delivery_failed(ctx: CityContext, order_id: str, body: FailedIn,
     """Could not deliver: back to the market (Siap Dikirim, no courier), the buyer is told."""
     return await _courier(ctx, handlers.delivery_failed, handlers.CourierCommand(order_id, who,
                                                                                  reason=body.reason.strip()))
+
+
+# ------------------------------------------------------------------------------------------- back office (issue #13)
+
+@router.get("/cities/{city}/markets/{market_id}/audit")
+async def market_audit(ctx: CityContext, market_id: str,
+                       who: Annotated[Principal, Depends(require(*STAFF))]) -> dict[str, Any]:
+    """Back-office changes to the orders of one market (unlocked pickups), newest first; a market admin: their
+    own market only (403 ``other-market``)."""
+    if policy.staff_market_scope(who) not in (None, market_id):
+        raise Forbidden("other-market", "Bukan pasar Anda. / Not your market.")
+    return {"items": await ctx.read(queries.market_audit, ctx.slug, market_id[:100])}

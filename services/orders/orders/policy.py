@@ -75,3 +75,10 @@ def courier_market(who: Principal) -> str:
     if not who.has("courier") or not who.market_id:
         raise Forbidden("no-market", "Token kurir tanpa market_id. / A courier token needs a market_id.")
     return who.market_id
+
+
+def may_unlock_pickup(who: Principal, order: Order) -> bool:
+    """City staff, or the admin of the order's market (the buyer is checked in person there)."""
+    if who.has(*CITY_STAFF):
+        return True
+    return who.has("market_admin") and who.market_id is not None and who.market_id == order.market_id

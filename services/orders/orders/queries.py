@@ -6,6 +6,7 @@ queries (one for the orders, one for all their lines) whatever the page size —
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -78,3 +79,20 @@ async def courier_orders(conn: asyncpg.Connection, city: str, market_id: str, co
         " 'out_for_delivery'))) ORDER BY slot_date NULLS LAST, slot_window, created_at LIMIT 100",
         city, market_id, courier_id)
     return await _with_lines(conn, rows)
+
+
+async def market_audit(conn: asyncpg.Connection, city: str, market_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Audit entries of the orders of one market (the market is in each entry's ``after``), newest first."""
+    rows = await conn.fetch(
+        "SELECT id, at, actor, actor_roles, entity, entity_id, action, before, after FROM audit_log"
+        " WHERE city = $1 AND entity = 'order' AND (after #>> '{}')::jsonb ->> 'market_id' = $2"
+        " ORDER BY id DESC LIMIT $3",
+        city, market_id, limit)
+    return [{**dict(r), "actor_roles": list(r["actor_roles"]),
+             "before": _audit_json(r["before"]), "after": _audit_json(r["after"])} for r in rows]
+
+
+def _audit_json(value: Any) -> Any:
+    """An audit side as a dict: ``shared.audit.write`` stores it JSON-encoded inside the jsonb (so the pool's
+    codec hands back a string), read either way."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -63,5 +63,6 @@ def order_body(order: Order, *, show_code: bool = False, vendor_id: str | None =
         "refunded_amount": order.refunded_amount + order.extra_refunded,
         "extra_payment_refunded": order.extra_refunded, "cancel_reason": order.cancel_reason,
         "pickup_code": order.pickup_code if show_code else None,
+        "pickup_locked": order.pickup_locked,  # too many wrong codes: staff check the buyer and unlock
     })
     return body

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal import (
     pages_account,
+    pages_admin_city,
     pages_buyer,
     pages_courier,
     pages_dev,
@@ -40,7 +41,7 @@ log = get_logger(__name__)
 kernel = ServiceKernel("portal", None, uses_database=False)
 app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.router, pages_staff.router,
                       pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
-                      pages_learning_admin.router,
+                      pages_learning_admin.router, pages_admin_city.router,
                       title="PasarKota portal", api_document=False)  # HTML pages for people, not an API
 # evaluation and prices (issue #14), included on their own line to keep merges with other pages clean
 for _router in (pages_evaluation.router, pages_prices.router):

@@ -255,7 +255,8 @@ async def staff_page(request: Request, city: str) -> Response:
     markets = items_of(await client.get("catalog", f"/cities/{city}/markets")) if who.has("city_admin") else []
     roles = STAFF_ROLES_OF_CITY_ADMIN if who.has("city_admin") else ("vendor",)
     return render(request, "staff.html", {"city": c, "grants": grants, "vendors": vendors, "markets": markets,
-                                          "roles": roles, "role_names": ROLE_NAMES, "form": {}, "errors": {}})
+                                          "roles": roles, "role_names": ROLE_NAMES, "form": {}, "errors": {},
+                                          "entries": await staff_history(request, city, who, token)})
 
 
 @router.post("/kota/{city}/staf/undang")
@@ -333,3 +334,19 @@ async def delete_account(request: Request, city: str,
     for cookie in (TOKEN_COOKIE, REFRESH_COOKIE, "pk_cart"):
         response.delete_cookie(cookie, path="/")
     return response
+
+
+async def staff_history(request: Request, city: str, who: Any, token: str) -> list[dict[str, Any]] | None:
+    """Identity's audit list of grants (*Riwayat perubahan*): the city's for a city admin, the vendor grants of
+    their market for a market admin."""
+    from portal.pages_admin_city import _optional_audit, admin_history
+
+    entries = await _optional_audit(api(request), "identity", f"/cities/{city}/grants/audit", token)
+    labels: dict[str, str] = {}
+    for e in reversed(entries):  # oldest first: a grant's "granted" entry names the person its revocation is about
+        side = e.get("after") or {}
+        if side.get("name") or side.get("phone"):
+            role = ROLE_NAMES.get(str(side.get("role")), str(side.get("role") or ""))
+            labels[str(e["entity_id"])] = " ".join(str(x) for x in (side.get("name"), side.get("phone"), role) if x)
+        e["label"] = labels.get(str(e["entity_id"]), "")
+    return admin_history(entries)

@@ -183,6 +183,11 @@ async def vendor_new_product(request: Request, city: str) -> Response:
 
 @router.get("/kota/{city}/pengelola", response_class=HTMLResponse)
 async def market_admin_home(request: Request, city: str) -> Response:
+    return await market_admin_page(request, city)
+
+
+async def _market_admin_lists(request: Request, city: str) -> dict[str, Any]:
+    """The vendor lists and ready orders of the page (``market_admin_page`` adds the back office)."""
     c, who, token = need(request, city, "market_admin", "city_admin")
     client = api(request)
     pending, active, suspended, drafts, orders = await asyncio.gather(
@@ -192,9 +197,9 @@ async def market_admin_home(request: Request, city: str) -> Response:
         client.get("catalog", f"/cities/{city}/admin/vendor-drafts", token=token),
         client.get("orders", f"/cities/{city}/orders", token=token, params={"mine": 0, "limit": 100}))
     ready = [o for o in items_of(orders, "orders") if o.get("status") == "ready"]
-    return render(request, "market_admin.html", {
+    return {
         "city": c, "pending": items_of(pending), "active": items_of(active), "suspended": items_of(suspended),
-        "drafts": items_of(drafts), "ready": ready, "market_id": who.market_id})
+        "drafts": items_of(drafts), "ready": ready, "market_id": who.market_id}
 
 
 @router.post("/kota/{city}/pengelola/pedagang/{vendor_id}")
@@ -205,8 +210,12 @@ async def market_admin_action(request: Request, city: str, vendor_id: str,
     if action not in ("verify", "activate", "suspend"):
         raise PageError(404, "Tindakan tidak dikenal", "Tindakan ini tidak ada.")
     body: dict[str, Any] = {}
-    if action == "suspend":
-        body["reason"] = reason.strip() or "Dibekukan oleh pengelola pasar"
+    if action == "suspend":  # a required reason and a confirmation step (market_admin_suspend_page)
+        form = form_dict(await request.form())
+        errors = _suspend_errors(form, reason)
+        if errors:
+            return await market_admin_suspend_page(request, city, vendor_id, form=form, errors=errors)
+        body["reason"] = reason.strip()
     if who.market_id and action in ("verify", "activate"):
         body["market_id"] = who.market_id
     words = {"verify": "diverifikasi", "activate": "diaktifkan", "suspend": "dibekukan"}
@@ -339,3 +348,132 @@ async def dashboard_csv(request: Request, city: str, name: str) -> Response:
         raise PageError(404, "Laporan tidak ditemukan", "Unduhan ini tidak ada.")
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}-{city}.csv"'})
+
+
+# -------------------------------------------------------------------------------------- market admin: back office
+# (issue #13) add a vendor by phone, assign stalls, suspend with a reason and a confirmation, unlock a locked pickup;
+# the market's audit list (catalog and orders) as *Riwayat perubahan*.
+
+async def market_admin_page(request: Request, city: str, *, form: dict[str, str] | None = None,
+                            errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    from portal.pages_admin_city import _optional_audit, admin_history, stall_label
+
+    _, who, token = need(request, city, "market_admin", "city_admin")
+    client = api(request)
+    ctx = await _market_admin_lists(request, city)
+    ctx.update({"form": form or {}, "errors": errors or {}, "stalls": [], "entries": [], "taken": {}})
+    if who.market_id:
+        mid = who.market_id
+        stalls, catalog_audit, orders_audit = await asyncio.gather(
+            _optional_audit(client, "catalog", f"/cities/{city}/markets/{mid}/stalls", token),
+            _optional_audit(client, "catalog", f"/cities/{city}/admin/markets/{mid}/audit", token),
+            _optional_audit(client, "orders", f"/cities/{city}/markets/{mid}/audit", token))
+        rows = [{**s, "label": stall_label(s)} for s in stalls]
+        vendors = ctx["pending"] + ctx["active"] + ctx["suspended"]
+        names = {s["id"]: s["label"] for s in rows} | {v["id"]: v["name"] for v in vendors}
+        ctx["stalls"] = rows
+        ctx["stall_names"] = {s["id"]: s["label"] for s in rows}
+        ctx["taken"] = {s["id"]: names.get(s.get("vendor_id") or "", "") for s in rows if s.get("vendor_id")}
+        merged = sorted(catalog_audit + orders_audit, key=lambda e: str(e.get("at")), reverse=True)
+        for e in merged:
+            if e.get("entity") == "order":
+                e["label"] = "Pesanan " + str(e.get("entity_id"))[:8]
+        ctx["entries"] = admin_history(merged[:100], names)
+    return render(request, "market_admin.html", ctx, status_code=status_code)
+
+
+@router.post("/kota/{city}/pengelola/tambah")
+async def market_admin_add_vendor(request: Request, city: str) -> Response:
+    """A vendor checked in person: name, owner, phone (and stall) → active at once in catalog; identity grants the
+    ``vendor`` role to that phone from ``VendorActivated``, so they sign in with it."""
+    from portal.pages_admin_city import api_errors, check_text
+
+    _, who, token = need(request, city, "market_admin")
+    form = form_dict(await request.form())
+    errors: dict[str, str] = {}
+    body: dict[str, Any] = {"name": check_text(form, errors, "name", max_len=120, required=True),
+                            "owner_name": check_text(form, errors, "owner_name", max_len=120, required=True),
+                            "phone": check_text(form, errors, "phone", max_len=20, required=True),
+                            "stall_id": form.get("stall_id", "").strip()[:80] or None, "activate": True}
+    if "phone" not in errors and not _looks_like_phone(body["phone"]):
+        errors["phone"] = "Nomor HP seperti 0812-3456-7890."
+    if not who.market_id:
+        errors["_form"] = "Token pengelola pasar tanpa pasar."
+    if not errors:
+        try:
+            vendor = await api(request).post("catalog", f"/cities/{city}/markets/{who.market_id}/vendors",
+                                             token=token, json=body)
+            return redirect(f"/kota/{city}/pengelola", f"Pedagang {vendor['name']} ditambahkan dan aktif. Ia masuk "
+                            "dengan nomor HP-nya; kode masuk dikirim lewat WhatsApp.")
+        except ApiError as exc:
+            errors = api_errors(exc)
+    return await market_admin_page(request, city, form=form, errors=errors, status_code=422)
+
+
+def _looks_like_phone(value: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"\+?[0-9][0-9 \-]{5,19}", value))
+
+
+def _suspend_errors(form: dict[str, str], reason: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    text = reason.strip()
+    if not text:
+        errors["reason"] = "Tulis alasan pembekuan."
+    elif any(ord(ch) < 32 for ch in text):
+        errors["reason"] = "Tidak boleh berisi karakter kontrol."
+    if form.get("confirm") != "1":
+        errors["confirm"] = "Centang untuk memastikan."
+    return errors
+
+
+async def market_admin_suspend_page(request: Request, city: str, vendor_id: str, *,
+                                    form: dict[str, str] | None = None, errors: dict[str, str] | None = None
+                                    ) -> Response:
+    c, _, token = need(request, city, "market_admin", "city_admin")
+    vendors = items_of(await api(request).get("catalog", f"/cities/{city}/admin/vendors", token=token))
+    vendor = next((v for v in vendors if v["id"] == vendor_id), None)
+    if vendor is None:
+        raise PageError(404, "Pedagang tidak ditemukan", "Pedagang ini tidak ada di pasar Anda.")
+    return render(request, "market_admin_suspend.html", {"city": c, "vendor": vendor, "form": form or {},
+                                                         "errors": errors or {}},
+                  status_code=422 if errors else 200)
+
+
+@router.get("/kota/{city}/pengelola/pedagang/{vendor_id}/bekukan", response_class=HTMLResponse)
+async def market_admin_confirm_suspend(request: Request, city: str, vendor_id: str) -> Response:
+    return await market_admin_suspend_page(request, city, vendor_id[:80])
+
+
+@router.post("/kota/{city}/pengelola/pedagang/{vendor_id}/lapak")
+async def market_admin_assign_stall(request: Request, city: str, vendor_id: str,
+                                    stall_id: Annotated[str, Form(max_length=80)] = "") -> Response:
+    _, _, token = need(request, city, "market_admin", "city_admin")
+    try:
+        await api(request).put("catalog", f"/cities/{city}/vendors/{vendor_id}/stall", token=token,
+                               json={"stall_id": stall_id.strip() or None})
+        message: str = "Lapak pedagang disimpan."
+    except ApiError as exc:
+        message = Refusal(exc.message)
+    return redirect(f"/kota/{city}/pengelola", message)
+
+
+@router.post("/kota/{city}/pengelola/buka-kunci")
+async def market_admin_unlock_pickup(request: Request, city: str) -> Response:
+    """After checking the buyer in person (ID, the order on their phone): the pickup's attempts come back."""
+    _, _, token = need(request, city, "market_admin", "city_admin")
+    form = form_dict(await request.form())
+    order_id = form.get("order_id", "").strip()[:100]
+    checked = form.get("checked", "").strip()
+    if form.get("confirm") != "1":
+        return redirect(f"/kota/{city}/pengelola", Refusal("Centang dulu bahwa pembeli sudah diperiksa langsung."))
+    if len(checked) > 300 or any(ord(ch) < 32 for ch in checked):
+        return redirect(f"/kota/{city}/pengelola", Refusal("Catatan pemeriksaan terlalu panjang atau tidak sah."))
+    try:
+        await api(request).post("orders", f"/cities/{city}/orders/{order_id}/pickup/unlock", token=token,
+                                json={"checked": checked or "diperiksa langsung oleh pengelola pasar"})
+        message: str = "Kunci dibuka. Minta pembeli menyebut kodenya lagi, lalu konfirmasi."
+    except ApiError as exc:
+        message = Refusal(exc.message)
+    return redirect(f"/kota/{city}/pengelola", message)
