@@ -115,6 +115,26 @@ async def erase_actor(conn: asyncpg.Connection, subject: str) -> int:
     return int(status.split()[-1])
 
 
+async def forget_fields(conn: asyncpg.Connection, entity: str, entity_ids: list[str], fields: tuple[str, ...],
+                        *, placeholder: str = "(dihapus)") -> int:
+    """Personal-data deletion: in the entries of these entities, ``fields`` (an owner's name, a phone) lose their
+    value in before and after; the change itself stays on the list. Returns how many entries changed."""
+    if not entity_ids:
+        return 0
+    rows = await conn.fetch("SELECT id, before, after FROM audit_log WHERE entity = $1 AND entity_id = ANY($2::text[])",
+                            entity, entity_ids)
+    changed_rows = 0
+    for r in rows:
+        sides = [json.loads(r[side]) if r[side] is not None else None for side in ("before", "after")]
+        scrubbed = [{k: (placeholder if k in fields and v is not None else v) for k, v in side.items()}
+                    if isinstance(side, dict) else side for side in sides]
+        if scrubbed != sides:
+            await conn.execute("UPDATE audit_log SET before = $2, after = $3 WHERE id = $1", r["id"],
+                               *[json.dumps(side) if side is not None else None for side in scrubbed])
+            changed_rows += 1
+    return changed_rows
+
+
 def audit_router() -> APIRouter:
     """``GET /cities/{city}/audit`` for the service's city admin and operator (every service mounts it)."""
     from shared.auth import Principal, require

@@ -670,8 +670,10 @@ async def on_certificate(uow: Uow, cert: CertificateIssued) -> str:
 async def on_account_deletion_requested(uow: Uow, event: AccountDeletionRequested) -> None:
     """A person asked for deletion: their name and numbers leave every vendor row of theirs (all cities); the
     shop, its products and its sales stay (business and money records keep names of shops, amounts, ids)."""
+    vendor_ids = await uow.store.vendor_ids_of_owner(event.phone)
     forgotten = await uow.store.forget_vendor_owner(event.phone)
-    log.info("personal data removed", account_id=event.account_id, vendors=forgotten)
+    audited = await uow.store.forget_audited_owner(vendor_ids)
+    log.info("personal data removed", account_id=event.account_id, vendors=forgotten, audit_entries=audited)
 
 
 # ---- compacted state topics (issue #17) -----------------------------------------------------------------

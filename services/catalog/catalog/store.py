@@ -285,6 +285,16 @@ class CatalogStore:
         """Serialise seeders of concurrently starting replicas (transaction-scoped advisory lock)."""
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('catalog-demo-seed'))")
 
+    async def vendor_ids_of_owner(self, phone: str) -> list[str]:
+        return [r["id"] for r in await self.conn.fetch(
+            f"SELECT id FROM vendors WHERE {sql_normalised('phone')} = $1 OR {sql_normalised('whatsapp')} = $1", phone)]
+
+    async def forget_audited_owner(self, vendor_ids: list[str]) -> int:
+        """The owner's name and phone leave the audit entries of these vendors (the changes stay listed)."""
+        from shared.audit import forget_fields
+
+        return await forget_fields(self.conn, "vendor", vendor_ids, ("owner_name", "phone", "whatsapp"))
+
     async def forget_vendor_owner(self, phone: str) -> int:
         """Remove the owner's name and numbers from the vendors of ``phone`` (any city); returns how many."""
         result: str = await self.conn.execute(
