@@ -134,6 +134,11 @@ def test_webinar_from_set_up_to_a_verified_pdf_certificate(platform: Any, browse
     assert "terdaftar" in participant.flash().lower(), participant.flash()
     link = participant.page.locator("[data-testid=meeting-link]")
     assert link.count() == 1 and link.get_attribute("href") == "https://meet.example.id/qris-tegal-" + tag
+    materials = participant.page.locator("[data-testid=my-material]")
+    assert materials.count() == 2, participant.page.content()[:3000]   # the BI link and the PDF, for her session
+    with participant.page.expect_download() as material:
+        materials.filter(has_text="Ringkasan QRIS").locator("a").click()
+    assert Path(material.value.path()).read_bytes() == PDF
     participant.shot("webinar-03-participant-link")
     session_id = httpx.get(f"{learning}/cities/{CITY}/me/enrolments", timeout=10, headers=platform.headers(
         CITY, "participant", sub=registered["participant"]["subject"])).json()["enrolments"][0]["session_id"]

@@ -93,11 +93,33 @@ async def participant_home(request: Request, city: str) -> Response:
     all_sessions = items_of(sessions, "sessions")
     for s in all_sessions:
         by_programme.setdefault(str(s.get("programme_id")), []).append(s)
+    my_enrolments = my_enrolments_view(items_of(mine, "enrolments"))
     return render(request, "participant.html", {
         "city": c, "programmes": items_of(programmes, "programmes"), "sessions_of": by_programme, "my": my,
         "my_sessions": [s for s in all_sessions if s.get("session_id") in my],
         "certificates": items_of(certificates, "certificates"), "me": me, "labels": ENROLMENT_LABELS,
-        "my_enrolments": my_enrolments_view(items_of(mine, "enrolments"))})
+        "my_enrolments": my_enrolments,
+        "materials_of": await _my_materials(request, city, token, my_enrolments)})
+
+
+MATERIALS_FOR_SESSIONS = 8   # the newest booked or attended sessions show their materials (one call each)
+
+
+async def _my_materials(request: Request, city: str, token: str,
+                        enrolments: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Session id → its materials (links, files, the recording once the session is over) for the participant's
+    newest booked or attended sessions; a session learning will not show is simply left out."""
+    sessions = [str(e["session_id"]) for e in enrolments
+                if e.get("status") in ("booked", "attended") and e.get("session_id")][:MATERIALS_FOR_SESSIONS]
+
+    async def one(session_id: str) -> tuple[str, list[dict[str, Any]]]:
+        try:
+            body = await api(request).get("learning", f"/cities/{city}/sessions/{session_id}/materials", token=token)
+        except ApiError:
+            return session_id, []
+        return session_id, items_of(body, "materials")
+
+    return dict(await asyncio.gather(*(one(s) for s in sessions)))
 
 
 @router.post("/kota/{city}/pelatihan/sesi/{session_id}/daftar")
