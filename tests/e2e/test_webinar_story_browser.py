@@ -118,6 +118,19 @@ def test_webinar_from_set_up_to_a_verified_pdf_certificate(platform: Any, browse
     page.wait_for_load_state("load")
     assert "Materi ditambahkan" in admin.flash(), page.content()[:3000]
     assert page.locator("[data-testid=material]").count() == 2
+    # the programme edited: a two-letter title is refused next to the field, the rest kept; then saved, audited
+    page.locator("details summary", has_text="Ubah program").click()
+    page.fill("#f-p_title", "ab")
+    page.fill("#f-p_partner", "Bank Indonesia & Diskominfo Kota Tegal")
+    page.get_by_role("button", name="Simpan program").click()
+    page.wait_for_load_state("load")
+    assert page.locator("#e-p_title").count() == 1, page.content()[:3000]
+    assert page.input_value("#f-p_partner") == "Bank Indonesia & Diskominfo Kota Tegal"
+    page.fill("#f-p_title", title)
+    page.get_by_role("button", name="Simpan program").click()
+    page.wait_for_load_state("load")
+    assert "Program disimpan" in admin.flash(), page.content()[:3000]
+    assert "Diskominfo" in page.locator("#riwayat, .audit, main").last.inner_text()
     admin.shot("webinar-02-programme")
 
     # -- a resident signs up on the public schedule; 25 minutes before the start the link is on their page ----------

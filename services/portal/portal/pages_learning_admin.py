@@ -123,6 +123,25 @@ async def admin_programme(request: Request, city: str, programme_id: str) -> Res
                   {"city": c, **await _programme_page(request, city, programme_id, token)})
 
 
+@router.post("/kota/{city}/admin/pelatihan/program/{programme_id}/ubah")
+async def admin_edit_programme(request: Request, city: str, programme_id: str) -> Response:
+    """Edit a programme's title, style, partner, modules and description (learning audits the change)."""
+    c, _, token = need(request, city, "city_admin")
+    form = form_dict(await request.form())
+    modules = [m.strip() for m in form.get("p_modules", "").splitlines() if m.strip()]
+    try:
+        await api(request).patch("learning", f"/cities/{city}/admin/programmes/{programme_id}", token=token, json={
+            "title": form.get("p_title", ""), "style": form.get("p_style", ""),
+            "partner": form.get("p_partner") or None, "modules": modules,
+            "description": form.get("p_description", "")})
+        return redirect(f"/kota/{city}/admin/pelatihan/program/{programme_id}", "Program disimpan.")
+    except ApiError as exc:
+        errors = {f"p_{k}": v for k, v in exc.field_errors.items()} or {"_programme": exc.message}
+    return render(request, "learning_admin_programme.html", {
+        "city": c, "pform": form, "errors": errors, **await _programme_page(request, city, programme_id, token)},
+        status_code=422)
+
+
 @router.post("/kota/{city}/admin/pelatihan/program/{programme_id}/sesi")
 async def admin_create_session(request: Request, city: str, programme_id: str) -> Response:
     c, _, token = need(request, city, "city_admin")
