@@ -101,13 +101,14 @@ class PlannedTopic:
     name: str
     partitions: int
     retention_hours: int
+    cleanup_policy: str = "delete"  # "compact": the latest record per key is kept for good (the city directory)
 
 
 def load_topic_plan(path: Path = TOPIC_PLAN) -> list[PlannedTopic]:
     data = tomllib.loads(path.read_text())
     default_retention = int(data.get("defaults", {}).get("retention_hours", 168))
-    return [PlannedTopic(t["name"], int(t["partitions"]), int(t.get("retention_hours", default_retention)))
-            for t in data["topic"]]
+    return [PlannedTopic(t["name"], int(t["partitions"]), int(t.get("retention_hours", default_retention)),
+                         str(t.get("cleanup_policy", "delete"))) for t in data["topic"]]
 
 
 def replication_factor() -> int:
@@ -122,7 +123,10 @@ def min_insync_replicas(replicas: int) -> int:
 
 
 def topic_configs(t: PlannedTopic) -> dict[str, str]:
-    configs = {"retention.ms": str(t.retention_hours * 3600 * 1000)}
+    if t.cleanup_policy == "compact":
+        configs = {"cleanup.policy": "compact"}
+    else:
+        configs = {"retention.ms": str(t.retention_hours * 3600 * 1000)}
     if replication_factor() > 1:
         configs["min.insync.replicas"] = str(min_insync_replicas(replication_factor()))
     return configs

@@ -28,6 +28,7 @@ from portal import (
 )
 from portal.client import ApiError, ServiceUnavailable
 from portal.web import TOKEN_COOKIE, PageError, SignInRequired, render
+from shared import city_directory
 from shared.logging import get_logger
 from shared.service import ServiceKernel
 
@@ -35,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 log = get_logger(__name__)
 
 kernel = ServiceKernel("portal", None, uses_database=False)
+city_directory.follow_topic(kernel)  # cities added at runtime (issue #14), read from the compacted topic
 app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.router, pages_staff.router,
                       pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
                       title="PasarKota portal", api_document=False)  # HTML pages for people, not an API
