@@ -449,3 +449,32 @@ def _delivery(doc: Mapping[str, object]) -> dict[str, object] | None:
     return {"slots": windows, "zones": fees,
             "slot_capacity": _whole(raw, "slot_capacity", "delivery.slot_capacity", low=1, high=10_000, default=20),
             "days_ahead": _whole(raw, "days_ahead", "delivery.days_ahead", low=0, high=14, default=3)}
+
+
+class LiveDirectory(Mapping[str, City]):
+    """``all_cities()`` read on every access: hand this (not a snapshot) to what is built once at start and
+    must see cities added later (payments' issuing)."""
+
+    def __getitem__(self, slug: str) -> City:
+        return all_cities()[slug]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(all_cities())
+
+    def __len__(self) -> int:
+        return len(all_cities())
+
+
+live_cities = LiveDirectory()
+
+
+class CitySecrets(dict[str, str]):
+    """City → one kind of secret (``WHATSAPP_TOKEN``, ``SMS_KEY``): the start-up values, and for a city without
+    one (added at runtime, or its secret set later) :func:`city_secret` re-read on every lookup."""
+
+    def __init__(self, name: str, initial: Mapping[str, str]) -> None:
+        super().__init__(initial)
+        self.name = name
+
+    def get(self, slug: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return super().get(slug) or city_secret(slug, self.name) or default

@@ -8,9 +8,11 @@ no trace of them); a non-operator is refused.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 import tomllib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import httpx
 import pytest
 
 from shared.events.identity import CITY as CITY_TOPIC
+from tests.codes import code_from_simulator
 from tests.conftest import Platform, eventually
 from tests.integration.probe import read_topic
 
@@ -124,3 +127,153 @@ async def test_bandung_is_live_in_every_process_without_a_restart(platform: Plat
     assert len(records) == 1 and b"CityAdded" in records[0][1]
     assert b"webhook" not in records[0][1].lower()
     print(f"\nbandung live in every process {live:.2f} s after POST /cities")
+
+
+# ------------------------------------------------------------------------------------------------ the Done-when test
+
+def new_phone(prefix: str = "0813") -> str:
+    return prefix + str(uuid.uuid4().int)[:8]
+
+
+async def sign_in(client: httpx.AsyncClient, platform: Platform, city: str, phone: str,
+                  seen: set[str]) -> dict[str, Any]:
+    """As a person would: the code arrives by the notifications simulator (the city's own rules applied)."""
+    n = uuid.uuid4().int
+    started = await client.post(platform.url("identity") + f"/cities/{city}/sign-in/start", json={"phone": phone},
+                                headers={"X-Forwarded-For": f"10.14.{n % 250}.{(n >> 8) % 250}"})
+    assert started.status_code == 202, started.text
+    code = await asyncio.to_thread(code_from_simulator, platform.url("notifications"), phone, seen=seen)
+    r = await client.post(platform.url("identity") + f"/cities/{city}/sign-in/verify",
+                          json={"challenge_id": started.json()["challenge_id"], "code": code, "name": "Warga Bandung"})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def test_bandung_onboarded_at_runtime_and_a_buyer_pays_and_picks_up(platform: Platform) -> None:
+    """The Done-when test of issue #14: the whole onboarding of a new city while every process keeps running."""
+    before = pids(platform)
+    laps: list[tuple[str, float]] = []
+    started = last = time.perf_counter()
+
+    def lap(what: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        laps.append((what, now - last))
+        last = now
+
+    slug = "kotabaru"  # its own slug: the test above adds bandung; this one is the whole onboarding from zero
+    catalog, orders, payments = platform.url("catalog"), platform.url("orders"), platform.url("payments")
+    admin_phone, vendor_phone, buyer_phone = new_phone("0812"), new_phone("0813"), new_phone("0815")
+    seen: set[str] = set()
+    doc = document(slug=slug, name="Kota Baru (uji)")
+    async with httpx.AsyncClient(timeout=30) as client:
+        # 1. the operator adds the city and invites its first city admin
+        r = await client.post(platform.url("identity") + "/cities", headers=operator(platform),
+                              json={"city": doc, "first_admin": {"phone": admin_phone, "name": "Admin Kota Baru"}})
+        assert r.status_code == 201, r.text
+        assert r.json()["first_admin"]["role"] == "city_admin" and r.json()["first_admin"]["city"] == slug
+
+        async def everywhere() -> bool:
+            return all([await knows(client, platform, s, slug) for s in (*DATA_SERVICES, "portal")])
+
+        await eventually(everywhere, timeout=30, interval=0.2, what=f"{slug} known to every process")
+        lap("city added and live in every process")
+
+        # 2. the city admin signs in with a code (WhatsApp/SMS simulator) and sets up a market
+        admin_tokens = await sign_in(client, platform, slug, admin_phone, seen)
+        assert "city_admin" in admin_tokens["roles"], admin_tokens["roles"]
+        admin = bearer(admin_tokens)
+        lap("city admin signed in with a code")
+        r = await client.post(f"{catalog}/cities/{slug}/markets", headers=admin,
+                              json={"slug": "pasar-kosambi", "name": "Pasar Kosambi", "kelurahan": "Braga"})
+        assert r.status_code == 201, r.text
+        market_id = r.json()["id"] if "id" in r.json() else r.json()["market_id"]
+        r = await client.post(f"{catalog}/cities/{slug}/markets/{market_id}/vendors", headers=admin,
+                              json={"name": "Warung Bu Ani", "owner_name": "Ani Suryani", "phone": vendor_phone,
+                                    "categories": ["bumbu"]})
+        assert r.status_code == 201, r.text
+        vendor_id = r.json()["id"] if "id" in r.json() else r.json()["vendor_id"]
+        for action in ("verify", "activate"):
+            r = await client.post(f"{catalog}/cities/{slug}/vendors/{vendor_id}/{action}", headers=admin, json={})
+            assert r.status_code == 200, r.text
+        lap("market and vendor set up")
+
+        # 3. the vendor (granted by identity from VendorActivated) signs in and lists a product
+        async def vendor_granted() -> dict[str, Any] | None:
+            tokens = await sign_in(client, platform, slug, vendor_phone, seen)
+            return tokens if "vendor" in tokens["roles"] else None
+
+        vendor = bearer(await eventually(vendor_granted, timeout=60, interval=1, what="the vendor's grant"))
+        r = await client.post(f"{catalog}/cities/{slug}/products", headers=vendor,
+                              json={"name": "Cabai merah keriting", "category": "bumbu", "unit": "kg",
+                                    "price": 45000, "stock": 20})
+        assert r.status_code == 201, r.text
+        product_id = r.json()["id"]
+        lap("vendor signed in and listed a product")
+
+        # 4. a buyer signs up with a code and checks out (pick up at the stall)
+        buyer = bearer(await sign_in(client, platform, slug, buyer_phone, seen))
+        body = {"market_id": market_id, "fulfilment": {"type": "pickup_stall"},
+                "items": [{"product_id": product_id, "quantity": 2}]}
+        last_answer: list[httpx.Response] = []
+
+        async def placed() -> dict[str, Any] | None:
+            answer = await client.post(f"{orders}/cities/{slug}/orders", json=body, headers=buyer)
+            last_answer[:] = [answer]
+            return dict(answer.json()) if answer.status_code == 201 else None
+
+        try:
+            order = await eventually(placed, timeout=60, interval=0.3, what="checkout")
+        except AssertionError:
+            raise AssertionError(f"checkout kept failing: {last_answer[0].text}") from None
+        order_id = order["order_id"]
+
+        async def status(*wanted: str) -> dict[str, Any] | None:
+            found = (await client.get(f"{orders}/cities/{slug}/orders/{order_id}", headers=buyer)).json()
+            assert found["status"] not in ("rejected", "cancelled", "payment_expired"), found
+            return dict(found) if found["status"] in wanted else None
+
+        order = await eventually(lambda: status("awaiting_payment"), timeout=60, what="a QRIS for the order")
+        assert order["total"] == 2 * 45000 and order["payment"]["qris"].startswith("000201")
+        assert "UPTD PASAR KOTA BANDUNG" in order["payment"]["qris"]  # the new city's merchant of record
+        lap("buyer signed up and checked out (QRIS issued)")
+
+        # 5. no webhook secret yet: the city is listed but refuses webhooks, clearly; the secret appears → paid
+        listed = {c["slug"]: c for c in (await client.get(platform.url("identity") + "/cities",
+                                                          headers=operator(platform))).json()["items"]}
+        assert listed[slug]["secrets"]["webhook_secret"] is False
+        refused = await client.post(f"{payments}/simulator/{slug}/pay", json={"qris": order["payment"]["qris"]})
+        assert refused.status_code == 503 and refused.json()["type"].endswith("/webhook-secret-missing"), refused.text
+        assert f"PASARKOTA_CITY_{slug.upper()}_WEBHOOK_SECRET" in refused.json()["detail"]
+        hook = await client.post(f"{payments}/acquirer/{slug}/notifications", content=b"{}")
+        assert hook.status_code == 503 and hook.json()["type"].endswith("/webhook-secret-missing")
+        (platform.secrets_dir / f"city_{slug}_webhook_secret").write_text(uuid.uuid4().hex + uuid.uuid4().hex)
+        paid = await client.post(f"{payments}/simulator/{slug}/pay", json={"qris": order["payment"]["qris"]})
+        assert paid.status_code == 200, paid.text
+        assert [n["status_code"] for n in paid.json()["notifications"]] == [200]
+        order = await eventually(lambda: status("paid"), timeout=60, what="the order paid")
+        lap("paid by QRIS (secret from the secret store)")
+
+        # 6. the vendor prepares, the city's staff hands it over with the pickup code
+        r = await client.post(f"{orders}/cities/{slug}/vendor/orders/{order_id}/prepared", headers=vendor)
+        assert r.status_code == 200, r.text
+        order = await eventually(lambda: status("ready"), timeout=30, what="the order ready")
+        code = (await client.get(f"{orders}/cities/{slug}/orders/{order_id}", headers=buyer)).json()["pickup_code"]
+        r = await client.post(f"{orders}/cities/{slug}/orders/{order_id}/pickup", json={"code": code}, headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["status_label"] == "Selesai"
+        lap("prepared and picked up")
+        # the change is on the audit list of the directory's owner
+        audit = await client.get(platform.url("identity") + f"/cities/{slug}/audit", headers=operator(platform),
+                                 params={"entity": "city"})
+        assert [(a["entity_id"], a["action"]) for a in audit.json()] == [(slug, "added")]
+    assert pids(platform) == before, "a process was restarted"
+    total = time.perf_counter() - started
+    print("\nonboarding of a new city at runtime (no process restarted):")
+    for what, seconds in laps:
+        print(f"  {seconds:7.2f} s  {what}")
+    print(f"  {total:7.2f} s  in all")

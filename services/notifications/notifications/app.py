@@ -21,7 +21,7 @@ from notifications.http import dev, router
 from notifications.sender import Sender
 from notifications.settings import NotificationsSettings
 from notifications.store import NotificationsStore
-from shared.cities import all_cities, city_section
+from shared.cities import CitySecrets, all_cities, city_section, on_city_added
 from shared.secrets import refuse_weak_secrets
 from shared.service import ServiceKernel
 from shared.settings import get_settings
@@ -54,14 +54,18 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     refuse_unsafe_production(settings, kernel_settings.env)
     kernel = ServiceKernel(settings.instance, MIGRATIONS, store=NotificationsStore)
     messages = Messages(city_rules(settings), settings.portal_url)
+    on_city_added(lambda city: add_city_rules(messages, settings, city.slug))  # a city added at runtime (#14)
     stream.register(kernel.bus, messages)
     seal_key = kernel_settings.code_seal_key.get_secret_value()
 
     channels: dict[str, Channel]
     if settings.provider == "cloud":
         client = httpx.AsyncClient(timeout=settings.send_timeout_seconds)
-        tokens = {slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_WHATSAPP_TOKEN", "") for slug in all_cities()}
-        keys = {slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_SMS_KEY", "") for slug in all_cities()}
+        # a city added later (issue #14), or a secret set later: read on demand (shared.cities.city_secret)
+        tokens = CitySecrets("WHATSAPP_TOKEN", {
+            slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_WHATSAPP_TOKEN", "") for slug in all_cities()})
+        keys = CitySecrets("SMS_KEY", {
+            slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_SMS_KEY", "") for slug in all_cities()})
         channels = {"whatsapp": WhatsAppCloud(client, settings.whatsapp_api_url, settings.whatsapp_api_version, tokens),
                     "sms": SmsGateway(client, settings.sms_api_url, keys)}
     else:
@@ -81,4 +85,11 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     return app
 
 
+def add_city_rules(messages: Messages, settings: NotificationsSettings, slug: str) -> None:
+    """A city added at runtime (issue #14): its ``notifications`` section parsed as at start (defaults when absent;
+    a runtime city has no own templates directory: the default templates)."""
+    messages.rules[slug] = domain.CityRules.parse(slug, city_section(slug, "notifications"), settings.quiet_hours)
+
+
 app = build()
+

@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from payments import handlers, policy, queries
-from payments.config import Runtime
+from payments.config import Runtime, webhook_secret
 from payments.domain import not_pending, payment_not_found
 from payments.qr_image import qr_png, qr_svg
 from payments.qris import MAX_AMOUNT, QrisError
@@ -392,7 +392,7 @@ async def acquirer_notification(ctx: Annotated[RequestContext, Depends(webhook_c
     city = ctx.slug
     raw = await request.body()
     try:
-        verified = payments.acquirer.verify_notification(payments.config.webhook_secrets[city], request.method,
+        verified = payments.acquirer.verify_notification(webhook_secret(payments.config, city), request.method,
                                                          request.url.path, request.headers, raw, now=time.time())
     except SignatureError as exc:
         raise _reject(city, 401, exc.code, f"Tanda tangan notifikasi ditolak: {exc}. / Signature refused: {exc}.",
@@ -464,7 +464,7 @@ async def simulate_payment(ctx: CityContext, body: SimulatedPayment, payments: P
     if body.late:
         await ctx.run(handlers.expire_now, handlers.ExpireNow(bill_number=scanned.bill_number))
     async with httpx.AsyncClient(timeout=10) as client:
-        sent = await pay(client, payments.config.self_url, ctx.slug, payments.config.webhook_secrets[ctx.slug],
+        sent = await pay(client, payments.config.self_url, ctx.slug, webhook_secret(payments.config, ctx.slug),
                          body.qris, amount=body.amount, twice=body.twice, paid_at=body.paid_at)
     # the acquirer took the payer's money whatever we answered: its settlement file will list it
     await ctx.run(handlers.record_simulated_settlements,
