@@ -16,15 +16,16 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | ``funnel`` | ``funnel --city [--style] [--csv]``: learning's training funnel |
 | ``bench`` | ``bench payments --count N ...``, ``bench chaos`` (the benchmarks live in ``tests/bench/``) |
 | ``dlq`` | ``dlq list [topic]``, ``dlq show <topic> <partition>:<offset>``, ``dlq replay <topic> [--dry-run]`` |
+| ``city`` | ``city add|update --file F [--admin-phone P]``, ``city list``: the city directory (identity's API) |
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from deploy.commands import bench, contracts, demo, dlq, funnel, identity, pay, run, stack, token
+from deploy.commands import bench, city, contracts, demo, dlq, funnel, identity, pay, run, stack, token
 
-COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dlq)
+COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dlq, city)
 
 
 def register(sub: Any) -> None:

@@ -277,3 +277,82 @@ async def test_bandung_onboarded_at_runtime_and_a_buyer_pays_and_picks_up(platfo
     for what, seconds in laps:
         print(f"  {seconds:7.2f} s  {what}")
     print(f"  {total:7.2f} s  in all")
+
+
+async def test_an_update_reaches_every_process_and_a_restarted_process_still_knows_the_city(platform: Platform) -> None:
+    """Runs after the no-restart tests (it restarts processes). ``CityUpdated`` replaces the document everywhere;
+    a SIGKILLed service knows bandung as soon as it is ready (its ``cities`` projection, loaded before serving),
+    and the portal — no schema — reads it back from the compacted topic."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        if not await knows(client, platform, "identity", "bandung"):  # run alone: add it first
+            r = await client.post(platform.url("identity") + "/cities", json={"city": document()},
+                                  headers=operator(platform))
+            assert r.status_code == 201, r.text
+        await eventually(lambda: knows(client, platform, "identity", "bandung"), timeout=30, what="bandung known")
+        renamed = document(name="Kota Kembang", payment_expiry_minutes=20)
+        r = await client.put(platform.url("identity") + "/cities/bandung", json={"city": renamed},
+                             headers=operator(platform))
+        assert r.status_code == 200, r.text
+        version = r.json()["version"]
+        assert version >= 2
+        # the audit list shows before → after of what changed only
+        audit = (await client.get(platform.url("identity") + "/cities/bandung/audit", headers=operator(platform),
+                                  params={"entity": "city"})).json()
+        assert audit[0]["action"] == "updated"
+        assert audit[0]["before"]["name"] == "Kota Bandung" and audit[0]["after"]["name"] == "Kota Kembang"
+        assert set(audit[0]["after"]) == {"name", "payment_expiry_minutes"}
+        # bad updates: unknown city, a seed city, a changed slug, a bad field, a non-operator
+        for slug, body, status in (("garut", {"city": document(slug="garut")}, 404),
+                                   ("cimahi", {"city": document(slug="cimahi")}, 404),
+                                   ("bandung", {"city": document(slug="bandungx")}, 422),
+                                   ("bandung", {"city": document(timezone="Mars/Olympus")}, 422),
+                                   ("BANDUNG", {"city": document()}, 422)):
+            bad = await client.put(platform.url("identity") + f"/cities/{slug}", json=body, headers=operator(platform))
+            assert bad.status_code == status, (slug, bad.status_code, bad.text)
+        forbidden = await client.put(platform.url("identity") + "/cities/bandung", json={"city": renamed},
+                                     headers=platform.headers("bandung", "city_admin"))
+        assert forbidden.status_code == 403
+
+        async def portal_shows(name: str) -> bool:
+            page = await client.get(platform.url("portal") + "/kota/bandung")
+            return page.status_code == 200 and name in page.text
+
+        await eventually(lambda: portal_shows("Kota Kembang"), timeout=30, what="the new name on the portal")
+
+        for service in ("catalog", "payments", "portal"):
+            platform.kill(service)
+            platform.restart(service)
+        for service in ("catalog", "payments"):  # at once: loaded from the projection before serving
+            assert await knows(client, platform, service, "bandung"), service
+        await eventually(lambda: portal_shows("Kota Kembang"), timeout=30, what="the portal reading the topic again")
+    records = await read_topic(platform.infra.bootstrap, CITY_TOPIC, b"bandung")
+    assert [b"CityUpdated" in value for _p, value, _h in records][-1]
+
+
+def test_the_cli_adds_a_city_from_a_file_and_names_the_field_it_refuses(platform: Platform, tmp_path: Path) -> None:
+    """`pasarkota city add --file cirebon.toml` over identity's API, with a development operator token."""
+    import subprocess
+    import sys
+
+    env = platform.env("identity") | {"PASARKOTA_SERVICE": ""}
+    source = EXAMPLE.read_text().replace('slug = "bandung"', 'slug = "cirebon"').replace("Kota Bandung", "Kota Cirebon")
+    good, bad = tmp_path / "cirebon.toml", tmp_path / "cirebon-bad.toml"
+    good.write_text(source)
+    bad.write_text(source.replace('mcc = "5411"', 'mcc = "54-11"').replace('"cirebon"', '"cirebonx"'))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "deploy.cli", "city", *args], env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    refused = cli("add", "--file", str(bad))
+    assert refused.returncode == 2 and "[merchant.mcc]" in refused.stderr and "nothing was published" in refused.stderr
+    added = cli("add", "--file", str(good), "--admin-phone", new_phone("0817"))
+    assert added.returncode == 0, added.stderr
+    assert "city cirebon added" in added.stdout and "PASARKOTA_CITY_CIREBON_WEBHOOK_SECRET" in added.stdout
+    again = cli("add", "--file", str(good))
+    assert again.returncode == 2 and "[slug]" in again.stderr
+    listed = cli("list")
+    assert listed.returncode == 0 and "cirebon" in listed.stdout and "NO WEBHOOK SECRET" in listed.stdout
+    assert "cirebonx" not in listed.stdout
+    missing = cli("add", "--file", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
