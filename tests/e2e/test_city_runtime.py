@@ -20,9 +20,12 @@ import httpx
 import pytest
 
 from shared.events.identity import CITY as CITY_TOPIC
+from shared.events.identity import CityAdded
 from tests.codes import code_from_simulator
 from tests.conftest import Platform, eventually
+from tests.e2e.test_money_delivery_hostile import declared_only
 from tests.integration.probe import read_topic
+from tests.orders.e2e_support import publish
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +130,34 @@ async def test_bandung_is_live_in_every_process_without_a_restart(platform: Plat
     assert len(records) == 1 and b"CityAdded" in records[0][1]
     assert b"webhook" not in records[0][1].lower()
     print(f"\nbandung live in every process {live:.2f} s after POST /cities")
+
+
+
+async def test_huge_or_deep_documents_are_refused_and_a_forged_event_is_never_applied(platform: Platform) -> None:
+    url = platform.url("identity") + "/cities"
+    async with httpx.AsyncClient(timeout=30) as client:
+        # a document declared at 3 MiB is refused before a byte of it is read (the kernel's 1 MiB body limit)
+        head = await declared_only(platform.url("identity"), "/cities", 3 * 1024 * 1024,
+                                   operator(platform)["Authorization"])
+        assert head.startswith(b"HTTP/1.1 413"), head
+        deep = b'{"city": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}"  # JSON nested 5000 deep
+        r = await client.post(url, headers=operator(platform) | {"content-type": "application/json"}, content=deep)
+        assert 400 <= r.status_code < 500, r.text[:200]
+        zones = {f"Kelurahan {i}": 5000 for i in range(301)}
+        r = await client.post(url, headers=operator(platform),
+                              json={"city": document(slug="garut", delivery=document()["delivery"] | {"zones": zones})})
+        assert r.status_code == 422 and r.json()["field"] == "delivery.zones"
+        # someone with write access to the topic publishes a document the directory would refuse: never applied
+        forged = document(slug="palsu", merchant=document()["merchant"] | {"name": "X" * 40})
+        await publish(platform.infra.bootstrap, [CityAdded(slug="palsu", version=1, document=forged, added_by="x")],
+                      city="palsu")
+
+        async def dead_lettered() -> bool:
+            return bool(await read_topic(platform.infra.bootstrap, CITY_TOPIC + ".dlq", b"palsu"))
+
+        await eventually(dead_lettered, timeout=30, what="the forged city dead-lettered")
+        for service in (*DATA_SERVICES, "portal"):
+            assert not await knows(client, platform, service, "palsu"), service
 
 
 # ------------------------------------------------------------------------------------------------ the Done-when test
