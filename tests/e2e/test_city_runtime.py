@@ -23,7 +23,6 @@ from shared.events.identity import CITY as CITY_TOPIC
 from shared.events.identity import CityAdded
 from tests.codes import code_from_simulator
 from tests.conftest import Platform, eventually
-from tests.e2e.test_money_delivery_hostile import declared_only
 from tests.integration.probe import read_topic
 from tests.orders.e2e_support import publish
 
@@ -131,6 +130,21 @@ async def test_bandung_is_live_in_every_process_without_a_restart(platform: Plat
     assert b"webhook" not in records[0][1].lower()
     print(f"\nbandung live in every process {live:.2f} s after POST /cities")
 
+
+
+async def declared_only(base: str, path: str, length: int, authorization: str) -> bytes:
+    """Send only the headers of a POST declaring ``length`` bytes; the status line of the answer."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        writer.write((f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+                      f"Authorization: {authorization}\r\nContent-Length: {length}\r\n\r\n").encode())
+        await writer.drain()
+        return await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout=10)
+    finally:
+        writer.close()
 
 
 async def test_huge_or_deep_documents_are_refused_and_a_forged_event_is_never_applied(platform: Platform) -> None:
