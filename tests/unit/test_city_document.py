@@ -100,8 +100,12 @@ def test_not_a_table_is_refused() -> None:
 def test_a_runtime_city_is_seen_at_once_and_never_replaces_a_seed_city(monkeypatch: pytest.MonkeyPatch,
                                                                         tmp_path: Path) -> None:
     seen: list[str] = []
+
+    def listener(city: Any) -> None:
+        seen.append(city.slug)
+
     try:
-        on_city_added(lambda city: seen.append(city.slug))
+        on_city_added(listener)
         with pytest.raises(Problem):
             get_city("bandung")
         doc = validate_document(bandung())
@@ -124,5 +128,5 @@ def test_a_runtime_city_is_seen_at_once_and_never_replaces_a_seed_city(monkeypat
     finally:
         from shared import cities
 
-        cities._LISTENERS.clear()
+        cities._LISTENERS.remove(listener)  # only ours: services' listeners registered at import stay
         forget_runtime_cities()
