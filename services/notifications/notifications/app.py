@@ -53,7 +53,7 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     kernel_settings = get_settings()
     refuse_unsafe_production(settings, kernel_settings.env)
     kernel = ServiceKernel(settings.instance, MIGRATIONS, store=NotificationsStore)
-    messages = Messages(city_rules(settings), settings.portal_url)
+    messages = Messages(RulesByCity(settings, city_rules(settings)), settings.portal_url)
     on_city_added(lambda city: add_city_rules(messages, settings, city.slug))  # a city added at runtime (#14)
     stream.register(kernel.bus, messages)
     seal_key = kernel_settings.code_seal_key.get_secret_value()
@@ -83,6 +83,22 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     app.state.notifications_settings = settings
     app.state.seal_key = seal_key
     return app
+
+
+class RulesByCity(dict[str, domain.CityRules]):
+    """Each city's rules; a city this process knows but has no rules for yet (added at runtime a moment ago,
+    issue #14) gets them parsed on first use instead of a refusal."""
+
+    def __init__(self, settings: NotificationsSettings, initial: dict[str, domain.CityRules]) -> None:
+        super().__init__(initial)
+        self.settings = settings
+
+    def get(self, city: str, default: domain.CityRules | None = None) -> domain.CityRules | None:  # type: ignore[override]
+        found = super().get(city)
+        if found is None and city in all_cities():
+            found = self[city] = domain.CityRules.parse(city, city_section(city, "notifications"),
+                                                        self.settings.quiet_hours)
+        return found if found is not None else default
 
 
 def add_city_rules(messages: Messages, settings: NotificationsSettings, slug: str) -> None:
