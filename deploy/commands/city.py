@@ -47,16 +47,17 @@ def operator_token(args: argparse.Namespace) -> str:
     return dev_token(sorted(seed_slugs())[0], roles=["operator"], sub="dev-operator-cli")
 
 
-def _call(method: str, path: str, token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _call(method: str, path: str, token: str, body: dict[str, Any] | None = None,
+          service: str = "identity") -> dict[str, Any]:
     import httpx
 
     from deploy.commands.endpoints import service_url
 
-    url = service_url("identity") + path
+    url = service_url(service) + path
     try:
         response = httpx.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     except httpx.HTTPError as exc:
-        raise RuntimeProblem(f"identity is not reachable at {url}: {exc} (is the stack up?)") from None
+        raise RuntimeProblem(f"{service} is not reachable at {url}: {exc} (is the stack up?)") from None
     try:
         answer = response.json()
     except ValueError:
@@ -72,11 +73,18 @@ def cmd_city(args: argparse.Namespace) -> int:
     token = operator_token(args)
     if args.action == "list":
         items = _call("GET", "/cities", token)["items"]
+        for c in items:  # payments holds the webhook secrets: ask it (never the secret itself)
+            try:
+                c["webhook_secret"] = _call("GET", f"/cities/{c['slug']}/webhook-secret", token,
+                                            service="payments")["set"]
+            except RuntimeProblem:
+                c["webhook_secret"] = None
         if args.json:
             print(json.dumps(items, indent=2))
             return 0
         for c in items:
-            secret = "secret set" if c.get("secrets", {}).get("webhook_secret") else "NO WEBHOOK SECRET"
+            secret = {True: "secret set", False: "NO WEBHOOK SECRET", None: "secret: payments did not answer"}[
+                c["webhook_secret"]]
             print(f"{c['slug']:<16} {c.get('name')!s:<28} {c['source']:<8} v{c.get('version') or '-'}  {secret}")
         return 0
     if not args.file:

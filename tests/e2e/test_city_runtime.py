@@ -290,13 +290,17 @@ async def test_bandung_onboarded_at_runtime_and_a_buyer_pays_and_picks_up(platfo
         # 5. no webhook secret yet: the city is listed but refuses webhooks, clearly; the secret appears → paid
         listed = {c["slug"]: c for c in (await client.get(platform.url("identity") + "/cities",
                                                           headers=operator(platform))).json()["items"]}
-        assert listed[slug]["secrets"]["webhook_secret"] is False
+        assert listed[slug]["source"] == "runtime" and "secret" not in str(listed[slug]).lower()
+        state = await client.get(f"{payments}/cities/{slug}/webhook-secret", headers=admin)
+        assert state.status_code == 200 and state.json()["set"] is False, state.text
         refused = await client.post(f"{payments}/simulator/{slug}/pay", json={"qris": order["payment"]["qris"]})
         assert refused.status_code == 503 and refused.json()["type"].endswith("/webhook-secret-missing"), refused.text
         assert f"PASARKOTA_CITY_{slug.upper()}_WEBHOOK_SECRET" in refused.json()["detail"]
         hook = await client.post(f"{payments}/acquirer/{slug}/notifications", content=b"{}")
         assert hook.status_code == 503 and hook.json()["type"].endswith("/webhook-secret-missing")
         (platform.secrets_dir / f"city_{slug}_webhook_secret").write_text(uuid.uuid4().hex + uuid.uuid4().hex)
+        state = await client.get(f"{payments}/cities/{slug}/webhook-secret", headers=admin)
+        assert state.json()["set"] is True  # re-read on demand: no restart
         paid = await client.post(f"{payments}/simulator/{slug}/pay", json={"qris": order["payment"]["qris"]})
         assert paid.status_code == 200, paid.text
         assert [n["status_code"] for n in paid.json()["notifications"]] == [200]

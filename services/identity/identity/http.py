@@ -292,7 +292,7 @@ async def update_city(body: CityUpdateBody, who: Operator, work: CityWork, reque
 
 @directory.get("/cities")
 async def list_cities(who: Operator, work: CityWork) -> dict[str, Any]:
-    """Every city (seed and runtime) with whether its secrets are set — never the secrets."""
+    """Every city (seed and runtime): source, version, who added it (payments says whether it has a secret)."""
     async with work.reading() as conn:
         return {"items": await queries.city_directory(conn)}
 

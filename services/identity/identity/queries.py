@@ -58,9 +58,9 @@ async def city_grants(conn: asyncpg.Connection, city: str, *, market_id: str | N
 
 
 async def city_directory(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    """Every city: the seed file's and those added at runtime (with version and who added it), no secrets —
-    only whether each secret is set (issue #14)."""
-    from shared.cities import all_cities, city_secret, seed_slugs, webhook_secret_of
+    """Every city: the seed file's and those added at runtime (with version and who added it). Nothing about
+    secrets: identity holds none (payments answers whether it has a city's webhook secret, issue #14)."""
+    from shared.cities import all_cities, seed_slugs
 
     added = {r["slug"]: r for r in await conn.fetch("SELECT slug, version, added_by, added_at FROM city_documents")}
     seeds = seed_slugs()
@@ -70,10 +70,7 @@ async def city_directory(conn: asyncpg.Connection) -> list[dict[str, Any]]:
         out.append({"slug": slug, "name": city.name, "timezone": city.timezone,
                     "source": "seed" if slug in seeds else "runtime",
                     "version": row["version"] if row else None, "added_by": row["added_by"] if row else None,
-                    "added_at": row["added_at"].isoformat() if row else None,
-                    "secrets": {"webhook_secret": webhook_secret_of(slug) is not None,
-                                "whatsapp_token": city_secret(slug, "WHATSAPP_TOKEN") is not None,
-                                "sms_key": city_secret(slug, "SMS_KEY") is not None}})
+                    "added_at": row["added_at"].isoformat() if row else None})
     for slug, row in sorted(added.items()):  # in identity's directory, not yet projected here (seconds)
         if slug not in all_cities():
             out.append({"slug": slug, "name": None, "source": "runtime", "version": row["version"],

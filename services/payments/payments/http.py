@@ -511,3 +511,20 @@ async def simulated_settlement_file(ctx: CityContext, day: Annotated[date, Query
     rows = await ctx.read(queries.simulated_settlements, ctx.city, day)
     return Response(settlement_file(rows), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="settlement-{ctx.slug}-{day.isoformat()}.csv"'})
+
+
+@router.get("/cities/{city}/webhook-secret", tags=["city directory"])
+async def webhook_secret_state(ctx: CityContext, payments: Payments,
+                               who: Annotated[Principal, Depends(require("operator", "city_admin"))]
+                               ) -> dict[str, Any]:
+    """Whether payments has this city's acquirer webhook secret (issue #14) — never the secret. A city added at
+    runtime refuses webhooks (503 ``webhook-secret-missing``) until this says ``set``."""
+    from payments.config import webhook_secret_variable
+
+    try:
+        webhook_secret(payments.config, ctx.slug)
+        found = True
+    except Problem:
+        found = False
+    return {"city": ctx.slug, "set": found, "variable": webhook_secret_variable(ctx.slug),
+            "secret_store_file": f"city_{ctx.slug}_webhook_secret"}

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from portal.client import ApiError, items_of
+from portal.client import ApiError, ServiceUnavailable, items_of
 from portal.web import ROLE_HOME, api, form_dict, need, redirect, render, to_int
 from shared.logging import get_logger
 
@@ -67,11 +67,22 @@ async def _history(client: Any, token: str, cities: list[dict[str, Any]]) -> lis
     return sorted(entries, key=lambda e: str(e.get("at", "")), reverse=True)[:30]
 
 
+async def _secret_state(client: Any, token: str, slug: str) -> bool | None:
+    """Payments' answer: has it this city's webhook secret? None when payments does not know the city yet."""
+    try:
+        return bool((await client.get("payments", f"/cities/{slug}/webhook-secret", token=token))["set"])
+    except (ApiError, ServiceUnavailable):
+        return None
+
+
 async def _page(request: Request, city: str, token: str, form: dict[str, str], errors: dict[str, str],
                 status_code: int = 200) -> Response:
     client = api(request)
     cities = items_of(await client.get("identity", "/cities", token=token))
-    history = await _history(client, token, cities)
+    states, history = await asyncio.gather(asyncio.gather(*(_secret_state(client, token, c["slug"]) for c in cities)),
+                                           _history(client, token, cities))
+    for c, state in zip(cities, states, strict=True):
+        c["webhook_secret"] = state
     return render(request, "city_directory.html", {
         "city": need(request, city, "operator")[0], "directory": cities, "history": history, "actions": ACTIONS,
         "form": DEFAULTS | form, "errors": errors, "timezones": TIMEZONES, "styles": STYLES, "criteria": CRITERIA},
