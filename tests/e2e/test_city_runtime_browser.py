@@ -83,3 +83,28 @@ def test_an_operator_adds_a_city_on_the_portal(platform: Any) -> None:
             browser.close()
     # the new city's public page is live on the portal
     assert httpx.get(f"{base}/kota/sukabumi", timeout=30).status_code == 200
+
+
+def test_the_city_page_refuses_bad_input_and_other_roles(platform: Any) -> None:
+    base = platform.url("portal")
+    url = f"{base}/kota/cimahi/operator/kota"
+    operator = {"pk_token": platform.token("cimahi", "operator", sub="e2e-op")}
+    with httpx.Client(timeout=30, cookies=operator) as c:
+        assert c.post(url, data={"slug": "garut\x00", "name": "Kota Garut"}).status_code == 422  # NUL: the kernel
+        long_slug = c.post(url, data={"slug": "g" * 5000, "name": "Kota Garut"})
+        assert long_slug.status_code == 422 and 'id="e-slug"' in long_slug.text
+        wrong_type = c.post(url, data={"slug": "garut", "name": "Kota Garut", "delivery_fee": "sepuluh ribu"})
+        assert wrong_type.status_code == 422 and 'id="e-delivery_fee"' in wrong_type.text
+        assert 'value="sepuluh ribu"' in wrong_type.text  # kept as typed
+        nothing = c.post(url, data={})
+        assert nothing.status_code == 422 and 'id="e-slug"' in nothing.text and 'id="e-name"' in nothing.text
+    for role in ("city_admin", "vendor", "buyer"):
+        kw = {"vendor_id": "v-x"} if role == "vendor" else {}
+        r = httpx.post(url, data={"slug": "garut"}, timeout=30,
+                       cookies={"pk_token": platform.token("cimahi", role, **kw)}, follow_redirects=False)
+        assert r.status_code == 403, (role, r.status_code)
+    assert httpx.get(url, timeout=30, follow_redirects=False).status_code in (302, 303)  # not signed in
+    # payments' secret state: a city admin of another city sees nothing of it
+    r = httpx.get(platform.url("payments") + "/cities/tegal/webhook-secret", timeout=30,
+                  headers=platform.headers("cimahi", "city_admin"))
+    assert r.status_code == 403
