@@ -66,6 +66,9 @@ class ServiceKernel:
             from shared import city_directory
 
             city_directory.attach(self)
+        from shared.cities import on_city_added
+
+        on_city_added(self._extend_city_body_limits)  # a city added at runtime gets the seed cities' limits
         if uses_database:  # the kernel's own tables, pruned like any periodic job (shared/retention.py)
             self.periodic(600)(Retention(s.outbox_retention_hours, s.inbox_retention_days,
                                          s.idempotency_retention_hours).prune)
@@ -73,6 +76,16 @@ class ServiceKernel:
     @property
     def settings(self) -> Settings:
         return self._settings or get_settings()
+
+    def _extend_city_body_limits(self, city: Any) -> None:
+        """Every per-city body limit registered for a seed city (``/cities/<slug>/…``, ``/kota/<slug>/…``) also
+        for a city added at runtime (issue #14), so a service's start-up loop over the cities needs no twin."""
+        from shared.cities import seed_slugs
+
+        for prefix, limit in list(self.body_limits.items()):
+            parts = prefix.split("/")
+            if len(parts) > 2 and parts[1] in ("cities", "kota") and parts[2] in seed_slugs():
+                self.body_limits.setdefault("/".join([*parts[:2], city.slug, *parts[3:]]), limit)
 
     @property
     def schema(self) -> str:

@@ -130,3 +130,21 @@ def test_a_runtime_city_is_seen_at_once_and_never_replaces_a_seed_city(monkeypat
 
         cities._LISTENERS.remove(listener)  # only ours: services' listeners registered at import stay
         forget_runtime_cities()
+
+
+def test_a_runtime_city_gets_the_per_city_body_limits_of_the_seed_cities() -> None:
+    from shared.service import ServiceKernel
+
+    kernel = ServiceKernel("unit-city-limits", None, uses_database=False)
+    kernel.body_limits |= {"/cities/cimahi/reconciliations": 8 << 20, "/cities/tegal/reconciliations": 8 << 20,
+                           "/kota/cimahi/pelatih/sesi/": 2 << 20, "/acquirer/": 16 << 10}
+    try:
+        assert apply_document(validate_document(bandung()), 1)
+        assert kernel.body_limits["/cities/bandung/reconciliations"] == 8 << 20
+        assert kernel.body_limits["/kota/bandung/pelatih/sesi/"] == 2 << 20
+        assert not any(k.startswith("/acquirer/bandung") for k in kernel.body_limits)
+    finally:
+        from shared import cities
+
+        cities._LISTENERS.remove(kernel._extend_city_body_limits)
+        forget_runtime_cities()

@@ -27,9 +27,3 @@ from shared.cities import all_cities  # noqa: E402
 
 for _slug in all_cities():
     kernel.body_limits[f"/cities/{_slug}/trainer/sessions/"] = REPORT_UPLOAD_MAX_BODY
-
-from shared.cities import on_city_added  # noqa: E402
-
-# a city added at runtime (issue #14) gets the same upload limit
-on_city_added(lambda city: kernel.body_limits.__setitem__(f"/cities/{city.slug}/trainer/sessions/",
-                                                          REPORT_UPLOAD_MAX_BODY))

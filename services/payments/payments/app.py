@@ -23,7 +23,7 @@ from payments.config import Runtime, add_runtime_city, load_config
 from payments.http import SETTLEMENT_FILE_MAX, WEBHOOK_MAX_BODY, router, simulator_router
 from payments.simulator import SimulatorAcquirer
 from payments.store import PaymentsStore
-from shared.cities import City, all_cities, live_cities, on_city_added
+from shared.cities import all_cities, live_cities, on_city_added
 from shared.service import ServiceKernel
 from shared.settings import Settings, get_settings
 
@@ -50,11 +50,8 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
         kernel.body_limits[f"/cities/{slug}/reconciliations"] = SETTLEMENT_FILE_MAX
     stream.register(kernel.bus, handlers.Issuing(runtime.acquirer, config.merchants, live_cities))
 
-    def add_city(city: City) -> None:  # a city added at runtime (issue #14): as the loop above does at start
-        add_runtime_city(config, city)
-        kernel.body_limits[f"/cities/{city.slug}/reconciliations"] = SETTLEMENT_FILE_MAX
-
-    on_city_added(add_city)
+    # a city added at runtime (issue #14): its merchant and fee rule as at start (the kernel copies the body limits)
+    on_city_added(lambda city: add_runtime_city(config, city))
 
     drain = handlers.NotificationDrain(NOTIFICATION_BATCH, window=NOTIFICATION_BATCH_WINDOW_SECONDS,
                                       fees=config.fees)

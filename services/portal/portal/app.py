@@ -127,11 +127,6 @@ from shared.cities import all_cities  # noqa: E402
 for _slug in all_cities():
     kernel.body_limits[f"/kota/{_slug}/pelatih/sesi/"] = 2 * 1024 * 1024
 
-from shared.cities import on_city_added  # noqa: E402
-
-# a city added at runtime (issue #14) gets the same upload limit
-on_city_added(lambda city: kernel.body_limits.__setitem__(f"/kota/{city.slug}/pelatih/sesi/", 2 * 1024 * 1024))
-
 from portal import pages_cities  # noqa: E402
 
 app.include_router(pages_cities.router)  # the operator's city directory (issue #14)
