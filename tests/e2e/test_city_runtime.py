@@ -405,3 +405,27 @@ def test_the_cli_adds_a_city_from_a_file_and_names_the_field_it_refuses(platform
     assert "cirebonx" not in listed.stdout
     missing = cli("add", "--file", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+async def test_an_event_about_a_city_that_arrives_a_moment_later_waits_for_it_instead_of_the_dlq(
+        platform: Platform) -> None:
+    """A sign-in code for a city notifications does not know yet (the directory is a second behind): the consumer
+    retries, waits for the city (re-reading its projection), and delivers once the city is added."""
+    from datetime import UTC, datetime, timedelta
+
+    from shared.events.identity import SignInCodeIssued
+    from shared.sealed import seal
+    from tests.codes import TEST_SEAL_KEY
+
+    phone, challenge_id, code = new_phone("0819"), str(uuid.uuid4()), "314159"
+    await publish(platform.infra.bootstrap, [SignInCodeIssued(
+        challenge_id=challenge_id, phone=phone, code_sealed=seal(TEST_SEAL_KEY, code, context=challenge_id),
+        expires_at=datetime.now(UTC) + timedelta(minutes=5))], city="tasik")
+    await asyncio.sleep(1.0)  # notifications has tried it (and failed: unknown city) by now
+    async with httpx.AsyncClient(timeout=30) as client:
+        r = await client.post(platform.url("identity") + "/cities", headers=operator(platform),
+                              json={"city": document(slug="tasik", name="Kota Tasikmalaya")})
+        assert r.status_code == 201, r.text
+    delivered = await asyncio.to_thread(code_from_simulator, platform.url("notifications"), phone, timeout=30)
+    assert delivered == code
+    assert await read_topic(platform.infra.bootstrap, "identity.signin.v1.dlq", challenge_id.encode()) == []
