@@ -101,14 +101,19 @@ class PlannedTopic:
     name: str
     partitions: int
     retention_hours: int
-    cleanup_policy: str = "delete"  # "compact": the latest record per key is kept for good (the city directory)
+    cleanup_policy: str = "delete"   # "compact": the last record per key is kept without end (state topics)
 
 
 def load_topic_plan(path: Path = TOPIC_PLAN) -> list[PlannedTopic]:
     data = tomllib.loads(path.read_text())
     default_retention = int(data.get("defaults", {}).get("retention_hours", 168))
-    return [PlannedTopic(t["name"], int(t["partitions"]), int(t.get("retention_hours", default_retention)),
-                         str(t.get("cleanup_policy", "delete"))) for t in data["topic"]]
+    topics = [PlannedTopic(t["name"], int(t["partitions"]), int(t.get("retention_hours", default_retention)),
+                           str(t.get("cleanup_policy", "delete"))) for t in data["topic"]]
+    for t in topics:
+        if t.cleanup_policy not in ("delete", "compact"):
+            raise ValueError(f"{path}: topic {t.name}: cleanup_policy must be delete or compact, "
+                             f"not {t.cleanup_policy}")
+    return topics
 
 
 def replication_factor() -> int:
@@ -123,10 +128,9 @@ def min_insync_replicas(replicas: int) -> int:
 
 
 def topic_configs(t: PlannedTopic) -> dict[str, str]:
-    if t.cleanup_policy == "compact":
-        configs = {"cleanup.policy": "compact"}
-    else:
-        configs = {"retention.ms": str(t.retention_hours * 3600 * 1000)}
+    configs = {"retention.ms": str(t.retention_hours * 3600 * 1000), "cleanup.policy": t.cleanup_policy}
+    if t.cleanup_policy == "compact":  # retention.ms does not apply; compact a segment within the hour
+        configs = {"cleanup.policy": "compact", "segment.ms": str(3600 * 1000), "min.cleanable.dirty.ratio": "0.1"}
     if replication_factor() > 1:
         configs["min.insync.replicas"] = str(min_insync_replicas(replication_factor()))
     return configs
@@ -164,6 +168,7 @@ async def ensure_topics(bootstrap: str, topics: list[PlannedTopic] | None = None
                 elif code != TOPIC_ALREADY_EXISTS:
                     message = topic_error[2] if len(topic_error) > 2 else ""
                     raise RuntimeError(f"Kafka refused to create topic {name}: error {code} {message}")
+        await _align_cleanup_policy(admin, [t for t in topics if t.name in existing])
         counts = await _partition_counts(admin, [t.name for t in topics])
         grow = {t.name: NewPartitions(t.partitions) for t in topics
                 if t.name in existing and 0 < counts.get(t.name, 0) < t.partitions}
@@ -183,3 +188,23 @@ async def ensure_topics(bootstrap: str, topics: list[PlannedTopic] | None = None
 async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     described = await admin.describe_topics(names)
     return {d["topic"]: len(d["partitions"]) for d in described if d.get("error_code", 0) == 0}
+
+
+async def _align_cleanup_policy(admin: AIOKafkaAdminClient, topics: list[PlannedTopic]) -> None:
+    """A topic that the plan now compacts (catalog.market.v1 after issue #17) gets its configs on existing brokers."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    if not topics:
+        return
+    described = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t.name) for t in topics])
+    current: dict[str, str] = {}
+    for response in described:
+        for resource in response.resources:
+            name, entries = resource[3], resource[4]
+            for entry in entries:
+                if entry[0] == "cleanup.policy":
+                    current[name] = entry[1]
+    stale = [t for t in topics if current.get(t.name, t.cleanup_policy) != t.cleanup_policy]
+    if stale:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t.name, configs=topic_configs(t))
+                                   for t in stale])

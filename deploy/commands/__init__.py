@@ -9,6 +9,7 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | ``stack`` | ``up [--detach]``, ``down``, ``status [--json]``, ``logs <component>`` |
 | ``run`` | ``serve <service>``, ``provision`` |
 | ``token`` | ``token --city --role [--vendor] [--market] [--sub]`` (asks identity; dev only) |
+| ``city`` | ``city add|update --file F [--admin-phone P]``, ``city list``: the city directory (identity's API) |
 | ``identity`` | ``admin create --phone --role [--city]``, ``identity-keys init|next|activate|retire`` |
 | ``contracts`` | ``contracts export|check`` |
 | ``demo`` | ``demo [--timeout]``: a whole purchase in Cimahi |
@@ -16,7 +17,6 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | ``funnel`` | ``funnel --city [--style] [--csv]``: learning's training funnel |
 | ``bench`` | ``bench payments --count N ...``, ``bench chaos`` (the benchmarks live in ``tests/bench/``) |
 | ``dlq`` | ``dlq list [topic]``, ``dlq show <topic> <partition>:<offset>``, ``dlq replay <topic> [--dry-run]`` |
-| ``city`` | ``city add|update --file F [--admin-phone P]``, ``city list``: the city directory (identity's API) |
 """
 
 from __future__ import annotations

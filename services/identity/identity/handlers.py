@@ -308,23 +308,6 @@ async def on_trainer_added(uow: Uow, event: TrainerAdded) -> None:
     await _grant(uow, account, uow.this_city, "trainer", None, granted_by="system:learning", reason="trainer added")
 
 
-# ------------------------------------------------------------------------------------------------ personal data
-
-async def request_deletion(uow: Uow, account_id: str) -> dict[str, Any]:
-    """Anonymise the account here, end its sessions and grants, and ask every service to do the same."""
-    account = await uow.store.account(account_id)
-    if account is None or account["deleted_at"] is not None or not account["phone"]:
-        raise NotFound("account-not-found", "Akun tidak ditemukan. / Account not found.")
-    now = now_utc()
-    for grant in await uow.store.live_grants(account_id):
-        await uow.store.revoke_grant(grant["grant_id"], account_id, "account deleted", now)
-    await uow.store.revoke_account_tokens(account_id, now)
-    await uow.store.forget_challenges(account["phone"])
-    await uow.store.anonymise_account(account_id, now)
-    uow.emit(AccountDeletionRequested(account_id=account_id, phone=account["phone"], requested_at=now))
-    return {"account_id": account_id, "deletion_requested_at": now.isoformat()}
-
-
 # ------------------------------------------------------------------------------------------------ city directory
 
 @dataclass(frozen=True)
@@ -413,3 +396,20 @@ def _flat(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+# ------------------------------------------------------------------------------------------------ personal data
+
+async def request_deletion(uow: Uow, account_id: str) -> dict[str, Any]:
+    """Anonymise the account here, end its sessions and grants, and ask every service to do the same."""
+    account = await uow.store.account(account_id)
+    if account is None or account["deleted_at"] is not None or not account["phone"]:
+        raise NotFound("account-not-found", "Akun tidak ditemukan. / Account not found.")
+    now = now_utc()
+    for grant in await uow.store.live_grants(account_id):
+        await uow.store.revoke_grant(grant["grant_id"], account_id, "account deleted", now)
+    await uow.store.revoke_account_tokens(account_id, now)
+    await uow.store.forget_challenges(account["phone"])
+    await uow.store.anonymise_account(account_id, now)
+    uow.emit(AccountDeletionRequested(account_id=account_id, phone=account["phone"], requested_at=now))
+    return {"account_id": account_id, "deletion_requested_at": now.isoformat()}

@@ -43,20 +43,6 @@ async def export(conn: asyncpg.Connection, account_id: str) -> dict[str, Any] | 
             "grants": rows(grants), "sign_ins": rows(sign_ins), "sessions": rows(sessions)}
 
 
-async def city_grants(conn: asyncpg.Connection, city: str, *, market_id: str | None = None) -> list[dict[str, Any]]:
-    """Live grants in ``city`` (not operators'); only vendors of ``market_id`` for a market admin."""
-    rows = await conn.fetch(
-        "SELECT g.*, a.phone, a.name FROM grants g JOIN accounts a USING (account_id)"
-        " WHERE g.city = $1 AND g.revoked_at IS NULL AND g.city <> $2"
-        " AND ($3::text IS NULL OR (g.role = 'vendor' AND g.scope IN"
-        "      (SELECT vendor_id FROM vendors WHERE market_id = $3)))"
-        " ORDER BY g.role, g.granted_at LIMIT 500", city, ALL_CITIES, market_id)
-    return [{"grant_id": r["grant_id"], "account_id": r["account_id"], "role": r["role"], "scope": r["scope"],
-             "phone": masked(r["phone"]) if r["phone"] else None, "name": r["name"],
-             "granted_by": r["granted_by"], "reason": r["reason"], "granted_at": r["granted_at"].isoformat()}
-            for r in rows]
-
-
 async def city_directory(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     """Every city: the seed file's and those added at runtime (with version and who added it). Nothing about
     secrets: identity holds none (payments answers whether it has a city's webhook secret, issue #14)."""
@@ -76,3 +62,17 @@ async def city_directory(conn: asyncpg.Connection) -> list[dict[str, Any]]:
             out.append({"slug": slug, "name": None, "source": "runtime", "version": row["version"],
                         "added_by": row["added_by"], "added_at": row["added_at"].isoformat(), "pending": True})
     return out
+
+
+async def city_grants(conn: asyncpg.Connection, city: str, *, market_id: str | None = None) -> list[dict[str, Any]]:
+    """Live grants in ``city`` (not operators'); only vendors of ``market_id`` for a market admin."""
+    rows = await conn.fetch(
+        "SELECT g.*, a.phone, a.name FROM grants g JOIN accounts a USING (account_id)"
+        " WHERE g.city = $1 AND g.revoked_at IS NULL AND g.city <> $2"
+        " AND ($3::text IS NULL OR (g.role = 'vendor' AND g.scope IN"
+        "      (SELECT vendor_id FROM vendors WHERE market_id = $3)))"
+        " ORDER BY g.role, g.granted_at LIMIT 500", city, ALL_CITIES, market_id)
+    return [{"grant_id": r["grant_id"], "account_id": r["account_id"], "role": r["role"], "scope": r["scope"],
+             "phone": masked(r["phone"]) if r["phone"] else None, "name": r["name"],
+             "granted_by": r["granted_by"], "reason": r["reason"], "granted_at": r["granted_at"].isoformat()}
+            for r in rows]
