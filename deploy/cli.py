@@ -14,6 +14,7 @@
     pasarkota pay --city C --order O [--late] [--twice] [--amount N]   pay an order's QRIS (simulator)
     pasarkota funnel --city C [--style S] [--csv]   a city's training funnel
     pasarkota bench payments --count N [...]       the payment-burst benchmark
+    pasarkota city add --file bandung.toml [--admin-phone P]   a new city at runtime (also: update, list)
 
 Each command lives in deploy/commands/ (see its package docstring).
 """

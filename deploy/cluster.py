@@ -87,6 +87,14 @@ def kafka_users() -> list[dict[str, Any]]:
                       "metadata": {"name": kafka_user(service), "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
                       "spec": {"authentication": {"type": "scram-sha-512"},
                                "authorization": {"type": "simple", "acls": acls}}})
+    # The portal (no schema, no consumer group) reads the city directory's compacted topic, nothing else (issue #14).
+    from shared.events.identity import CITY
+
+    users.append({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
+                  "metadata": {"name": kafka_user("portal"), "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
+                  "spec": {"authentication": {"type": "scram-sha-512"},
+                           "authorization": {"type": "simple", "acls": [
+                               _acl({"type": "topic", "name": CITY, "patternType": "literal"}, "Read", "Describe")]}}})
     # Provisioning only checks the planned topics (the Topic Operator creates them).
     users.append({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
                   "metadata": {"name": kafka_user("provision"), "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
@@ -118,7 +126,9 @@ def _service_patch(service: str, kind: str = "Deployment", container: str | None
         {"name": "PASARKOTA_KAFKA_SASL_PASSWORD",
          "valueFrom": {"secretKeyRef": {"name": kafka_user(service), "key": "password"}}},
     ]
-    if service != "provision":
+    if service == "portal":  # Kafka only (the city directory's topic): no database role
+        pass
+    elif service != "provision":
         env.append({"name": "DB_PASSWORD",
                     "valueFrom": {"secretKeyRef": {"name": f"{PG_CLUSTER}-{service}", "key": "password"}}})
     else:  # the admin URL of the operator's superuser, and every role's password to set on the roles' schemas
@@ -144,7 +154,7 @@ def managed_patches() -> list[dict[str, Any]]:
     """Managed Kafka (SASL over TLS, the provider's CA in the system trust): each pod its own Kafka user from
     ``pasarkota-secrets`` (``PASARKOTA_KAFKA_USERNAME_<SVC>`` / ``PASARKOTA_KAFKA_PASSWORD_<SVC>``)."""
     out = []
-    for service in (*DATA_SERVICES, "provision"):
+    for service in (*DATA_SERVICES, "portal", "provision"):
         key = service.upper()
         out.append({"apiVersion": "batch/v1" if service == "provision" else "apps/v1",
                     "kind": "Job" if service == "provision" else "Deployment", "metadata": {"name": service},
@@ -157,7 +167,7 @@ def managed_patches() -> list[dict[str, Any]]:
 
 
 def service_patches() -> list[dict[str, Any]]:
-    return [_service_patch(s) for s in DATA_SERVICES] + [_service_patch("provision", "Job")]
+    return [_service_patch(s) for s in (*DATA_SERVICES, "portal")] + [_service_patch("provision", "Job")]
 
 
 def managed_roles() -> list[dict[str, Any]]:

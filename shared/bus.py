@@ -325,6 +325,7 @@ class EventConsumer:
         with bound_contextvars(city=env.city, correlation_id=env.correlation_id, event_id=str(env.event_id),
                                event_type=env.event_type, consumer=self.name):
             attempts = 0
+            waited_for_city = False
             while True:
                 attempts += 1
                 try:
@@ -334,6 +335,9 @@ class EventConsumer:
                         await self._back_off_for_outage(exc)
                     EVENTS_FAILED.labels(self.bus.service, self.name, env.event_type).inc()
                     if attempts >= self.bus.max_attempts:
+                        if not waited_for_city and await self.bus.wait_for_city(env.city):
+                            waited_for_city, attempts = True, 0  # a city added a moment ago: try again
+                            continue
                         await self._guarded(self._dead_letter_all, [(item.record, exc, attempts)])
                         return
                     log.warning("handler failed; retrying", attempt=attempts, error=repr(exc)[:300],
@@ -552,3 +556,39 @@ class EventBus:
             CONSUMER_OLDEST_IN_FLIGHT.labels(self.service, c.group_id).set(c.oldest_in_flight_seconds())
         return {c.group_id: {"lag": c.lag(), "oldest_in_flight_seconds": round(c.oldest_in_flight_seconds(), 1)}
                 for c in self.consumers}
+
+    async def wait_for_city(self, city: str, timeout: float | None = None) -> bool:
+        """True when ``city`` was unknown to this process and became known within ``timeout`` (try the message
+        again); False at once when it was known already (the failure is not about it) or when it did not appear.
+
+        A city added at runtime (issue #14) reaches every directory within about a second, independently of the
+        other topics, so an event about it may come first: it waits, re-reading the ``cities`` projection."""
+        from shared import city_directory
+        from shared.cities import all_cities
+
+        not_coming: dict[str, float] = self.__dict__.setdefault("_cities_not_coming", {})
+        if city in all_cities() or self._pool is None or not_coming.get(city, 0.0) > time.monotonic() \
+                or len(not_coming) >= 1000:
+            return False  # known (not the cause), or waited for in vain a moment ago: no second wait
+        deadline = time.monotonic() + (CITY_WAIT_SECONDS if timeout is None else timeout)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            try:
+                async with self._pool.acquire() as conn:
+                    await city_directory.load(conn)
+            except Exception as exc:  # an outage: the usual path takes over after the wait
+                log.warning("city directory reload failed", error=repr(exc)[:200])
+            if city in all_cities():
+                log.info("event waited for its city to be added", city=city)
+                return True
+        now = time.monotonic()
+        for stale in [c for c, until in not_coming.items() if until < now][:1000]:
+            del not_coming[stale]
+        if len(not_coming) < 1000:  # a flood of one unknown city costs one wait a minute, per consumer
+            not_coming[city] = now + 60
+        return False
+
+
+# How long an event about an unknown city waits for it before it is dead-lettered (EventBus.wait_for_city).
+CITY_WAIT_SECONDS = 5.0
+

@@ -62,6 +62,13 @@ class ServiceKernel:
         self.bus = EventBus(name, s.kafka_bootstrap_servers, max_attempts=s.consumer_max_attempts,
                             backoff_ms=s.consumer_retry_backoff_ms, store=store, security=self.kafka_security)
         self.work = Work(self.db, store or (lambda conn: None))
+        if uses_database:  # every service with a schema projects the city directory (shared/city_directory.py)
+            from shared import city_directory
+
+            city_directory.attach(self)
+        from shared.cities import on_city_added
+
+        on_city_added(self._extend_city_body_limits)  # a city added at runtime gets the seed cities' limits
         if uses_database:  # the kernel's own tables, pruned like any periodic job (shared/retention.py)
             self.periodic(600)(Retention(s.outbox_retention_hours, s.inbox_retention_days,
                                          s.idempotency_retention_hours).prune)
@@ -69,6 +76,16 @@ class ServiceKernel:
     @property
     def settings(self) -> Settings:
         return self._settings or get_settings()
+
+    def _extend_city_body_limits(self, city: Any) -> None:
+        """Every per-city body limit registered for a seed city (``/cities/<slug>/…``, ``/kota/<slug>/…``) also
+        for a city added at runtime (issue #14), so a service's start-up loop over the cities needs no twin."""
+        from shared.cities import seed_slugs
+
+        for prefix, limit in list(self.body_limits.items()):
+            parts = prefix.split("/")
+            if len(parts) > 2 and parts[1] in ("cities", "kota") and parts[2] in seed_slugs():
+                self.body_limits.setdefault("/".join([*parts[:2], city.slug, *parts[3:]]), limit)
 
     @property
     def schema(self) -> str:
@@ -131,7 +148,10 @@ class ServiceKernel:
             self.pool = await create_pool(s.database_url, self.schema, self.name, max_size=s.db_pool_max)
             async with self.pool.acquire() as conn:
                 applied = await migrate(conn, self.schema, self.migrations)
-            log.info("migrations applied", applied=applied)
+                from shared import city_directory
+
+                runtime_cities = await city_directory.load(conn)  # before serving: a restart knows its cities
+            log.info("migrations applied", applied=applied, runtime_cities=runtime_cities)
             self.relay = OutboxRelay(self.pool, self.schema, s.kafka_bootstrap_servers, self.name,
                                      batch_size=s.outbox_batch_size, idle_poll_ms=s.outbox_idle_poll_ms,
                                      fault_inject=s.fault_inject, security=self.kafka_security)

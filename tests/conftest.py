@@ -138,6 +138,8 @@ class Platform:
         # identity's signing keys: only the identity process is told where they are (tests sign with the same
         # test key through tests/tokens.py, which is how `platform.token` works)
         self.keys_file = home / "identity-keys.json"
+        self.secrets_dir = home / "secrets"
+        self.secrets_dir.mkdir(exist_ok=True)
         if not self.keys_file.exists():
             import json
 
@@ -161,6 +163,9 @@ class Platform:
             "PASARKOTA_NOTIFICATIONS_BACKOFF_SECONDS": "0.3", "PASARKOTA_NOTIFICATIONS_MAX_ATTEMPTS": "3",
             "PASARKOTA_NOTIFICATIONS_LEASE_SECONDS": "4", "PASARKOTA_NOTIFICATIONS_SEND_TIMEOUT_SECONDS": "1",
             "PASARKOTA_NOTIFICATIONS_REMINDER_SCAN_SECONDS": "1",
+            # the secret store every process reads city secrets from (shared.cities.city_secret, issue #14):
+            # a test puts a runtime city's webhook secret there while the processes run
+            "PASARKOTA_SECRETS_DIR": str(self.secrets_dir),
         })
         if service == "identity":
             env["PASARKOTA_IDENTITY_KEYS_FILE"] = str(self.keys_file)

@@ -9,6 +9,7 @@ parser from :data:`COMMANDS`, an explicit list: there is no plugin lookup in the
 | ``stack`` | ``up [--detach]``, ``down``, ``status [--json]``, ``logs <component>`` |
 | ``run`` | ``serve <service>``, ``provision`` |
 | ``token`` | ``token --city --role [--vendor] [--market] [--sub]`` (asks identity; dev only) |
+| ``city`` | ``city add|update --file F [--admin-phone P]``, ``city list``: the city directory (identity's API) |
 | ``identity`` | ``admin create --phone --role [--city]``, ``identity-keys init|next|activate|retire`` |
 | ``contracts`` | ``contracts export|check`` |
 | ``demo`` | ``demo [--timeout]``: a whole purchase in Cimahi |
@@ -45,3 +46,8 @@ COMMANDS = (stack, run, token, identity, contracts, demo, pay, funnel, bench, dl
 def register(sub: Any) -> None:
     for module in COMMANDS:
         module.register(sub)
+
+
+from deploy.commands import city  # noqa: E402  (issue #14; appended so parallel branches merge cleanly)
+
+COMMANDS = (*COMMANDS, city)  # type: ignore[assignment]  # one more command than the tuple above

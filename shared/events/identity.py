@@ -10,7 +10,7 @@ The envelope's city is the city the account acted in (signed up, was granted a r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from shared.envelope import EventPayload, event
 
@@ -74,3 +74,29 @@ class SignInCodeIssued(EventPayload):
     code_sealed: str  # shared.sealed.seal(code_seal_key, code, context=challenge_id)
     expires_at: datetime
     purpose: Literal["sign_in", "sign_up"] = "sign_in"
+
+
+# The city directory (issue #14): identity owns it; every process projects it (shared.city_directory). The topic is
+# compacted and keyed by slug, so the latest document of every city stays on it for as long as the city exists.
+CITY = "identity.city.v1"
+
+
+@event("CityAdded", 1, CITY, key="slug")
+class CityAdded(EventPayload):
+    """A city added at runtime. ``document``: the validated city document (``shared.cities.validate_document``:
+    name, timezone, fees, ``merchant``, optional ``notifications`` and ``delivery``) — never a secret."""
+
+    slug: str
+    version: int
+    document: dict[str, Any]
+    added_by: str
+
+
+@event("CityUpdated", 1, CITY, key="slug")
+class CityUpdated(EventPayload):
+    """A runtime city's document replaced by a newer ``version`` (the whole document, as in ``CityAdded``)."""
+
+    slug: str
+    version: int
+    document: dict[str, Any]
+    updated_by: str

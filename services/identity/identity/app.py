@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from identity import domain, handlers, stream
-from identity.http import Runtime, routers
+from identity.http import Runtime, directory, routers
 from identity.keys import KeyRing
 from identity.seed import seed_demo
 from identity.settings import IdentitySettings
@@ -73,7 +73,7 @@ def build(settings: IdentitySettings | None = None) -> FastAPI:
 
     kernel.on_started.append(use_own_keys)
 
-    app = kernel.http_app(*routers, title="PasarKota identity")
+    app = kernel.http_app(*routers, directory, title="PasarKota identity")
     app.state.identity = runtime
     return app
 

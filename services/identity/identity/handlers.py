@@ -311,6 +311,96 @@ async def on_trainer_added(uow: Uow, event: TrainerAdded) -> None:
     await _grant(uow, account, uow.this_city, "trainer", None, granted_by="system:learning", reason="trainer added")
 
 
+# ------------------------------------------------------------------------------------------------ city directory
+
+@dataclass(frozen=True)
+class AddCity:
+    """An operator adds a city at runtime (issue #14); ``first_admin_phone`` is invited as its ``city_admin``."""
+
+    actor: Principal
+    document: Any
+    first_admin_phone: str | None = None
+    first_admin_name: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateCity:
+    actor: Principal
+    slug: str
+    document: Any
+
+
+def _only_operator(actor: Principal) -> None:
+    if not actor.has("operator"):
+        raise Forbidden("operator-only", "Hanya operator yang dapat menambah atau mengubah kota. / Only an "
+                                         "operator may add or change a city.")
+
+
+async def add_city(uow: Uow, cmd: AddCity) -> dict[str, Any]:
+    """Validate the document (field named on a refusal, nothing published), keep it, publish ``CityAdded``
+    (every process projects it), audit it, and invite the first city admin by phone."""
+    from identity import store as identity_store
+    from shared.cities import CityDocumentInvalid, all_cities, validate_document
+    from shared.events.identity import CityAdded
+
+    _only_operator(cmd.actor)
+    taken = set(all_cities()) | await identity_store.city_slugs(uow.store)
+    document = validate_document(cmd.document, taken=taken)
+    slug = str(document["slug"])
+    if cmd.first_admin_phone is not None:
+        valid_phone(cmd.first_admin_phone)  # refused before anything is kept
+    if not await identity_store.insert_city_document(uow.store, slug, document, cmd.actor.sub):
+        raise CityDocumentInvalid("slug", f"kota '{slug}' sudah ada. / city '{slug}' already exists.",
+                                  code="duplicate-city")
+    scoped = UnitOfWork(uow.store, city=slug, correlation_id=uow.correlation_id, pending=uow.pending,
+                        audited=uow.audited)
+    scoped.emit(CityAdded(slug=slug, version=1, document=document, added_by=cmd.actor.sub), city=slug)
+    scoped.audit(cmd.actor, "city", slug, "added", after=_flat(document))
+    invited = None
+    if cmd.first_admin_phone is not None:
+        invited = await grant_role(scoped, GrantRole(actor=cmd.actor, phone=cmd.first_admin_phone, role="city_admin",
+                                                     name=cmd.first_admin_name, reason="first city admin",
+                                                     grant_city=slug))
+    log.info("city added", city=slug, by=cmd.actor.sub)
+    return {"slug": slug, "version": 1, "document": document, "first_admin": invited["grant"] if invited else None}
+
+
+async def update_city(uow: Uow, cmd: UpdateCity) -> dict[str, Any]:
+    """Replace a runtime city's document (a new version, ``CityUpdated``); the seed cities change in their file."""
+    from identity import store as identity_store
+    from shared.cities import CityDocumentInvalid, validate_document
+    from shared.events.identity import CityUpdated
+
+    _only_operator(cmd.actor)
+    row = await identity_store.city_document_for_update(uow.store, cmd.slug)
+    if row is None:
+        raise NotFound("city-not-in-directory", "Kota ini tidak ditambahkan lewat direktori (kota bawaan diubah di "
+                       "berkasnya). / This city was not added at runtime (seed cities change in their file).")
+    document = validate_document(cmd.document)
+    if document["slug"] != cmd.slug:
+        raise CityDocumentInvalid("slug", "slug tidak dapat diubah. / the slug cannot change.")
+    before = row["document"]
+    before = before if isinstance(before, dict) else __import__("json").loads(before)
+    version = await identity_store.update_city_document(uow.store, cmd.slug, document, cmd.actor.sub)
+    scoped = UnitOfWork(uow.store, city=cmd.slug, correlation_id=uow.correlation_id, pending=uow.pending,
+                        audited=uow.audited)
+    scoped.emit(CityUpdated(slug=cmd.slug, version=version, document=document, updated_by=cmd.actor.sub),
+                city=cmd.slug)
+    scoped.audit(cmd.actor, "city", cmd.slug, "updated", before=_flat(before), after=_flat(document))
+    return {"slug": cmd.slug, "version": version, "document": document}
+
+
+def _flat(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"merchant": {"name": ..}}`` → ``{"merchant.name": ..}``: the audit list keeps only changed fields."""
+    out: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, dict) and key != "zones":
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ personal data
 
 async def request_deletion(uow: Uow, account_id: str) -> dict[str, Any]:

@@ -186,6 +186,64 @@ async def dev_token(ctx: CityContext, body: DevTokenBody, rt: Rt) -> dict[str, A
                               vendor_id=body.vendor_id, market_id=body.market_id, ttl=ttl)
 
 
+# ------------------------------------------------------------------------------------------------ city directory
+# Issue #14: a city added at runtime. Operators only; the document is validated by ``shared.cities`` (the field
+# named on a refusal, nothing published); on success ``CityAdded`` goes out on the compacted identity.city.v1.
+
+from shared.http import correlation_id_of, service_context  # noqa: E402
+
+directory = APIRouter(tags=["city directory"])
+Operator = Annotated[Principal, Depends(require("operator"))]
+CityWork = Annotated[Any, Depends(service_context)]
+SLUG_PATTERN = r"^[a-z][a-z0-9]{1,29}$"
+
+
+class FirstAdminBody(Body):
+    phone: str = Field(min_length=6, max_length=32)
+    name: str | None = Field(None, min_length=2, max_length=120)
+
+
+class CityBody(BaseModel):
+    """The city document (as a ``[[city]]`` table of ``config/cities.toml``, without secrets) and, optionally, the
+    first city admin to invite (a ``city_admin`` grant by phone: that person signs in with a code)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    city: dict[str, Any]
+    first_admin: FirstAdminBody | None = None
+
+
+class CityUpdateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    city: dict[str, Any]
+
+
+@directory.post("/cities", status_code=201)
+async def add_city(body: CityBody, who: Operator, work: CityWork, request: Request) -> dict[str, Any]:
+    """Add a city at runtime: live in every service within seconds (``CityAdded``); 422 names the bad field."""
+    async with work(city=None, correlation_id=correlation_id_of(request)) as uow:
+        return await handlers.add_city(uow, handlers.AddCity(
+            actor=who, document=body.city, first_admin_phone=body.first_admin.phone if body.first_admin else None,
+            first_admin_name=body.first_admin.name if body.first_admin else None))
+
+
+@directory.put("/cities/{slug}")
+async def update_city(body: CityUpdateBody, who: Operator, work: CityWork, request: Request,
+                      slug: Annotated[str, Path(pattern=SLUG_PATTERN)]) -> dict[str, Any]:
+    """Replace a runtime city's document (``CityUpdated``, a new version); seed cities change in their file."""
+    async with work(city=None, correlation_id=correlation_id_of(request)) as uow:
+        return await handlers.update_city(uow, handlers.UpdateCity(actor=who, slug=slug, document=body.city))
+
+
+@directory.get("/cities")
+async def list_cities(who: Operator, work: CityWork) -> dict[str, Any]:
+    """Every city (seed and runtime): source, version, who added it (payments says whether it has a secret)."""
+    async with work.reading() as conn:
+        return {"items": await queries.city_directory(conn)}
+
+
+
 account = APIRouter(tags=["account"])
 SignedIn = Annotated[Principal, Depends(require())]
 

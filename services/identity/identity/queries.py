@@ -43,6 +43,27 @@ async def export(conn: asyncpg.Connection, account_id: str) -> dict[str, Any] | 
             "grants": rows(grants), "sign_ins": rows(sign_ins), "sessions": rows(sessions)}
 
 
+async def city_directory(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every city: the seed file's and those added at runtime (with version and who added it). Nothing about
+    secrets: identity holds none (payments answers whether it has a city's webhook secret, issue #14)."""
+    from shared.cities import all_cities, seed_slugs
+
+    added = {r["slug"]: r for r in await conn.fetch("SELECT slug, version, added_by, added_at FROM city_documents")}
+    seeds = seed_slugs()
+    out = []
+    for slug, city in sorted(all_cities().items()):
+        row = added.get(slug)
+        out.append({"slug": slug, "name": city.name, "timezone": city.timezone,
+                    "source": "seed" if slug in seeds else "runtime",
+                    "version": row["version"] if row else None, "added_by": row["added_by"] if row else None,
+                    "added_at": row["added_at"].isoformat() if row else None})
+    for slug, row in sorted(added.items()):  # in identity's directory, not yet projected here (seconds)
+        if slug not in all_cities():
+            out.append({"slug": slug, "name": None, "source": "runtime", "version": row["version"],
+                        "added_by": row["added_by"], "added_at": row["added_at"].isoformat(), "pending": True})
+    return out
+
+
 async def city_grants(conn: asyncpg.Connection, city: str, *, market_id: str | None = None) -> list[dict[str, Any]]:
     """Live grants in ``city`` (not operators'); only vendors of ``market_id`` for a market admin."""
     rows = await conn.fetch(

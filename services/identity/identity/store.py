@@ -138,3 +138,34 @@ class IdentityStore:
         market: str | None = await self.conn.fetchval(
             "SELECT market_id FROM vendors WHERE city = $1 AND vendor_id = $2", city, vendor_id)
         return market
+
+
+# ------------------------------------------------------------------------------------------------ city directory
+# (appended as functions taking the store, so the class above stays as it was: issue #14)
+
+async def city_document_for_update(store: IdentityStore, slug: str) -> Row | None:
+    return await store.conn.fetchrow("SELECT * FROM city_documents WHERE slug = $1 FOR UPDATE", slug)
+
+
+async def city_slugs(store: IdentityStore) -> set[str]:
+    return {r["slug"] for r in await store.conn.fetch("SELECT slug FROM city_documents")}
+
+
+async def insert_city_document(store: IdentityStore, slug: str, document: dict[str, Any], added_by: str) -> bool:
+    """False when the slug is taken (a concurrent add won): the directory never holds a slug twice."""
+    import json
+
+    done = await store.conn.fetchval(
+        "INSERT INTO city_documents(slug, document, added_by) VALUES ($1, $2::jsonb, $3)"
+        " ON CONFLICT (slug) DO NOTHING RETURNING slug", slug, json.dumps(document), added_by)
+    return done is not None
+
+
+async def update_city_document(store: IdentityStore, slug: str, document: dict[str, Any], updated_by: str) -> int:
+    """The new version."""
+    import json
+
+    version: int = await store.conn.fetchval(
+        "UPDATE city_documents SET document = $2::jsonb, version = version + 1, updated_by = $3, updated_at = now()"
+        " WHERE slug = $1 RETURNING version", slug, json.dumps(document), updated_by)
+    return version

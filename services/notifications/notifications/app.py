@@ -21,7 +21,7 @@ from notifications.http import dev, router
 from notifications.sender import Sender
 from notifications.settings import NotificationsSettings
 from notifications.store import NotificationsStore
-from shared.cities import all_cities, city_section
+from shared.cities import CitySecrets, all_cities, city_section, on_city_added
 from shared.secrets import refuse_weak_secrets
 from shared.service import ServiceKernel
 from shared.settings import get_settings
@@ -53,15 +53,19 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     kernel_settings = get_settings()
     refuse_unsafe_production(settings, kernel_settings.env)
     kernel = ServiceKernel(settings.instance, MIGRATIONS, store=NotificationsStore)
-    messages = Messages(city_rules(settings), settings.portal_url)
+    messages = Messages(RulesByCity(settings, city_rules(settings)), settings.portal_url)
+    on_city_added(lambda city: add_city_rules(messages, settings, city.slug))  # a city added at runtime (#14)
     stream.register(kernel.bus, messages)
     seal_key = kernel_settings.code_seal_key.get_secret_value()
 
     channels: dict[str, Channel]
     if settings.provider == "cloud":
         client = httpx.AsyncClient(timeout=settings.send_timeout_seconds)
-        tokens = {slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_WHATSAPP_TOKEN", "") for slug in all_cities()}
-        keys = {slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_SMS_KEY", "") for slug in all_cities()}
+        # a city added later (issue #14), or a secret set later: read on demand (shared.cities.city_secret)
+        tokens = CitySecrets("WHATSAPP_TOKEN", {
+            slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_WHATSAPP_TOKEN", "") for slug in all_cities()})
+        keys = CitySecrets("SMS_KEY", {
+            slug: os.environ.get(f"PASARKOTA_CITY_{slug.upper()}_SMS_KEY", "") for slug in all_cities()})
         channels = {"whatsapp": WhatsAppCloud(client, settings.whatsapp_api_url, settings.whatsapp_api_version, tokens),
                     "sms": SmsGateway(client, settings.sms_api_url, keys)}
     else:
@@ -81,4 +85,27 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     return app
 
 
+class RulesByCity(dict[str, domain.CityRules]):
+    """Each city's rules; a city this process knows but has no rules for yet (added at runtime a moment ago,
+    issue #14) gets them parsed on first use instead of a refusal."""
+
+    def __init__(self, settings: NotificationsSettings, initial: dict[str, domain.CityRules]) -> None:
+        super().__init__(initial)
+        self.settings = settings
+
+    def get(self, city: str, default: domain.CityRules | None = None) -> domain.CityRules | None:  # type: ignore[override]
+        found = super().get(city)
+        if found is None and city in all_cities():
+            found = self[city] = domain.CityRules.parse(city, city_section(city, "notifications"),
+                                                        self.settings.quiet_hours)
+        return found if found is not None else default
+
+
+def add_city_rules(messages: Messages, settings: NotificationsSettings, slug: str) -> None:
+    """A city added at runtime (issue #14): its ``notifications`` section parsed as at start (defaults when absent;
+    a runtime city has no own templates directory: the default templates)."""
+    messages.rules[slug] = domain.CityRules.parse(slug, city_section(slug, "notifications"), settings.quiet_hours)
+
+
 app = build()
+

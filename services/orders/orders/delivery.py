@@ -161,3 +161,12 @@ def plan_delivery(rules: DeliveryRules, tz: ZoneInfo, request: DeliveryRequest |
 def rules_for(city: str) -> DeliveryRules:
     """The city's delivery rules from its ``[city.delivery]`` table (checked at start by ``orders.app``)."""
     return parse_rules(city, city_section(city, "delivery"))
+
+
+def _forget_rules(_city: object) -> None:
+    rules_for.cache_clear()  # a city added or changed at runtime (issue #14): its delivery rules read afresh
+
+
+from shared.cities import on_city_added  # noqa: E402
+
+on_city_added(_forget_rules)

@@ -19,11 +19,11 @@ from fastapi import FastAPI
 
 from payments import handlers, stream
 from payments.acquirer import Acquirer
-from payments.config import Runtime, load_config
+from payments.config import Runtime, add_runtime_city, load_config
 from payments.http import SETTLEMENT_FILE_MAX, WEBHOOK_MAX_BODY, router, simulator_router
 from payments.simulator import SimulatorAcquirer
 from payments.store import PaymentsStore
-from shared.cities import all_cities
+from shared.cities import all_cities, live_cities, on_city_added
 from shared.service import ServiceKernel
 from shared.settings import Settings, get_settings
 
@@ -48,7 +48,10 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
     kernel.body_limits["/acquirer/"] = WEBHOOK_MAX_BODY
     for slug in all_cities():  # a busy day's settlement file is bigger than the default 1 MiB body
         kernel.body_limits[f"/cities/{slug}/reconciliations"] = SETTLEMENT_FILE_MAX
-    stream.register(kernel.bus, handlers.Issuing(runtime.acquirer, config.merchants, all_cities()))
+    stream.register(kernel.bus, handlers.Issuing(runtime.acquirer, config.merchants, live_cities))
+
+    # a city added at runtime (issue #14): its merchant and fee rule as at start (the kernel copies the body limits)
+    on_city_added(lambda city: add_runtime_city(config, city))
 
     drain = handlers.NotificationDrain(NOTIFICATION_BATCH, window=NOTIFICATION_BATCH_WINDOW_SECONDS,
                                       fees=config.fees)

@@ -64,3 +64,33 @@ class Runtime:
     acquirer: Acquirer
     notifications_stored: asyncio.Event  # wakes this process's notification worker
     refunds_decided: asyncio.Event       # wakes this process's refund worker
+
+
+def webhook_secret(config: PaymentsConfig, slug: str) -> str:
+    """The city's webhook secret: a seed city's from start; a city added at runtime (issue #14) re-read on every
+    call from the environment or the secret store (``shared.cities.city_secret``), so it works as soon as the
+    secret appears. Without one (or, in production, with a weak one) the city refuses webhooks: 503, named."""
+    found = config.webhook_secrets.get(slug)
+    if found:
+        return found
+    from shared.cities import city_secret
+    from shared.problems import Problem
+    from shared.secrets import weakness
+
+    found = city_secret(slug, "WEBHOOK_SECRET")
+    if found and (config.env != "prod" or weakness(found) is None):
+        return found
+    raise Problem(503, f"Kota '{slug}' belum punya rahasia webhook ({webhook_secret_variable(slug)}). / City "
+                       f"'{slug}' has no webhook secret yet: set {webhook_secret_variable(slug)} or the secret "
+                       "store's file.", code="webhook-secret-missing", variable=webhook_secret_variable(slug))
+
+
+def add_runtime_city(config: PaymentsConfig, city: City) -> None:
+    """A city added at runtime: its merchant of record and fee rule, parsed as at start (the directory validated
+    the document already; a failure here is logged by ``shared.cities`` and leaves the city without payments)."""
+    from payments.merchant import parse_mdr, parse_merchant
+
+    merchants, fees = config.merchants, config.fees
+    assert isinstance(merchants, dict) and isinstance(fees, dict)
+    merchants[city.slug] = parse_merchant(city.slug, city.merchant)
+    fees[city.slug] = parse_mdr(city.slug, city.merchant)

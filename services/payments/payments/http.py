@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from payments import handlers, policy, queries
-from payments.config import Runtime
+from payments.config import Runtime, webhook_secret
 from payments.domain import not_pending, payment_not_found
 from payments.qr_image import qr_png, qr_svg
 from payments.qris import MAX_AMOUNT, QrisError
@@ -392,7 +392,7 @@ async def acquirer_notification(ctx: Annotated[RequestContext, Depends(webhook_c
     city = ctx.slug
     raw = await request.body()
     try:
-        verified = payments.acquirer.verify_notification(payments.config.webhook_secrets[city], request.method,
+        verified = payments.acquirer.verify_notification(webhook_secret(payments.config, city), request.method,
                                                          request.url.path, request.headers, raw, now=time.time())
     except SignatureError as exc:
         raise _reject(city, 401, exc.code, f"Tanda tangan notifikasi ditolak: {exc}. / Signature refused: {exc}.",
@@ -464,7 +464,7 @@ async def simulate_payment(ctx: CityContext, body: SimulatedPayment, payments: P
     if body.late:
         await ctx.run(handlers.expire_now, handlers.ExpireNow(bill_number=scanned.bill_number))
     async with httpx.AsyncClient(timeout=10) as client:
-        sent = await pay(client, payments.config.self_url, ctx.slug, payments.config.webhook_secrets[ctx.slug],
+        sent = await pay(client, payments.config.self_url, ctx.slug, webhook_secret(payments.config, ctx.slug),
                          body.qris, amount=body.amount, twice=body.twice, paid_at=body.paid_at)
     # the acquirer took the payer's money whatever we answered: its settlement file will list it
     await ctx.run(handlers.record_simulated_settlements,
@@ -511,3 +511,20 @@ async def simulated_settlement_file(ctx: CityContext, day: Annotated[date, Query
     rows = await ctx.read(queries.simulated_settlements, ctx.city, day)
     return Response(settlement_file(rows), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="settlement-{ctx.slug}-{day.isoformat()}.csv"'})
+
+
+@router.get("/cities/{city}/webhook-secret", tags=["city directory"])
+async def webhook_secret_state(ctx: CityContext, payments: Payments,
+                               who: Annotated[Principal, Depends(require("operator", "city_admin"))]
+                               ) -> dict[str, Any]:
+    """Whether payments has this city's acquirer webhook secret (issue #14) — never the secret. A city added at
+    runtime refuses webhooks (503 ``webhook-secret-missing``) until this says ``set``."""
+    from payments.config import webhook_secret_variable
+
+    try:
+        webhook_secret(payments.config, ctx.slug)
+        found = True
+    except Problem:
+        found = False
+    return {"city": ctx.slug, "set": found, "variable": webhook_secret_variable(ctx.slug),
+            "secret_store_file": f"city_{ctx.slug}_webhook_secret"}

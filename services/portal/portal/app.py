@@ -32,6 +32,7 @@ from portal import (
 )
 from portal.client import ApiError, ServiceUnavailable
 from portal.web import TOKEN_COOKIE, PageError, SignInRequired, render
+from shared import city_directory
 from shared.logging import get_logger
 from shared.service import ServiceKernel
 
@@ -39,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 log = get_logger(__name__)
 
 kernel = ServiceKernel("portal", None, uses_database=False)
+city_directory.follow_topic(kernel)  # cities added at runtime (issue #14), read from the compacted topic
 app = kernel.http_app(pages_account.router, pages_public.router, pages_buyer.router, pages_staff.router,
                       pages_courier.router, pages_learning.router, pages_dev.router, pages_notifications.router,
                       pages_learning_admin.router, pages_admin_city.router,
@@ -132,3 +134,7 @@ from shared.cities import all_cities  # noqa: E402
 
 for _slug in all_cities():
     kernel.body_limits[f"/kota/{_slug}/pelatih/sesi/"] = 2 * 1024 * 1024
+
+from portal import pages_cities  # noqa: E402
+
+app.include_router(pages_cities.router)  # the operator's city directory (issue #14)
