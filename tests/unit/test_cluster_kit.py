@@ -23,7 +23,7 @@ def test_every_planned_topic_is_a_kafka_topic_with_replicas_and_min_insync() -> 
         else:
             assert spec["config"]["retention.ms"] == t.retention_hours * 3_600_000
     assert {t.name for t in load_topic_plan() if t.cleanup_policy == "compact"} == {
-        "catalog.market.v1", "catalog.product-state.v1", "catalog.vendor-state.v1"}
+        "catalog.market.v1", "catalog.product-state.v1", "catalog.vendor-state.v1", "identity.city.v1"}
 
 
 def test_each_service_user_may_touch_only_what_its_contracts_name() -> None:
