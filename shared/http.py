@@ -73,3 +73,10 @@ def service_context(request: Request) -> Work:
 
 CityContext = Annotated[RequestContext, Depends(request_context)]
 """``ctx: CityContext`` in a route under ``/cities/{city}/…``: the one way a route reaches its service."""
+
+
+def file_answer(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that answers bytes (an image, a PDF, a CSV, metrics text): each media
+    type a binary string, so a client generator knows it gets a file, not JSON."""
+    return {200: {"description": "The file", "content": {m: {"schema": {"type": "string", "format": "binary"}}
+                                                         for m in media_types}}}

@@ -16,12 +16,14 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import shared.events  # noqa: F401  (registers every event type)
 from shared import tracing
 from shared.bus import EventBus
 from shared.db import create_pool, migrate
+from shared.http import file_answer
 from shared.kafka import KafkaSecurity
 from shared.logging import bind_contextvars, bound_contextvars, configure_logging, get_logger
 from shared.metrics import DEPENDENCY_UP, HTTP_REQUESTS
@@ -232,7 +234,9 @@ class ServiceKernel:
         async def healthz() -> dict[str, str]:
             return {"status": "ok", "service": kernel.name}
 
-        @app.get("/readyz", tags=["ops"])
+        @app.get("/readyz", tags=["ops"], response_class=JSONResponse,
+                 responses={200: {"model": Readiness, "description": "Can do its job"},
+                            503: {"model": Readiness, "description": "Cannot: a dependency it needs is down"}})
         async def readyz() -> JSONResponse:
             checks = await kernel.readiness()
             ready = all(ok for name, ok in checks.items() if name in kernel.REQUIRED_FOR_TRAFFIC)
@@ -243,7 +247,8 @@ class ServiceKernel:
                                  "consumers": kernel.consumers_report()},
                                 status_code=200 if ready else 503)
 
-        @app.get("/metrics", tags=["ops"])
+        @app.get("/metrics", tags=["ops"], response_class=Response,
+                 responses=file_answer("text/plain; version=0.0.4"))
         async def metrics() -> Response:
             kernel.consumers_report()
             if kernel.relay is not None:
@@ -265,6 +270,21 @@ class ServiceKernel:
             app.include_router(projections_router(self.bus))
         document_problems(app)
         return app
+
+
+class ConsumerState(BaseModel):
+    lag: int = Field(description="messages behind the head of its topics")
+    oldest_in_flight_seconds: float
+
+
+class Readiness(BaseModel):
+    """``/readyz``: ready means it can do its job (Postgres; Kafka only where an answer needs it at once)."""
+
+    ready: bool
+    service: str
+    checks: dict[str, bool]
+    degraded: list[str] = Field(description="checks that fail without taking the service out of traffic")
+    consumers: dict[str, ConsumerState]
 
 
 PROBLEM_SCHEMA = {

@@ -37,7 +37,7 @@ from catalog.handlers import (
 from catalog.search import parse_query
 from shared.auth import Principal, require
 from shared.errors import Invalid
-from shared.http import CityContext
+from shared.http import CityContext, file_answer
 from shared.measure import MAX_STEP_GRAMS, SoldBy
 
 router = APIRouter()
@@ -458,7 +458,8 @@ async def open_prices_json(ctx: CityContext, day: Annotated[date | None, Query(a
             "currency": "IDR", "licence": "CC BY 4.0", "items": items}
 
 
-@router.get("/cities/{city}/open-data/prices.csv", tags=["public"], response_class=Response)
+@router.get("/cities/{city}/open-data/prices.csv", tags=["public"], response_class=Response,
+            responses=file_answer("text/csv"))
 async def open_prices_csv(ctx: CityContext, day: Annotated[date | None, Query(alias="date")] = None) -> Response:
     """The same as ``prices.json`` without the history, one row per commodity; header ``prices.CSV_HEADER``."""
     day, items = await _city_prices(ctx, day)

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from learning import domain, evaluation, handlers, queries
 from shared.auth import Principal, current_principal, require
 from shared.events.common import ParticipantGroup, ProgrammeStyle
-from shared.http import CityContext, service_context
+from shared.http import CityContext, file_answer, service_context
 from shared.uow import Work
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
@@ -211,7 +211,7 @@ async def check_in_code(ctx: CityContext, session_id: PathId, who: AsTrainer) ->
 
 
 @trainer.get("/cities/{city}/trainer/sessions/{session_id}/check-in-code.png",
-             response_class=Response, responses={200: {"content": {"image/png": {}}}})
+             response_class=Response, responses=file_answer("image/png"))
 async def check_in_code_png(ctx: CityContext, session_id: PathId, who: AsTrainer) -> Response:
     from learning.qr import qr_png
 
@@ -447,7 +447,7 @@ async def session_materials(ctx: CityContext, session_id: PathId, who: AsReader)
 
 
 @participant.get("/cities/{city}/materials/{material_id}/file", response_class=Response,
-                 responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
+                 responses=file_answer("application/pdf", "image/png", "image/jpeg"))
 async def material_file(ctx: CityContext, material_id: PathId, who: AsReader) -> Response:
     content, content_type, name = await ctx.read(queries.material_file, ctx.slug, material_id, who)
     return Response(content, media_type=content_type, headers={

@@ -34,7 +34,7 @@ from payments.simulator import pay, scan
 from shared.auth import Principal, require
 from shared.cities import all_cities
 from shared.errors import Invalid, NotFound
-from shared.http import CityContext, RequestContext, correlation_id_of
+from shared.http import CityContext, RequestContext, correlation_id_of, file_answer
 from shared.logging import get_logger
 from shared.problems import Problem
 
@@ -116,13 +116,15 @@ async def _qris_for(ctx: RequestContext, payment_id: str) -> str:
 IMAGE_CACHE = "public, max-age=86400, immutable"
 
 
-@router.get("/cities/{city}/payments/{payment_id}/qr.png", tags=["payments"])
+@router.get("/cities/{city}/payments/{payment_id}/qr.png", tags=["payments"], response_class=Response,
+            responses=file_answer("image/png"))
 async def qr_png_image(ctx: CityContext, payment_id: str) -> Response:
     payload = await _qris_for(ctx, payment_id)
     return Response(_png(payload), media_type="image/png", headers={"Cache-Control": IMAGE_CACHE})
 
 
-@router.get("/cities/{city}/payments/{payment_id}/qr.svg", tags=["payments"])
+@router.get("/cities/{city}/payments/{payment_id}/qr.svg", tags=["payments"], response_class=Response,
+            responses=file_answer("image/svg+xml"))
 async def qr_svg_image(ctx: CityContext, payment_id: str) -> Response:
     payload = await _qris_for(ctx, payment_id)
     return Response(_svg(payload), media_type="image/svg+xml", headers={"Cache-Control": IMAGE_CACHE})
@@ -505,7 +507,8 @@ async def simulate_expiry(ctx: CityContext, body: SimulatedExpiry) -> dict[str, 
             "expired_now": result.expired_now}
 
 
-@simulator_router.get("/simulator/{city}/settlement-file", tags=["simulator (dev only)"])
+@simulator_router.get("/simulator/{city}/settlement-file", tags=["simulator (dev only)"], response_class=Response,
+                      responses=file_answer("text/csv"))
 async def simulated_settlement_file(ctx: CityContext, day: Annotated[date, Query(alias="date")]) -> Response:
     """The simulated acquirer's daily settlement file (``reference,amount,fee,time``) of what it paid that day."""
     rows = await ctx.read(queries.simulated_settlements, ctx.city, day)
