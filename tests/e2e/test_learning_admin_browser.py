@@ -24,19 +24,13 @@ CITY = "tegal"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-def _sign_in(person: Person, token: str) -> None:
-    person.go("/masuk")
-    person.page.fill("#f-token", token)
-    person.page.get_by_role("button", name="Masuk", exact=True).click()
-    person.page.wait_for_load_state("load")
-
 
 def test_city_admin_sets_up_a_webinar_and_a_participant_joins_it(platform: Any, browser: Any,  # noqa: F811
                                                                   tmp_path: Path) -> None:
     base, learning = platform.url("portal"), platform.url("learning")
     title = f"Webinar QRIS Bank Indonesia {uuid.uuid4().hex[:4]}"
     admin = Person(browser, base, "city admin")
-    _sign_in(admin, platform.token(CITY, "city_admin", sub=f"admin-{uuid.uuid4().hex[:6]}"))
+    admin.sign_in_token(platform.token(CITY, "city_admin", sub=f"admin-{uuid.uuid4().hex[:6]}"))
     admin.go(f"/kota/{CITY}/admin/pelatihan")
     page = admin.page
     page.fill("#f-title", title)
@@ -80,7 +74,7 @@ def test_city_admin_sets_up_a_webinar_and_a_participant_joins_it(platform: Any, 
     registered = httpx.post(f"{learning}/cities/{CITY}/participants/register", timeout=10, json={
         "name": "Sari Uji Webinar", "phone": "0857" + str(uuid.uuid4().int)[:8], "group": "pelaku_usaha"}).json()
     participant = Person(browser, base, "participant")
-    _sign_in(participant, platform.token(CITY, "participant", sub=registered["participant"]["subject"]))
+    participant.sign_in_token(platform.token(CITY, "participant", sub=registered["participant"]["subject"]))
     participant.go(f"/kota/{CITY}/pelatihan/jadwal")
     card = participant.page.locator("[data-testid=upcoming]", has_text=title)
     assert card.count() == 1 and "Daring" in card.inner_text()
@@ -104,7 +98,7 @@ def test_city_admin_sets_up_a_webinar_and_a_participant_joins_it(platform: Any, 
         CITY, "city_admin"), json={"name": "Bu Rina Pelatih", "subject": subject})
     assert r.status_code == 201, r.text
     trainer = Person(browser, base, "trainer")
-    _sign_in(trainer, platform.token(CITY, "trainer", sub=subject))
+    trainer.sign_in_token(platform.token(CITY, "trainer", sub=subject))
     trainer.go(f"/kota/{CITY}/pelatih")
     trainer.page.get_by_role("link", name="Buat sesi baru").click()
     trainer.page.wait_for_load_state("load")

@@ -35,12 +35,6 @@ CITY = "tegal"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-def _sign_in(person: Person, token: str) -> None:
-    person.go("/masuk")
-    person.page.fill("#f-token", token)
-    person.page.get_by_role("button", name="Masuk", exact=True).click()
-    person.page.wait_for_load_state("load")
-
 
 def _the_meeting_took_place(platform: Any, session_id: str) -> None:
     async def move() -> None:
@@ -62,7 +56,7 @@ def test_webinar_from_set_up_to_a_verified_pdf_certificate(platform: Any, browse
     tag = uuid.uuid4().hex[:4]
     title = f"Webinar Literasi Digital & QRIS {tag}"
     admin = Person(browser, base, "city admin")
-    _sign_in(admin, platform.token(CITY, "city_admin", sub=f"admin-{uuid.uuid4().hex[:6]}"))
+    admin.sign_in_token(platform.token(CITY, "city_admin", sub=f"admin-{uuid.uuid4().hex[:6]}"))
 
     # -- the city admin: an RW hub (the city's internet point) ----------------------------------------------------
     rw = str(100 + int(time.time()) % 800)
@@ -138,7 +132,7 @@ def test_webinar_from_set_up_to_a_verified_pdf_certificate(platform: Any, browse
     registered = httpx.post(f"{learning}/cities/{CITY}/participants/register", timeout=10, json={
         "name": name, "phone": "0857" + str(uuid.uuid4().int)[:8], "group": "pkk"}).json()
     participant = Person(browser, base, "participant")
-    _sign_in(participant, platform.token(CITY, "participant", sub=registered["participant"]["subject"]))
+    participant.sign_in_token(platform.token(CITY, "participant", sub=registered["participant"]["subject"]))
     participant.go(f"/kota/{CITY}/pelatihan/jadwal")
     card = participant.page.locator("[data-testid=upcoming]", has_text=title)
     assert card.count() == 1 and "meet.example.id" not in participant.page.content()
@@ -162,7 +156,7 @@ def test_webinar_from_set_up_to_a_verified_pdf_certificate(platform: Any, browse
             f"{name},,12/02/2026 09:00:00 AM,12/02/2026 10:20:00 AM,80,Yes\n"
             "Tamu Tanpa Nama,,12/02/2026 09:10:00 AM,12/02/2026 09:20:00 AM,10,Yes\n").encode()
     trainer = Person(browser, base, "trainer")
-    _sign_in(trainer, platform.token(CITY, "trainer", sub=trainer_sub))
+    trainer.sign_in_token(platform.token(CITY, "trainer", sub=trainer_sub))
     trainer.go(f"/kota/{CITY}/pelatih/sesi/{session_id}")
     assert trainer.page.locator("[data-testid=roster-row]").count() == 1
     trainer.page.set_input_files("#f-file", files=[{"name": "participants_8345.csv", "mimeType": "text/csv",

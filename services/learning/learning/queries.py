@@ -102,6 +102,18 @@ def trainer_json(row: asyncpg.Record) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------- public
 
+
+# Every vendor a participant is (their own vendor id, or a proven link) and whether catalog activated it: the
+# "became a vendor" step of the funnel and of the evaluation
+PARTICIPANT_VENDORS = (
+    "SELECT p.participant_id, x.vendor_id, coalesce(v.activated_at IS NOT NULL, false) AS active"
+    " FROM participants p CROSS JOIN LATERAL ("
+    "   SELECT p.vendor_id AS vendor_id WHERE p.vendor_id IS NOT NULL"
+    "   UNION SELECT l.vendor_id FROM vendor_links l WHERE l.participant_id = p.participant_id) x"
+    " LEFT JOIN vendor_links v ON v.vendor_id = x.vendor_id"
+    " WHERE p.city = $1")
+
+
 async def programmes(conn: asyncpg.Connection, city: str) -> dict[str, Any]:
     rows = await conn.fetch("SELECT * FROM programmes WHERE city = $1 ORDER BY created_at, title", city)
     return {"city": city, "programmes": [programme_json(r) for r in rows]}
@@ -314,13 +326,7 @@ async def funnel_report(conn: asyncpg.Connection, city: str, *, style: str | Non
     certified_rows = await conn.fetch(
         "SELECT DISTINCT c.participant_id, pr.style FROM certificates c"
         " JOIN programmes pr ON pr.programme_id = c.programme_id WHERE c.city = $1", city)
-    vendor_rows = await conn.fetch(
-        "SELECT p.participant_id, x.vendor_id, coalesce(v.activated_at IS NOT NULL, false) AS active"
-        " FROM participants p CROSS JOIN LATERAL ("
-        "   SELECT p.vendor_id AS vendor_id WHERE p.vendor_id IS NOT NULL"
-        "   UNION SELECT l.vendor_id FROM vendor_links l WHERE l.participant_id = p.participant_id) x"
-        " LEFT JOIN vendor_links v ON v.vendor_id = x.vendor_id"
-        " WHERE p.city = $1", city)
+    vendor_rows = await conn.fetch(PARTICIPANT_VENDORS, city)
     sales_rows = await conn.fetch(
         "SELECT vendor_id, sold_at FROM vendor_sales WHERE city = $1 ORDER BY vendor_id, sold_at", city)
     certified = {(r["participant_id"], r["style"]) for r in certified_rows}
@@ -530,13 +536,7 @@ async def evaluation_report(conn: asyncpg.Connection, city: str, *, date_from: d
         "   AND ($3::text IS NULL OR pr.style = $3)"
         " GROUP BY e.participant_id, e.programme_id, pr.title, pr.style, p.grp, p.kelurahan, p.rw",
         city, programme_id, style)
-    vendor_rows = await conn.fetch(
-        "SELECT p.participant_id, x.vendor_id, coalesce(v.activated_at IS NOT NULL, false) AS active"
-        " FROM participants p CROSS JOIN LATERAL ("
-        "   SELECT p.vendor_id AS vendor_id WHERE p.vendor_id IS NOT NULL"
-        "   UNION SELECT l.vendor_id FROM vendor_links l WHERE l.participant_id = p.participant_id) x"
-        " LEFT JOIN vendor_links v ON v.vendor_id = x.vendor_id"
-        " WHERE p.city = $1", city)
+    vendor_rows = await conn.fetch(PARTICIPANT_VENDORS, city)
     sales_rows = await conn.fetch(
         "SELECT vendor_id, order_id, sold_at, order_total FROM vendor_sales WHERE city = $1", city)
     vendors_of: dict[str, list[tuple[str, bool]]] = {}
