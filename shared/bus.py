@@ -9,7 +9,7 @@ The rules, all here and nowhere else:
 
 * **Decoding is ours, deliberately.** FastStream hands us the raw records (``decoder=_raw_decoder``): a body
   that is not our envelope must become a dead letter, not a FastStream decode error that nacks and loops.
-  Any exception while decoding — bad UTF-8, bad JSON, JSON nested 100,000 deep (``RecursionError``), a
+  Any exception while decoding — bad UTF-8, bad JSON, JSON nested 100,000 deep (past the parser's nesting limit), a
   payload that does not validate — is a :class:`DecodeError`.
 * ``AckPolicy.NACK_ON_ERROR``: the offset is committed only after the batch's transaction (effects + inbox
   rows + dead letters) committed — a crash re-delivers, the inbox drops the repeat.

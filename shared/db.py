@@ -9,6 +9,8 @@ from pathlib import Path
 
 import asyncpg
 
+from shared import fastjson
+
 SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -31,7 +33,7 @@ def is_outage(exc: BaseException) -> bool:
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
-        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(typ, encoder=fastjson.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, schema: str, service: str, max_size: int = 10) -> asyncpg.Pool:

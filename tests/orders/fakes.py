@@ -97,6 +97,13 @@ class FakeStore:
         order = self.orders.get(order_id)
         return copy.deepcopy(order) if order is not None else None
 
+    async def load_many(self, order_ids: list[str], *, for_update: bool = False) -> dict[str, Order]:
+        return {i: copy.deepcopy(self.orders[i]) for i in sorted(set(order_ids)) if i in self.orders}
+
+    async def save_many(self, orders: list[Order]) -> None:
+        for order in orders:
+            await self.save(order)
+
     async def insert(self, order: Order) -> None:
         assert order.order_id not in self.orders
         self._keep(order)

@@ -24,7 +24,7 @@ import orders
 from orders import grace, stream
 from orders.http import router
 from orders.store import OrdersStore, StaleOrder
-from shared.bus import EventBus
+from shared.bus import EventBus, Incoming
 from shared.db import create_pool, migrate
 from shared.envelope import EventPayload, build_event
 from shared.events import catalog as cat
@@ -50,16 +50,22 @@ class Harness:
 
     async def deliver(self, payload: EventPayload, *, city: str = CITY, envelope: Any = None) -> bool:
         """Hand one event to the handler its consumer registered, as the bus would: one unit of work that
-        claims the event in the consumer's inbox and runs ``handler(uow.caused_by(envelope), event)``."""
+        claims the event in the consumer's inbox and runs ``handler(uow.caused_by(envelope), event)`` (a set-based
+        handler gets a batch of one, as on the bus's one-by-one path)."""
         env = envelope or build_event(payload, city=city).envelope
         for consumer in self.bus.consumers:
             handler = consumer.handlers.get((env.event_type, env.event_version))
-            if handler is None:
+            batch_handler = consumer.batch_handlers.get((env.event_type, env.event_version))
+            if handler is None and batch_handler is None:
                 continue
             async with self.work(city=None) as uow:
                 if env.event_id not in await claim_many(uow.conn, consumer.group_id, [env]):
                     return False  # seen before: the inbox drops it
-                await handler(uow.caused_by(env), payload)
+                if batch_handler is not None:
+                    await batch_handler(uow, [Incoming(env, payload)])
+                else:
+                    assert handler is not None
+                    await handler(uow.caused_by(env), payload)
             return True
         raise AssertionError(f"no orders consumer handles {env.event_type}")
 
@@ -416,6 +422,60 @@ async def test_stale_writes_are_refused(h: Harness) -> None:
         with pytest.raises(StaleOrder):
             await OrdersStore(conn).save(second)
     assert (await h.get(order_id, BUYER))["status"] == "stock_reserved"
+
+
+async def test_a_polled_batch_is_decided_in_order_and_written_set_based(h: Harness) -> None:
+    """The saga's set-based handler: one batch with every step of one order (each sees the one before), a second
+    order paid, a repeated payment and an event of another city — as one polled batch would bring them."""
+    first, second = (await place(h))["order_id"], (await place(h))["order_id"]
+    await to_awaiting_payment(h, second)
+    expires = datetime.now(UTC) + timedelta(minutes=15)
+    batch: list[tuple[EventPayload, str]] = [
+        (cat.StockReserved(order_id=first, lines=[], expires_at=datetime.now(UTC)), CITY),
+        (pay.PaymentRequested(payment_id=f"pay-{first}", order_id=first, amount=58_000, qris="000201...6304ABCD",
+                              expires_at=expires), CITY),
+        (pay.PaymentSucceeded(payment_id=f"pay-{second}", order_id=second, amount=58_000,
+                              acquirer_reference="ref-2", paid_at=datetime.now(UTC)), CITY),
+        (pay.PaymentSucceeded(payment_id=f"pay-{first}", order_id=first, amount=58_000,
+                              acquirer_reference="ref-1", paid_at=datetime.now(UTC)), CITY),
+        (pay.PaymentSucceeded(payment_id=f"pay-{first}", order_id=first, amount=58_000,
+                              acquirer_reference="ref-1b", paid_at=datetime.now(UTC)), CITY),  # a copy: no-op
+        (pay.PaymentFailed(payment_id="x", order_id=second, reason="forged"), "tegal"),  # another city: ignored
+    ]
+    items = [Incoming(build_event(e, city=c).envelope, e) for e, c in batch]
+    [handler] = {c.batch_handlers[(i.envelope.event_type, 1)] for c in h.bus.consumers for i in items
+                 if (i.envelope.event_type, 1) in c.batch_handlers}
+    async with h.work(city=None) as uow:
+        await handler(uow, items)
+    assert await h.types(first) == ["OrderPlaced", "OrderPaymentRequested", "OrderPaid"]
+    assert await h.types(second) == ["OrderPlaced", "OrderPaymentRequested", "OrderPaid"]
+    for order_id in (first, second):
+        order = await h.get(order_id, BUYER)
+        assert order["status_label"] == "Dibayar" and order["payment"]["payment_id"] == f"pay-{order_id}"
+    async with h.pool.acquire() as conn:
+        steps = [r["to_status"] for r in await conn.fetch(
+            "SELECT to_status FROM order_history WHERE order_id = $1 ORDER BY id", first)]
+        causes = await conn.fetch("SELECT o.body FROM outbox o WHERE o.message_key = $1 AND o.event_type = 'OrderPaid'",
+                                  first)
+    assert steps == ["placed", "stock_reserved", "awaiting_payment", "paid"]
+    assert json.loads(causes[0]["body"])["causation_id"] == str(items[3].envelope.event_id)
+
+
+async def test_a_set_based_write_refuses_a_stale_order_and_writes_nothing(h: Harness) -> None:
+    done, raced = (await place(h))["order_id"], (await place(h))["order_id"]
+    async with h.pool.acquire() as conn:
+        loaded = await OrdersStore(conn).load_many([done, raced])
+        concurrent = await OrdersStore(conn).load(raced)
+        assert concurrent is not None
+        concurrent.stock_reserved()
+        await OrdersStore(conn).save(concurrent)
+        for order in loaded.values():
+            order.stock_rejected()
+        with pytest.raises(StaleOrder):
+            async with conn.transaction():
+                await OrdersStore(conn).save_many(list(loaded.values()))
+    assert (await h.get(done, BUYER))["status"] == "placed"  # rolled back with the stale one
+    assert (await h.get(raced, BUYER))["status"] == "stock_reserved"
 
 
 async def test_grace_worker_flags_and_nudges_a_stuck_order_once(h: Harness) -> None:

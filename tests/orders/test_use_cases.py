@@ -13,6 +13,7 @@ import pytest
 from orders import handlers
 from orders.domain import CartItem, CheckoutRejected, Fulfilment, Status
 from shared.auth import Principal
+from shared.bus import Incoming
 from shared.envelope import build_event
 from shared.errors import NotFound
 from shared.events import catalog as cat
@@ -88,7 +89,7 @@ async def test_the_saga_moves_the_order_and_emits_caused_by_the_incoming_event()
     event = cat.StockReserved(order_id=order_id, lines=[], expires_at=datetime.now(UTC))
     reserved = build_event(event, city=CITY, correlation_id="req-7").envelope
     async with in_memory(store, city=None) as uow:  # as the bus does: one unit of work, scoped per event
-        await handlers.on_stock_reserved(uow.caused_by(reserved), event)
+        await handlers.on_saga_events(uow, [Incoming(reserved, event)])
     assert store.orders[order_id].status is Status.STOCK_RESERVED
     [requested] = uow.committed
     assert requested.envelope.event_type == "OrderPaymentRequested"
@@ -102,7 +103,8 @@ async def test_an_event_of_another_city_does_not_touch_the_order_or_the_projecti
     async with in_memory(store, city=CITY) as uow:
         order_id = (await handlers.place_order(uow, checkout(("p-beras", 1)))).body["order_id"]
     async with in_memory(store, city="tegal") as uow:
-        await handlers.on_payment_failed(uow, pay.PaymentFailed(payment_id="x", order_id=order_id, reason="forged"))
+        forged = pay.PaymentFailed(payment_id="x", order_id=order_id, reason="forged")
+        await handlers.on_saga_events(uow, [Incoming(build_event(forged, city="tegal").envelope, forged)])
         await handlers.on_price_changed(uow, cat.PriceChanged(product_id="p-beras", old_price=15_000, new_price=1))
     assert store.orders[order_id].status is Status.PLACED and store.product_rows["p-beras"]["price"] == 15_000
     assert uow.committed == []

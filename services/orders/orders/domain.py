@@ -322,6 +322,9 @@ class Order:
     created_at: datetime | None = None  # set by the store (the database's clock), None before the first save
     # transitions made since loading: (from, to, cause); the store writes them to order_history
     history: list[tuple[Status | None, Status, str]] = field(default_factory=list)
+    # changes made since loading (not stored): a batch applying several events to one order tells a step that
+    # changed something from a no-op by it, since ``version`` moves once per save
+    changes: int = 0
     loaded_version: int = 0
     # line statuses as loaded, so the store rewrites only the lines that changed
     loaded_line_status: dict[str, LineStatus] = field(default_factory=dict)
@@ -363,6 +366,7 @@ class Order:
         self._touch()
 
     def _touch(self) -> None:
+        self.changes += 1
         if self.version == self.loaded_version:
             self.version += 1
 

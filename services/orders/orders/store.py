@@ -176,6 +176,78 @@ class OrdersStore:
         lines = await self.conn.fetch(f"SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id = $1", order_id)
         return order_of(row, lines)
 
+    async def load_many(self, order_ids: list[str], *, for_update: bool = False) -> dict[str, Order]:
+        """Many orders with their lines in two queries (a polled batch of the saga); locked in id order, so two
+        transactions never wait on each other's rows in a cycle."""
+        ids = sorted(set(order_ids))
+        rows = await self.conn.fetch(f"SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = ANY($1::text[])"
+                                     " ORDER BY order_id" + (" FOR UPDATE" if for_update else ""), ids)
+        if not rows:
+            return {}
+        lines: dict[str, list[asyncpg.Record]] = {}
+        for r in await self.conn.fetch(f"SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id = ANY($1::text[])",
+                                       [r["order_id"] for r in rows]):
+            lines.setdefault(r["order_id"], []).append(r)
+        return {r["order_id"]: order_of(r, lines.get(r["order_id"], [])) for r in rows}
+
+    async def save_many(self, orders: list[Order]) -> None:
+        """Write changed orders with one statement per table (``unnest``), each guarded by the version it was
+        loaded at, as :meth:`save` does one by one: a concurrent change is never lost (``StaleOrder``)."""
+        changed = [o for o in orders if o.changed]
+        if not changed:
+            return
+        cols: list[list[Any]] = [[] for _ in range(20)]
+        for o in changed:
+            values = (o.order_id, o.loaded_version, o.status.value, o.version, o.payment_id, o.qris,
+                      o.payment_expires_at, o.paid_amount, o.refund_requested, o.refunded_amount, o.pickup_code,
+                      o.pickup_attempts, o.cancel_reason, any(h[0] != h[1] for h in o.history), o.extra_refunded,
+                      o.courier_id, o.courier_name, o.courier_phone, o.delivery_attempts, o.delivery_failure)
+            for column, value in zip(cols, values, strict=True):
+                column.append(value)
+        done = await self.conn.fetch(
+            """UPDATE orders AS o SET status = u.status, version = u.version, payment_id = u.payment_id,
+                      qris = u.qris, payment_expires_at = u.payment_expires_at, paid_amount = u.paid_amount,
+                      refund_requested = u.refund_requested, refunded_amount = u.refunded_amount,
+                      pickup_code = u.pickup_code, pickup_attempts = u.pickup_attempts,
+                      cancel_reason = u.cancel_reason, updated_at = now(),
+                      state_changed_at = CASE WHEN u.status_changed THEN now() ELSE o.state_changed_at END,
+                      stuck_since = CASE WHEN u.status_changed THEN NULL ELSE o.stuck_since END,
+                      extra_refunded = u.extra_refunded, courier_id = u.courier_id, courier_name = u.courier_name,
+                      courier_phone = u.courier_phone, delivery_attempts = u.delivery_attempts,
+                      delivery_failure = u.delivery_failure
+                 FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[],
+                             $7::timestamptz[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::int[],
+                             $13::text[], $14::bool[], $15::bigint[], $16::text[], $17::text[], $18::text[],
+                             $19::int[], $20::text[])
+                      AS u(order_id, loaded_version, status, version, payment_id, qris, payment_expires_at,
+                           paid_amount, refund_requested, refunded_amount, pickup_code, pickup_attempts,
+                           cancel_reason, status_changed, extra_refunded, courier_id, courier_name, courier_phone,
+                           delivery_attempts, delivery_failure)
+                WHERE o.order_id = u.order_id AND o.version = u.loaded_version
+            RETURNING o.order_id""", *cols)
+        if len(done) != len(changed):
+            written = {r["order_id"] for r in done}
+            raise StaleOrder(next(o.order_id for o in changed if o.order_id not in written))
+        lines = [(o.order_id, li.line_id, li.status.value) for o in changed for li in o.lines
+                 if o.loaded_line_status.get(li.line_id) != li.status]
+        if lines:
+            await self.conn.execute(
+                "UPDATE order_lines AS l SET status = u.status"
+                " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(order_id, line_id, status)"
+                " WHERE l.order_id = u.order_id AND l.line_id = u.line_id",
+                [x[0] for x in lines], [x[1] for x in lines], [x[2] for x in lines])
+        history = [(o.order_id, o.city, f.value if f else None, t.value, cause)
+                   for o in changed for f, t, cause in o.history]
+        if history:
+            await self.conn.execute(
+                "INSERT INTO order_history(order_id, city, from_status, to_status, cause)"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])",
+                *[[h[i] for h in history] for i in range(5)])
+        for o in changed:
+            o.history.clear()
+            o.loaded_version = o.version
+            o.loaded_line_status = {li.line_id: li.status for li in o.lines}
+
     async def insert(self, order: Order) -> None:
         await self.conn.execute(
             """INSERT INTO orders(order_id, city, buyer_id, market_id, status, version, fulfilment, rw_hub_id,

@@ -36,13 +36,8 @@ def register(bus: EventBus) -> None:
     rebuild.on(cat.VendorStateChanged)(handlers.on_vendor_state)
 
     saga = bus.consumer("saga", [cat.RESERVATION, pay.PAYMENT])
-    saga.on(cat.StockReserved)(handlers.on_stock_reserved)
-    saga.on(cat.StockRejected)(handlers.on_stock_rejected)
-    saga.on(pay.PaymentRequested)(handlers.on_payment_requested)
-    saga.on(pay.PaymentSucceeded)(handlers.on_payment_succeeded)
-    saga.on(pay.PaymentExpired)(handlers.on_payment_expired)
-    saga.on(pay.PaymentRefunded)(handlers.on_payment_refunded)
-    saga.on(pay.PaymentFailed)(handlers.on_payment_failed)
+    for answer in handlers.SAGA_TRANSITIONS:  # one set-based handler: a polled batch is one run of it
+        saga.on_batch(answer)(handlers.on_saga_events)
 
     accounts = bus.consumer("accounts", [ACCOUNT])
     accounts.on(AccountDeletionRequested)(handlers.on_account_deletion_requested)
