@@ -12,6 +12,7 @@ so every event a request causes carries the request's id.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
@@ -51,6 +52,14 @@ class RequestContext:
         """Run one use case in one unit of work for this city and request; commit, then return its result."""
         async with self.work(city=self.city.slug, correlation_id=self.correlation_id) as uow:
             return await handler(uow, *args, **kwargs)
+
+    async def run_grouped(self, handler: Callable[Concatenate[UnitOfWork[Any], P], Awaitable[R]],
+                          *args: P.args, **kwargs: P.kwargs) -> R:
+        """Like :meth:`run`, but committed together with concurrent requests (``shared.uow.GroupCommit``): for a
+        route hit in bursts whose use case is one short write. Answered only after the shared commit."""
+        bound = functools.partial(handler, **kwargs) if kwargs else handler
+        return await self.work.group_commit().run(bound, *args, city=self.city.slug,
+                                                  correlation_id=self.correlation_id)
 
     async def read(self, query: Callable[Concatenate[asyncpg.Connection, P], Awaitable[R]],
                    *args: P.args, **kwargs: P.kwargs) -> R:

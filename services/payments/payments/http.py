@@ -388,7 +388,8 @@ def _webhook_document() -> dict[str, Any]:
                         400: {"description": "The body is not UTF-8 JSON"}})
 async def acquirer_notification(ctx: Annotated[RequestContext, Depends(webhook_context)], request: Request,
                                 payments: Payments) -> JSONResponse:
-    """Signed notification from the acquirer. Stored durably (one INSERT) before answering; processed after.
+    """Signed notification from the acquirer. Stored durably before answering (one INSERT, committed together with
+    the notifications arriving at the same moment: `ctx.run_grouped`); processed after.
 
     The body limit (16 KiB) is the kernel's, enforced while the body streams in (413 before reading it all)."""
     city = ctx.slug
@@ -416,7 +417,7 @@ async def acquirer_notification(ctx: Annotated[RequestContext, Depends(webhook_c
         raise Problem(422, "Notifikasi tidak valid. / Invalid notification.", code="invalid-notification",
                       errors=errors) from None
     paid_at = note.paid_at if note.paid_at.tzinfo else note.paid_at.replace(tzinfo=UTC)
-    stored = await ctx.run(handlers.store_notification, handlers.StoreNotification(
+    stored = await ctx.run_grouped(handlers.store_notification, handlers.StoreNotification(
         request_id=verified.request_id, body=text, body_sha256=body_digest(raw), bill_number=note.bill_number,
         amount=note.amount, acquirer_reference=note.acquirer_reference, paid_at=paid_at, status=note.status))
     if stored is None:  # the unknown bill number is on record (a mismatch) and refused
