@@ -45,6 +45,17 @@ class ServiceDef:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def workers(self) -> int:
+        """Processes of this service (``PASARKOTA_<SERVICE>_WORKERS``): the payment-burst path (catalog, orders,
+        payments) one per core by default, the others one — each process costs ~95 MiB (docs/benchmarks.md)."""
+        default = (os.cpu_count() or 1) if self.name in BURST_PATH else 1
+        return max(1, min(_int_env(f"PASARKOTA_{self.name.upper()}_WORKERS", default), 16))
+
+
+# The services a payment burst goes through: checkout, stock, the saga, the webhook.
+BURST_PATH = ("catalog", "orders", "payments")
+
 
 SERVICES = (
     ServiceDef("catalog", 8101),
@@ -147,28 +158,66 @@ def service_env(svc: ServiceDef, bootstrap: str, admin_url: str) -> dict[str, st
     return env
 
 
+def worker_pid_file(svc: ServiceDef, index: int) -> Path:
+    """``run/<service>.pid`` for the first process, ``run/<service>.<i>.pid`` for the others."""
+    return home() / "run" / (f"{svc.name}.pid" if index == 0 else f"{svc.name}.{index}.pid")
+
+
+def worker_port_file(svc: ServiceDef, index: int) -> Path:
+    """Where worker ``index`` of a multi-process service writes its own port (for status and readiness)."""
+    return home() / "run" / f"{svc.name}.{index}.port"
+
+
 def start_service(svc: ServiceDef, bootstrap: str, admin_url: str) -> int:
-    pid_file = home() / "run" / f"{svc.name}.pid"
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    running = read_pid(pid_file)
-    if running:
-        return running
-    require_free_port(svc.port, f"the {svc.name} service", f"PASARKOTA_{svc.name.upper()}_PORT")
+    """Start every worker of ``svc`` that is not running (all share the service's port, SO_REUSEPORT, when
+    there are several); returns the first worker's pid."""
+    (home() / "run").mkdir(parents=True, exist_ok=True)
+    running = [read_pid(worker_pid_file(svc, i)) for i in range(svc.workers)]
+    if not any(running):
+        require_free_port(svc.port, f"the {svc.name} service", f"PASARKOTA_{svc.name.upper()}_PORT")
     exe = str(Path(sys.executable).with_name("pasarkota"))
     argv = [exe, "serve", svc.name] if Path(exe).exists() else [sys.executable, "-m", "deploy.cli", "serve", svc.name]
-    proc = spawn(argv, log_path(svc.name), pid_file, env=service_env(svc, bootstrap, admin_url), cwd=REPO)
-    return proc.pid
+    for index, pid in enumerate(running):
+        if pid:
+            continue
+        env = service_env(svc, bootstrap, admin_url)
+        if svc.workers > 1:
+            worker_port_file(svc, index).unlink(missing_ok=True)
+            env.update({"PASARKOTA_WORKER_INDEX": str(index), "PASARKOTA_REUSE_PORT": "1",
+                        "PASARKOTA_WORKER_PORT_FILE": str(worker_port_file(svc, index))})
+        running[index] = spawn(argv, log_path(svc.name), worker_pid_file(svc, index), env=env, cwd=REPO).pid
+    return int(running[0] or 0)
+
+
+def worker_urls(svc: ServiceDef) -> list[tuple[int, int | None, str | None]]:
+    """(index, pid, own URL) of each worker; the URL is None until it wrote its port (or with one worker)."""
+    found = []
+    for index in range(svc.workers):
+        pid = read_pid(worker_pid_file(svc, index))
+        url = None
+        if svc.workers > 1:
+            try:
+                url = f"http://127.0.0.1:{int(worker_port_file(svc, index).read_text())}"
+            except (FileNotFoundError, ValueError):
+                url = None
+        found.append((index, pid, url))
+    return found
 
 
 def ready(svc: ServiceDef, timeout: float = 2.0) -> bool:
-    return bool(readiness(svc, timeout)["healthy"])
+    """Every worker of the service answers ``/readyz`` 200 (one worker: the service's own port)."""
+    if svc.workers == 1:
+        return bool(readiness(svc, timeout)["healthy"])
+    workers = worker_urls(svc)
+    return all(pid and url and readiness(svc, timeout, url=url)["healthy"] for _i, pid, url in workers)
 
 
-def readiness(svc: ServiceDef, timeout: float = 2.0) -> dict[str, Any]:
-    """A service's ``/readyz``: healthy (200), and per consumer group its lag and oldest in-flight age
-    (``{"group": {"lag": n, "oldest_in_flight_seconds": s}}``, empty for a service without consumers)."""
+def readiness(svc: ServiceDef, timeout: float = 2.0, *, url: str | None = None) -> dict[str, Any]:
+    """A service's ``/readyz`` (or one worker's, at ``url``): healthy (200), and per consumer group its lag and
+    oldest in-flight age (``{"group": {"lag": n, "oldest_in_flight_seconds": s}}``, empty for a service without
+    consumers)."""
     try:
-        r = httpx.get(f"{svc.url}/readyz", timeout=timeout)
+        r = httpx.get(f"{url or svc.url}/readyz", timeout=timeout)
     except httpx.HTTPError:
         return {"healthy": False, "consumers": {}, "degraded": []}
     try:
@@ -216,7 +265,7 @@ def bring_up(progress: Any = print) -> dict[str, Any]:
     while pending and time.monotonic() < deadline:
         pending = [s for s in pending if not ready(s)]
         for s in pending:
-            if not read_pid(home() / "run" / f"{s.name}.pid"):
+            if not all(read_pid(worker_pid_file(s, i)) for i in range(s.workers)):
                 raise RuntimeProblem(f"the {s.name} service exited while starting; see `pasarkota logs {s.name}`")
         if pending:
             time.sleep(0.3)
@@ -247,12 +296,16 @@ def bring_down(progress: Any = print) -> None:
             time.sleep(0.2)
         stop_pid(sup, timeout=10)
     for svc in SERVICES:
-        pid_file = home() / "run" / f"{svc.name}.pid"
-        pid = read_pid(pid_file)
-        if pid:
-            progress(f"  stopping {svc.name}")
-            stop_pid(pid)
-        pid_file.unlink(missing_ok=True)
+        for pid_file in sorted((home() / "run").glob(f"{svc.name}*.pid")):
+            if pid_file.name != f"{svc.name}.pid" and not pid_file.name.startswith(f"{svc.name}."):
+                continue  # another service whose name starts alike
+            pid = read_pid(pid_file)
+            if pid:
+                progress(f"  stopping {pid_file.stem}")
+                stop_pid(pid)
+            pid_file.unlink(missing_ok=True)
+        for port_file in (home() / "run").glob(f"{svc.name}.*.port"):
+            port_file.unlink(missing_ok=True)
     if state.get("kafka", {}).get("local", True):
         kafka = local_kafka()
         if kafka.running_pid():
@@ -299,5 +352,12 @@ def status() -> list[dict[str, Any]]:
          "url": admin_url.split("@")[-1].join(["postgresql://", ""])},
     ]
     for svc in SERVICES:
-        components.append({"name": svc.name, "url": svc.url, **readiness(svc)})
+        component: dict[str, Any] = {"name": svc.name, "url": svc.url, **readiness(svc)}
+        if svc.workers > 1:  # each process on its own: pid, health, its consumer-group members
+            workers = [{"index": i, "pid": pid, "url": url,
+                        **(readiness(svc, url=url) if pid and url else {"healthy": False, "consumers": {}})}
+                       for i, pid, url in worker_urls(svc)]
+            component["workers"] = workers
+            component["healthy"] = component["healthy"] and all(w["healthy"] for w in workers)
+        components.append(component)
     return components

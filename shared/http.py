@@ -68,13 +68,13 @@ class RequestContext:
             return await query(conn, *args, **kwargs)
 
 
-def request_context(request: Request, city: str) -> RequestContext:
+async def request_context(request: Request, city: str) -> RequestContext:
     """The dependency behind ``CityContext``: resolves ``{city}`` once for the whole route."""
     kernel = request.app.state.kernel
     return RequestContext(get_city(city), correlation_id_of(request), kernel.work)
 
 
-def service_context(request: Request) -> Work:
+async def service_context(request: Request) -> Work:
     """For the few routes without a ``{city}`` in their path (e.g. a webhook that names it otherwise)."""
     work: Work = request.app.state.kernel.work
     return work

@@ -161,12 +161,27 @@ class ServiceKernel:
             await self.bus.start(self.pool)
         for fn in self.workers:
             self._tasks.append(asyncio.create_task(_forever(self, fn), name=f"{self.name}-{fn.__name__}"))
-        if s.demo:
-            for seed in self.seeders:
-                await seed(self)
-        for hook in self.on_started:
-            await hook(self)
+        async with self._one_at_a_time("start"):  # several workers (or replicas) of a service start together
+            if s.demo:
+                for seed in self.seeders:
+                    await seed(self)
+            for hook in self.on_started:
+                await hook(self)
         log.info("service started")
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, what: str) -> AsyncIterator[None]:
+        """Hold a session advisory lock of this schema for ``what``: the seeders and start hooks are idempotent
+        one after another, not necessarily side by side."""
+        if self.pool is None:
+            yield
+            return
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"{what}:{self.schema}")
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"{what}:{self.schema}")
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -51,6 +51,9 @@ def add_payments_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--place-concurrency", type=int, default=16, help="parallel checkout connections")
     parser.add_argument("--vendors-per-city", type=int, default=3,
                         help="bench products: one per vendor 1..V of each demo city (several markets)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="sample every service with py-spy during the burst; collapsed stacks into DIR, top "
+                             "frames into the report")
 
 
 def add_chaos_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +72,7 @@ def run_payments(args: argparse.Namespace) -> int:
     report = asyncio.run(bench.run(count=args.count, rate=args.rate, concurrency=args.concurrency,
                                    output=args.output, skip_raw=args.skip_raw, direct=args.direct,
                                    place_concurrency=args.place_concurrency,
-                                   vendors_per_city=args.vendors_per_city))
+                                   vendors_per_city=args.vendors_per_city, profile=args.profile))
     eff = report["effects"]
     clean = eff["lost"] == 0 and eff["duplicated"] == 0 and not eff.get("not_placed") and not eff.get("no_intent")
     return 0 if clean else 1

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
+from pathlib import Path
 from typing import Any
 
 from deploy.local.errors import RuntimeProblem
@@ -40,8 +42,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "PASARKOTA_DATABASE_URL is not set: the service's own role URL, e.g. "
             f"postgresql://pk_{args.service}:<password>@127.0.0.1:15432/pasarkota (`pasarkota up` sets it)")
     port = args.port or settings.http_port
-    uvicorn.run(f"{args.service}.app:app", host=settings.http_host, port=port, log_config=None,
-                access_log=False, lifespan="on", timeout_graceful_shutdown=10)
+    options: dict[str, Any] = {"log_config": None, "access_log": False, "lifespan": "on",
+                               "timeout_graceful_shutdown": 10}
+    if os.environ.get("PASARKOTA_REUSE_PORT") != "1":
+        uvicorn.run(f"{args.service}.app:app", host=settings.http_host, port=port, **options)
+        return 0
+    # One of several workers of this service (`pasarkota up`, PASARKOTA_<SERVICE>_WORKERS): all listen on the
+    # service's port (SO_REUSEPORT: the kernel spreads connections), each also on a port of its own, written to
+    # PASARKOTA_WORKER_PORT_FILE, so `status` and readiness see every worker.
+    shared = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    shared.bind((settings.http_host, port))
+    own = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.bind(("127.0.0.1", 0))
+    port_file = os.environ.get("PASARKOTA_WORKER_PORT_FILE")
+    if port_file:
+        Path(port_file).write_text(f"{own.getsockname()[1]}\n")
+    config = uvicorn.Config(f"{args.service}.app:app", host=settings.http_host, port=port, **options)
+    uvicorn.Server(config).run(sockets=[shared, own])
     return 0
 
 

@@ -24,6 +24,9 @@ def print_table(components: list[dict[str, Any]], out: Any = print) -> None:
         degraded = c.get("degraded") or []
         note = f"  (cannot reach {', '.join(degraded)}; requests kept in Postgres)" if degraded else ""
         out(f"  {c['name']:<{width}}  {mark:<8} {c['url']}{note}")
+        for w in c.get("workers") or []:
+            out(f"  {'':<{width}}    worker {w['index']}  pid {w['pid'] or '-'}  "
+                f"{'healthy' if w['healthy'] else 'DOWN'}  {w['url'] or '(starting)'}")
         consumers = c.get("consumers") or {}
         group_width = max((len(g) for g in consumers), default=0)
         for group, figures in sorted(consumers.items()):
@@ -99,7 +102,7 @@ def _restart_crashed(state: dict[str, Any]) -> None:
     bootstrap = state["kafka"]["bootstrap"]
     admin_url = state["postgres"]["admin_url"]
     for svc in stack.SERVICES:
-        if not read_pid(stack.home() / "run" / f"{svc.name}.pid"):
+        if not all(read_pid(stack.worker_pid_file(svc, i)) for i in range(svc.workers)):
             print(f"  {svc.name} exited; restarting (log: pasarkota logs {svc.name})", flush=True)
             try:
                 stack.start_service(svc, bootstrap, admin_url)

@@ -551,13 +551,105 @@ async def fire(payments_url: str, w: Watch, order_ids: list[str], rate: float, c
     return b
 
 
+class Profiler:
+    """py-spy (a sampling profiler, PyPI) on every service process of the stack during the burst: from the first
+    notification until the last order is *Dibayar*. Non-blocking sampling at 50 Hz, following worker processes.
+    Each service's collapsed stacks go to ``<dir>/<service>.txt``; :meth:`summary` gives its top frames by own
+    time (where the CPU is) and by total time (which of our functions it is spent under)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        from deploy import stack
+        from deploy.local.procs import read_pid
+
+        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for svc in stack.SERVICES:
+            for index in range(svc.workers):
+                pid = read_pid(stack.worker_pid_file(svc, index))
+                if not pid:
+                    continue
+                self._record(f"{svc.name}.{index}" if index else svc.name, pid, exe)
+
+    def _record(self, name: str, pid: int, exe: str) -> None:
+        out = self.directory / f"{name}.txt"
+        out.unlink(missing_ok=True)
+        self.procs[name] = subprocess.Popen(
+            [exe, "record", "--pid", str(pid), "--rate", "50", "--nonblocking", "--subprocesses",
+             "--format", "raw", "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        import signal
+
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGINT)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def summary(self, top: int = 12) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        services: dict[str, list[Path]] = {}
+        for name in self.procs:  # the workers of one service are summed: "orders", "orders.1", ...
+            path = self.directory / f"{name}.txt"
+            if path.exists():
+                services.setdefault(name.split(".")[0], []).append(path)
+        for name, paths in services.items():
+            own: Counter[str] = Counter()
+            total: Counter[str] = Counter()
+            samples = 0
+            for line in (line for path in paths for line in path.read_text().splitlines()):
+                stack_text, _, count_text = line.rpartition(" ")
+                if not count_text.isdigit():
+                    continue
+                n = int(count_text)
+                frames = [f for f in stack_text.split(";") if f]
+                if not frames:
+                    continue
+                samples += n
+                own[_frame(frames[-1])] += n
+                for frame in {_frame(f) for f in frames if _ours(f)}:
+                    total[frame] += n
+            # py-spy drops samples of idle threads: these are shares of the time a thread was on the CPU. A leaf
+            # ``Runner.run`` is the event loop's own C code (uvloop: sockets, httptools parsing, callbacks).
+            result[name] = {
+                "samples": samples,
+                "top_own": [{"frame": f, "pct": round(100 * n / samples, 1)} for f, n in own.most_common(top)],
+                "top_total_ours": [{"frame": f, "pct": round(100 * n / samples, 1)}
+                                   for f, n in total.most_common(top) if not f.startswith(("cmd_serve", "main ("))],
+                "files": [str(x.relative_to(REPO)) if x.is_relative_to(REPO) else str(x) for x in paths]}
+        return result
+
+
+def _frame(raw: str) -> str:
+    """``function (path/to/file.py:123)`` → ``function (file.py)``: lines vary between runs, files do not."""
+    name, _, where = raw.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    parts = where.split("/")
+    short = "/".join(parts[-2:]) if len(parts) > 1 else where
+    return f"{name} ({short})"
+
+
+OUR_PACKAGES = ("shared", "catalog", "orders", "payments", "learning", "identity", "notifications", "portal")
+
+
+def _ours(raw: str) -> bool:
+    where = raw.partition(" (")[2]
+    return where.split("/", 1)[0] in OUR_PACKAGES
+
+
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
 async def run(*, count: int, rate: float, concurrency: int, output: str, skip_raw: bool = False,
               direct: bool = False, place_concurrency: int = 16, vendors_per_city: int = 3,
-              progress: Any = print, during_burst: Any = None) -> dict[str, Any]:
+              progress: Any = print, during_burst: Any = None, profile: str | None = None) -> dict[str, Any]:
     """``during_burst``: an async callable started as the notifications start (the chaos bench's faults);
     its result lands in the report as ``during_burst``; the notifications are then re-sent until answered."""
     bootstrap, admin_url = stack_endpoints()
@@ -604,12 +696,18 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         progress(f"  {len(order_ids)} intents with QRIS; firing {len(order_ids)} notifications "
                  f"(rate {rate or 'max'}, {concurrency} connections) ...")
         chaos = asyncio.create_task(during_burst()) if during_burst else None
+        profiler = Profiler(REPO / profile if not Path(profile).is_absolute() else Path(profile)) if profile else None
+        if profiler:
+            profiler.start()
         b = await fire(service_url("payments"), w, order_ids, rate, concurrency, persistent=chaos is not None)
         progress(f"  {len(order_ids)} notifications answered in {b.seconds:.1f}s; waiting for "
                  f"{'PaymentSucceeded' if direct else 'OrderPaid (Dibayar)'} ...")
         effect = w.succeeded if direct else w.paid
         await wait_progress(lambda: sum(1 for o in order_ids if o in effect), len(order_ids), stall=120,
                             what="PaymentSucceeded" if direct else "OrderPaid", progress=progress)
+        if profiler:
+            profiler.stop()
+            report["profile"] = profiler.summary()
         if chaos is not None:
             report["during_burst"] = await chaos
         await asyncio.sleep(5.0)  # grace period: a duplicate or a late effect would show up here

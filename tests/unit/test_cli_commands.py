@@ -4,6 +4,7 @@ in one list, and `status` shows each consumer group's lag and oldest in-flight a
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -88,6 +89,7 @@ def only_orders_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for name in ("KAFKA", "POSTGRES", "CATALOG", "PAYMENTS", "LEARNING", "PORTAL"):
         monkeypatch.setenv(f"PASARKOTA_{name}_PORT", str(free_port()))
     monkeypatch.setenv("PASARKOTA_ORDERS_PORT", str(server.server_address[1]))
+    monkeypatch.setenv("PASARKOTA_ORDERS_WORKERS", "1")
     try:
         yield
     finally:
@@ -106,6 +108,24 @@ def test_status_prints_each_consumer_groups_lag_and_oldest_in_flight_age(
     assert re.search(r"consumer orders-saga\s+lag\s+42\s+oldest in flight 75\.5 s", saga), saga
     assert re.search(r"lag\s+0\s+oldest in flight 0\.0 s", projections), projections
     assert next(line for line in lines if line.split()[0] == "catalog").split()[1] == "DOWN"
+
+
+def test_status_shows_every_worker_of_a_multi_process_service(
+        only_orders_up: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PASARKOTA_ORDERS_WORKERS", "2")
+    port = os.environ["PASARKOTA_ORDERS_PORT"]
+    (tmp_path / "run").mkdir(exist_ok=True)
+    for pid_file in ("orders.pid", "orders.1.pid"):  # this test's own pid: a process that is alive
+        (tmp_path / "run" / pid_file).write_text(f"{os.getpid()}\n")
+    (tmp_path / "run" / "orders.0.port").write_text(f"{port}\n")
+    assert cli.main(["status"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(rf"worker 0\s+pid {os.getpid()}\s+healthy\s+http://127.0.0.1:{port}", out), out
+    assert re.search(r"worker 1\s+pid \d+\s+DOWN\s+\(starting\)", out), out  # no port written yet
+    assert cli.main(["status", "--json"]) == 1
+    orders = next(c for c in json.loads(capsys.readouterr().out)["components"] if c["name"] == "orders")
+    assert [w["healthy"] for w in orders["workers"]] == [True, False] and orders["healthy"] is False
 
 
 def test_status_json_includes_the_consumers(only_orders_up: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -42,7 +42,7 @@ class Runtime:
     tokens: handlers.Tokens
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.identity
     return rt
 

@@ -34,9 +34,9 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def bearer_if_any(request: Request) -> Principal | None:
+async def bearer_if_any(request: Request) -> Principal | None:
     """The caller of a public route, when a token is sent (it may vouch for a vendor link); else None."""
-    return current_principal(request) if request.headers.get("authorization") else None
+    return await current_principal(request) if request.headers.get("authorization") else None
 
 
 class Body(BaseModel):

@@ -48,7 +48,7 @@ NOTIFICATIONS_REJECTED = Counter("pasarkota_acquirer_notifications_rejected_tota
                                  "Acquirer notifications refused (4xx)", ["city", "reason"])
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.payments
     return rt
 
@@ -343,7 +343,7 @@ def _reject(city: str, status: int, reason: str, detail: str, **extra: Any) -> P
     return Problem(status, detail, code=reason)
 
 
-def webhook_context(request: Request, city: str) -> RequestContext:
+async def webhook_context(request: Request, city: str) -> RequestContext:
     """Like ``CityContext``, but an unknown city is counted as a rejected notification."""
     found = all_cities().get(city)
     if found is None:
