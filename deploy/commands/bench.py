@@ -44,6 +44,9 @@ def add_payments_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="notifications per second (0 = max)")
     parser.add_argument("--concurrency", type=int, default=32, help="parallel webhook connections")
     parser.add_argument("--output", default="bench-results/payments.json")
+    parser.add_argument("--label", default="burst",
+                        help="the run's name in the output file (burst, paced, replicas, ...): each kind of run is "
+                             "kept there beside the others, and the issue #16 table is made from all of them")
     parser.add_argument("--skip-raw", action="store_true", help="skip the Kafka/Postgres raw ceilings")
     parser.add_argument("--direct", action="store_true",
                         help="payments alone: publish OrderPaymentRequested directly (no catalog/orders), "
@@ -51,6 +54,9 @@ def add_payments_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--place-concurrency", type=int, default=16, help="parallel checkout connections")
     parser.add_argument("--vendors-per-city", type=int, default=3,
                         help="bench products: one per vendor 1..V of each demo city (several markets)")
+    parser.add_argument("--kill-replica", action="append", default=[], choices=["catalog", "orders", "payments"],
+                        help="SIGKILL worker 1 of this service once a third of the orders are Dibayar (a consumer-"
+                             "group rebalance mid-burst; needs PASARKOTA_<SERVICE>_WORKERS >= 2); repeatable")
     parser.add_argument("--profile", metavar="DIR",
                         help="sample every service with py-spy during the burst; collapsed stacks into DIR, top "
                              "frames into the report")
@@ -72,7 +78,8 @@ def run_payments(args: argparse.Namespace) -> int:
     report = asyncio.run(bench.run(count=args.count, rate=args.rate, concurrency=args.concurrency,
                                    output=args.output, skip_raw=args.skip_raw, direct=args.direct,
                                    place_concurrency=args.place_concurrency,
-                                   vendors_per_city=args.vendors_per_city, profile=args.profile))
+                                   vendors_per_city=args.vendors_per_city, profile=args.profile,
+                                   kill_replicas=tuple(args.kill_replica), label=args.label))
     eff = report["effects"]
     clean = eff["lost"] == 0 and eff["duplicated"] == 0 and not eff.get("not_placed") and not eff.get("no_intent")
     return 0 if clean else 1

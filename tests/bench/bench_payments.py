@@ -626,6 +626,82 @@ class Profiler:
         return result
 
 
+# What each replica (worker process) of a service applied, read from its own /metrics.
+REPLICA_FIGURES = {
+    "orders": ("pasarkota_events_consumed_total", {"consumer": "saga", "event_type": "PaymentSucceeded"}),
+    "payments": ("pasarkota_payment_notifications_processed_total", {"outcome": "paid"}),
+    "catalog": ("pasarkota_events_consumed_total", {"consumer": "reservations", "event_type": "OrderPaid"}),
+}
+
+
+def _metric_sum(text: str, name: str, labels: dict[str, str]) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+class Replicas:
+    """The worker processes of the burst-path services: their share of the work (scraped from each one's own port
+    every half second, so a killed process's last figure is kept), and ``kill`` for a rebalance mid-burst."""
+
+    def __init__(self, services: tuple[str, ...] = tuple(REPLICA_FIGURES)) -> None:
+        self.services = services
+        self.last: dict[tuple[str, int, int], float] = {}  # (service, index, pid) -> counter
+        self.killed: list[dict[str, Any]] = []
+        self.stop = False
+
+    async def scrape_forever(self) -> None:
+        from deploy import stack
+
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while not self.stop:
+                for svc in stack.SERVICES:
+                    if svc.name not in self.services:
+                        continue
+                    name, labels = REPLICA_FIGURES[svc.name]
+                    for index, pid, url in stack.worker_urls(svc):
+                        url = url or (svc.url if svc.workers == 1 else None)
+                        if not pid or not url:
+                            continue
+                        try:
+                            text = (await client.get(f"{url}/metrics")).text
+                        except httpx.HTTPError:
+                            continue
+                        self.last[(svc.name, index, pid)] = _metric_sum(text, name, labels)
+                await asyncio.sleep(0.5)
+
+    def kill(self, service: str, index: int, at: float) -> None:
+        import signal
+
+        from deploy import stack
+
+        svc = next(s for s in stack.SERVICES if s.name == service)
+        from deploy.local.procs import read_pid
+
+        pid = read_pid(stack.worker_pid_file(svc, index))
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            self.killed.append({"service": service, "worker": index, "pid": pid, "at_seconds": round(at, 2)})
+
+    def shares(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for service in self.services:
+            rows = [(i, pid, n) for (s, i, pid), n in sorted(self.last.items()) if s == service]
+            total = sum(n for _i, _p, n in rows)
+            out[service] = {"figure": REPLICA_FIGURES[service][0], "labels": REPLICA_FIGURES[service][1],
+                            "total": total,
+                            "processes": [{"worker": i, "pid": pid, "applied": int(n),
+                                           "share_pct": round(100 * n / total, 1) if total else None,
+                                           "killed": any(k["pid"] == pid for k in self.killed)}
+                                          for i, pid, n in rows]}
+        return out
+
+
 def _frame(raw: str) -> str:
     """``function (path/to/file.py:123)`` → ``function (file.py)``: lines vary between runs, files do not."""
     name, _, where = raw.partition(" (")
@@ -643,13 +719,28 @@ def _ours(raw: str) -> bool:
     return where.split("/", 1)[0] in OUR_PACKAGES
 
 
+async def _kill_mid_burst(replicas: Replicas, services: tuple[str, ...], w: Watch, order_ids: list[str],
+                         progress: Any) -> None:
+    """SIGKILL worker 1 of each of ``services`` once a third of the orders are Dibayar: its consumer-group
+    partitions move to the other worker (a rebalance) while the burst goes on; the supervisor restarts it."""
+    t0 = time.monotonic()
+    target = len(order_ids) // 3
+    while sum(1 for o in order_ids if o in w.paid) < target and time.monotonic() - t0 < 300:
+        await asyncio.sleep(0.05)
+    for service in services:
+        replicas.kill(service, 1, time.monotonic() - t0)
+    progress(f"  SIGKILLed worker 1 of {', '.join(services)} at {time.monotonic() - t0:.1f}s "
+             f"({target} of {len(order_ids)} Dibayar)")
+
+
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
 async def run(*, count: int, rate: float, concurrency: int, output: str, skip_raw: bool = False,
               direct: bool = False, place_concurrency: int = 16, vendors_per_city: int = 3,
-              progress: Any = print, during_burst: Any = None, profile: str | None = None) -> dict[str, Any]:
+              progress: Any = print, during_burst: Any = None, profile: str | None = None,
+              kill_replicas: tuple[str, ...] = (), label: str = "burst") -> dict[str, Any]:
     """``during_burst``: an async callable started as the notifications start (the chaos bench's faults);
     its result lands in the report as ``during_burst``; the notifications are then re-sent until answered."""
     bootstrap, admin_url = stack_endpoints()
@@ -699,6 +790,10 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         profiler = Profiler(REPO / profile if not Path(profile).is_absolute() else Path(profile)) if profile else None
         if profiler:
             profiler.start()
+        replicas = Replicas()
+        scraper = asyncio.create_task(replicas.scrape_forever())
+        killer = asyncio.create_task(_kill_mid_burst(replicas, kill_replicas, w, order_ids, progress)) \
+            if kill_replicas else None
         b = await fire(service_url("payments"), w, order_ids, rate, concurrency, persistent=chaos is not None)
         progress(f"  {len(order_ids)} notifications answered in {b.seconds:.1f}s; waiting for "
                  f"{'PaymentSucceeded' if direct else 'OrderPaid (Dibayar)'} ...")
@@ -708,6 +803,12 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         if profiler:
             profiler.stop()
             report["profile"] = profiler.summary()
+        if killer is not None:
+            await killer
+        await asyncio.sleep(1.0)  # one more scrape of every replica
+        replicas.stop = True
+        await scraper
+        report["replicas"] = {"killed": replicas.killed, **replicas.shares()}
         if chaos is not None:
             report["during_burst"] = await chaos
         await asyncio.sleep(5.0)  # grace period: a duplicate or a late effect would show up here
@@ -775,14 +876,107 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
                          "loadavg_at_start": load_start, "loadavg_at_end": loadavg(),
                          "loadavg_1m_at_start": load_start[0], "loadavg_1m_at_end": loadavg()[0]}
     report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    report["git_commit"] = _git_commit()
+    report["workers"] = _workers()
+    report["ratios"] = _ratios(report)
     print_table(report, progress)
     path = Path(output)
     if not path.is_absolute():
         path = REPO / path
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    progress(f"\nwritten to {path}")
+    # One file for every kind of run (issue #16's table): this run under its label, the others kept.
+    try:
+        document = json.loads(path.read_text())
+        runs = document["runs"] if isinstance(document.get("runs"), dict) else {}
+    except (FileNotFoundError, ValueError, AttributeError):
+        runs = {}
+    runs[label] = report
+    table = targets_table(runs)
+    path.write_text(json.dumps({"runs": runs, "table": table}, indent=2) + "\n")
+    progress("")
+    print_targets(table, progress)
+    progress(f"\nwritten to {path} (run {label!r})")
     return report
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _workers() -> dict[str, int]:
+    from deploy import stack
+
+    return {svc.name: svc.workers for svc in stack.SERVICES}
+
+
+def _ratios(r: dict[str, Any]) -> dict[str, Any]:
+    """Each figure beside the raw ceiling of the same run: the issue's "that ÷ single-row commits/s"."""
+    raw = r.get("raw") or {}
+    commits8 = (raw.get("postgres_insert") or {}).get("commits_per_second_8_conn")
+    kafka = (raw.get("kafka_producer") or {}).get("records_per_second")
+    paid = (r.get("paid") or {}).get("per_second")
+    accepted = (r.get("webhook") or {}).get("accepted_per_second")
+    placed = (r.get("placement") or {}).get("per_second")
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a and b else None
+
+    return {"paid_per_pg_commit_8conn": ratio(paid, commits8),
+            "accepted_per_pg_commit_8conn": ratio(accepted, commits8),
+            "placed_per_pg_commit_8conn": ratio(placed, commits8), "paid_per_kafka_record": ratio(paid, kafka)}
+
+
+# (label, run, how to read it from that run, target, met when)
+TARGETS: list[tuple[str, str, Any, str, Any]] = [
+    ("orders Dibayar per second through the 20,000 burst", "burst",
+     lambda r: (r.get("paid") or {}).get("per_second"), ">= 2,500", lambda v: v >= 2500),
+    ("that / single-row commits/s of the same Postgres (8 connections)", "burst",
+     lambda r: r["ratios"]["paid_per_pg_commit_8conn"], ">= 0.20", lambda v: v >= 0.20),
+    ("notifications accepted durably per second", "burst",
+     lambda r: r["webhook"]["accepted_per_second"], ">= 5,000", lambda v: v >= 5000),
+    ("webhook p99 (ms)", "burst", lambda r: r["webhook"]["latency_ms"]["p99"], "< 50", lambda v: v < 50),
+    ("checkout: orders placed per second (201, Idempotency-Key)", "burst",
+     lambda r: (r.get("placement") or {}).get("per_second"), ">= 1,000", lambda v: v >= 1000),
+    ("end-to-end p99 paced at 500/s (ms)", "paced",
+     lambda r: (r.get("paid") or {}).get("end_to_end_ms", {}).get("p99"), "< 200", lambda v: v < 200),
+    ("lost / duplicated, every run", "*", None, "0 / 0", None),
+]
+
+
+def targets_table(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for label, run, read, target, met in TARGETS:
+        if run == "*":
+            lost = sum(r["effects"]["lost"] for r in runs.values())
+            dup = sum(r["effects"]["duplicated"] for r in runs.values())
+            rows.append({"figure": label, "run": ", ".join(sorted(runs)), "value": f"{lost} / {dup}",
+                         "target": target, "met": lost == 0 and dup == 0})
+            continue
+        r = runs.get(run)
+        value = None
+        if r is not None:
+            try:
+                value = read(r)
+            except (KeyError, TypeError):
+                value = None
+        rows.append({"figure": label, "run": run, "value": value, "target": target,
+                     "met": bool(met(value)) if isinstance(value, (int, float)) else None})
+    return rows
+
+
+def print_targets(table: list[dict[str, Any]], out: Any = print) -> None:
+    width = max(len(row["figure"]) for row in table)
+    out(f"issue #16 targets (bench-results/payments.json){'':<{max(0, width - 44)}}  value       target    met")
+    for row in table:
+        value = row["value"]
+        text = "-" if value is None else (f"{value:,.3f}" if isinstance(value, float) and value < 10 else
+                                          f"{value:,.0f}" if isinstance(value, (int, float)) else str(value))
+        met = {True: "yes", False: "NO", None: "-"}[row["met"]]
+        out(f"  {row['figure']:<{width}}  {text:>10}  {row['target']:<8}  {met}  ({row['run']})")
 
 
 def _ms(d: dict[str, float]) -> str:

@@ -43,8 +43,13 @@ async def test_bench_real_orders_all_paid_once(bench_env: Platform, tmp_path: Pa
     assert report["raw"]["kafka_producer"]["records"] == 120
     assert report["raw"]["postgres_insert"]["commits_per_second_1_conn"] > 0
     written = json.loads(output.read_text())
-    assert written["count"] == 120 and written["mode"] == "real-flow"
-    assert len(written["machine"]["loadavg_at_start"]) == 3
+    burst = written["runs"]["burst"]
+    assert burst["count"] == 120 and burst["mode"] == "real-flow"
+    assert len(burst["machine"]["loadavg_at_start"]) == 3 and burst["ratios"]["paid_per_pg_commit_8conn"] > 0
+    table = {row["figure"]: row for row in written["table"]}
+    assert table["lost / duplicated, every run"]["value"] == "0 / 0"
+    assert table["orders Dibayar per second through the 20,000 burst"]["value"] == report["paid"]["per_second"]
+    assert table["end-to-end p99 paced at 500/s (ms)"]["value"] is None  # no paced run in this file yet
 
     # the orders really are Dibayar (asked of orders itself), and the bench products were delisted afterwards
     products = report["placement"]["products"]
