@@ -115,6 +115,16 @@ class FakeStore:
     async def reservation_lines(self, order_id: str) -> list[Row]:
         return copy.deepcopy(self.lines.get(order_id, []))
 
+    async def lock_reservations(self, order_ids: list[str]) -> dict[str, Row]:
+        return {i: copy.deepcopy(self.reservations[i]) for i in sorted(set(order_ids)) if i in self.reservations}
+
+    async def reservation_lines_of(self, order_ids: list[str]) -> dict[str, list[Row]]:
+        return {i: copy.deepcopy(self.lines[i]) for i in order_ids if i in self.lines}
+
+    async def set_reservations(self, order_ids: list[str], status: str) -> None:
+        for order_id in order_ids:
+            self.reservations[order_id]["status"] = status
+
     async def give_back_stock(self, order_id: str) -> list[Row]:
         out = []
         for line in self.lines.get(order_id, []):

@@ -10,6 +10,7 @@ import pytest
 from catalog import handlers
 from catalog.handlers import ChangeVendorStatus, SetPrice, SetStock
 from shared.auth import Principal
+from shared.bus import Incoming
 from shared.envelope import build_event
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events.common import OrderLine
@@ -86,11 +87,21 @@ async def test_order_placed_reserves_all_lines_and_answers_in_the_events_correla
     assert {e.envelope.causation_id for e in bus_uow.committed} == {str(placed.event_id)}
 
     paid = OrderPaid(order_id="o1", payment_id="pay-1", amount=35_000)
-    async with in_memory(store, city=CITY) as uow:
-        await handlers.on_order_paid(uow, paid)
-        await handlers.on_order_paid(uow, paid)  # a repeat changes nothing
+    first, repeat = (build_event(paid, city=CITY).envelope for _ in range(2))
+    tegal = build_event(paid, city="tegal").envelope
+    async with in_memory(store, city=None) as other:  # the same order id sent for another city: ignored
+        await handlers.on_orders_paid(other, [Incoming(tegal, paid)])
+    assert other.event_types() == [] and store.reservations["o1"]["status"] == "held"
+    async with in_memory(store, city=None) as uow:  # one polled batch: the repeat changes nothing
+        await handlers.on_orders_paid(uow, [Incoming(first, paid), Incoming(repeat, paid)])
+    async with in_memory(store, city=None) as later:  # nor in a later batch
+        await handlers.on_orders_paid(later, [Incoming(repeat, paid)])
     assert store.reservations["o1"]["status"] == "committed"
-    assert uow.event_types() == ["StockCommitted"]
+    assert uow.event_types() == ["StockCommitted"] and later.event_types() == []
+    [committed] = uow.committed
+    assert committed.envelope.causation_id == str(first.event_id)
+    assert committed.envelope.payload["lines"] == [{"product_id": "p1", "quantity": 3},
+                                                   {"product_id": "p2", "quantity": 1}]
 
 
 async def test_the_deadline_job_releases_a_due_reservation_into_its_own_city(store: FakeStore) -> None:

@@ -16,6 +16,7 @@ from catalog import domain, policy
 from catalog.search import search_text
 from catalog.store import CatalogStore
 from shared.auth import Principal
+from shared.bus import Incoming
 from shared.cities import all_cities
 from shared.events.catalog import (
     MarketOpened,
@@ -40,7 +41,6 @@ from shared.events.learning import CertificateIssued
 from shared.events.orders import (
     OrderCancelled,
     OrderLineRejected,
-    OrderPaid,
     OrderPaymentExpired,
     OrderPlaced,
 )
@@ -453,8 +453,34 @@ async def on_order_placed(uow: Uow, event: OrderPlaced) -> None:
     log.info("order placed handled", order_id=event.order_id, outcome=outcome)
 
 
-async def on_order_paid(uow: Uow, event: OrderPaid) -> None:
-    await apply_order_outcome(uow, uow.this_city, event.order_id, "OrderPaid")
+async def on_orders_paid(uow: Uow, items: list[Incoming]) -> None:
+    """``OrderPaid`` → the held stock is committed, set-based (a payment burst is thousands a second): the batch's
+    reservations locked and their lines read with one query each, decided per order in Kafka order, every commit
+    written with one statement. The guards of :func:`apply_order_outcome`: another city's reservation, an unknown
+    one, or one no longer held changes nothing."""
+    order_ids = [item.event.order_id for item in items]
+    reservations = await uow.store.lock_reservations(order_ids)
+    committed: list[str] = []
+    for item in items:
+        scoped = uow.caused_by(item.envelope)
+        reservation = reservations.get(item.event.order_id)
+        if reservation is None:
+            continue
+        if reservation["city"] != scoped.this_city:
+            log.warning("order event for another city's reservation ignored", order_id=item.event.order_id)
+            continue
+        if domain.reservation_after(reservation["status"], "OrderPaid") != "committed":
+            continue
+        reservation["status"] = "committed"  # a repeat later in the batch is a no-op
+        committed.append(item.event.order_id)
+    lines = await uow.store.reservation_lines_of(committed) if committed else {}
+    await uow.store.set_reservations(committed, "committed")
+    for item in items:
+        if item.event.order_id in committed:
+            committed.remove(item.event.order_id)
+            refs = [LineRef(product_id=x["product_id"], quantity=x["quantity"] - x["returned"])
+                    for x in lines.get(item.event.order_id, []) if x["quantity"] > x["returned"]]
+            uow.caused_by(item.envelope).emit(StockCommitted(order_id=item.event.order_id, lines=refs))
 
 
 async def on_order_cancelled(uow: Uow, event: OrderCancelled) -> None:

@@ -268,6 +268,26 @@ class CatalogStore:
             " reason = coalesce($4, reason), updated_at = now() WHERE order_id = $1",
             order_id, status, expires_at, reason)
 
+    async def lock_reservations(self, order_ids: list[str]) -> dict[str, Row]:
+        """Many reservations locked in one query, in order id order (a polled batch of ``OrderPaid``)."""
+        rows = await self.conn.fetch(
+            "SELECT order_id, city, market_id, status, expires_at, reason, answer FROM reservations"
+            " WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE", sorted(set(order_ids)))
+        return {r["order_id"]: dict(r) for r in rows}
+
+    async def reservation_lines_of(self, order_ids: list[str]) -> dict[str, list[Row]]:
+        rows = await self.conn.fetch("SELECT order_id, product_id, quantity, tracked, returned FROM reservation_lines"
+                                     " WHERE order_id = ANY($1::text[]) ORDER BY order_id, product_id", order_ids)
+        found: dict[str, list[Row]] = {}
+        for r in rows:
+            found.setdefault(r["order_id"], []).append(dict(r))
+        return found
+
+    async def set_reservations(self, order_ids: list[str], status: str) -> None:
+        if order_ids:
+            await self.conn.execute("UPDATE reservations SET status = $2, updated_at = now()"
+                                    " WHERE order_id = ANY($1::text[])", order_ids, status)
+
     async def set_answer(self, order_id: str, answer: Row) -> None:
         """Remember the StockReserved/StockRejected payload sent for the order (re-sent on a repeated OrderPlaced)."""
         await self.conn.execute("UPDATE reservations SET answer = $2 WHERE order_id = $1", order_id, answer)

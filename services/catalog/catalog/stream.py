@@ -23,7 +23,7 @@ from shared.events.orders import (
 def register(bus: EventBus) -> None:
     reservations = bus.consumer("reservations", [ORDER])
     reservations.on(OrderPlaced)(handlers.on_order_placed)
-    reservations.on(OrderPaid)(handlers.on_order_paid)
+    reservations.on_batch(OrderPaid)(handlers.on_orders_paid)
     reservations.on(OrderCancelled)(handlers.on_order_cancelled)
     reservations.on(OrderPaymentExpired)(handlers.on_payment_expired)
     reservations.on(OrderLineRejected)(handlers.on_order_line_rejected)

@@ -389,7 +389,7 @@ def _webhook_document() -> dict[str, Any]:
 async def acquirer_notification(ctx: Annotated[RequestContext, Depends(webhook_context)], request: Request,
                                 payments: Payments) -> JSONResponse:
     """Signed notification from the acquirer. Stored durably before answering (one INSERT, committed together with
-    the notifications arriving at the same moment: `ctx.run_grouped`); processed after.
+    the notifications arriving at the same moment); processed after.
 
     The body limit (16 KiB) is the kernel's, enforced while the body streams in (413 before reading it all)."""
     city = ctx.slug
