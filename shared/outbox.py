@@ -60,8 +60,12 @@ class OutboxRelay:
 
     def __init__(self, pool: asyncpg.Pool, schema: str, bootstrap: str, service: str, *,
                  batch_size: int = 500, idle_poll_ms: int = 500, fault_inject: str = "",
-                 security: KafkaSecurity = PLAINTEXT) -> None:
+                 security: KafkaSecurity = PLAINTEXT, linger_ms: int = 5, max_batch_bytes: int = 262_144,
+                 compression_type: str = "none") -> None:
         self.security = security
+        self.producer_options: dict[str, Any] = {
+            "linger_ms": linger_ms, "max_batch_size": max_batch_bytes,
+            "compression_type": None if compression_type == "none" else compression_type}
         self.pool = pool
         self.schema = schema
         self.bootstrap = bootstrap
@@ -99,7 +103,7 @@ class OutboxRelay:
             await lock_conn.add_listener(channel, self._on_notify)
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
-                linger_ms=5, client_id=f"{self.service}-outbox", **self.security.client_options(),
+                client_id=f"{self.service}-outbox", **self.producer_options, **self.security.client_options(),
             )
             await producer.start()
             try:

@@ -156,7 +156,9 @@ class ServiceKernel:
             log.info("migrations applied", applied=applied, runtime_cities=runtime_cities)
             self.relay = OutboxRelay(self.pool, self.schema, s.kafka_bootstrap_servers, self.name,
                                      batch_size=s.outbox_batch_size, idle_poll_ms=s.outbox_idle_poll_ms,
-                                     fault_inject=s.fault_inject, security=self.kafka_security)
+                                     fault_inject=s.fault_inject, security=self.kafka_security,
+                                     linger_ms=s.kafka_linger_ms, max_batch_bytes=s.kafka_max_batch_bytes,
+                                     compression_type=s.kafka_compression_type)
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
             await self.bus.start(self.pool)
         for fn in self.workers:

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     http_port: int = 8100
     outbox_batch_size: int = 500
     outbox_idle_poll_ms: int = 500
+    # The outbox relay's producer (acks=all, idempotent). Batching: wait up to linger_ms for a batch of up to
+    # max_batch_bytes per partition. Compression is off by default: on one box the network is the loopback and
+    # CPU is what binds; on a cluster across machines, gzip (no extra package) or lz4/zstd (`pip install lz4` /
+    # `cramjam`) trade CPU for bytes. See docs/benchmarks.md.
+    kafka_linger_ms: int = Field(5, ge=0, le=1000)
+    kafka_max_batch_bytes: int = Field(262_144, ge=16_384, le=1_048_576)
+    kafka_compression_type: Literal["none", "gzip", "lz4", "zstd", "snappy"] = "none"
     consumer_max_attempts: int = 3
     consumer_retry_backoff_ms: int = 200
     demo: bool = Field(False, description="seed the demo cities' data at start (idempotent); set by `pasarkota up`")
