@@ -38,7 +38,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="pasarkota-bench-"))
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
     env["PASARKOTA_HOME"] = str(home)
-    for name in ("KAFKA", "KAFKA_CONTROLLER", "POSTGRES", "CATALOG", "ORDERS", "PAYMENTS", "LEARNING", "PORTAL"):
+    for name in ("KAFKA", "KAFKA_CONTROLLER", "POSTGRES", "CATALOG", "ORDERS", "PAYMENTS", "LEARNING", "IDENTITY",
+                 "NOTIFICATIONS", "PORTAL"):
         env[f"PASARKOTA_{name}_PORT"] = str(free_port())
     cli = [sys.executable, "-m", "deploy.cli"]
     runs = []
@@ -63,6 +64,9 @@ def main() -> None:
                     "python": platform.python_version()},
         "up_seconds": dict(runs),
         "idle_rss_mib": memory,
+        "idle_rss_total_mib": round(sum(memory.values()), 1),
+        "workers": {p.stem.split(".")[0]: sum(1 for q in (home / "run").glob(f"{p.stem.split('.')[0]}*.pid"))
+                    for p in (home / "run").glob("*.pid") if p.stem != "supervisor"},
     }
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")

@@ -21,7 +21,9 @@ from payments import handlers
 from payments.merchant import merchants_of_record
 from payments.simulator import SimulatorAcquirer
 from payments.store import PaymentsStore
+from shared.bus import Incoming
 from shared.cities import all_cities
+from shared.envelope import build_event
 from shared.events.orders import OrderPaymentRequested
 from shared.uow import Work
 from tests.conftest import Infra, scratch_schema
@@ -44,10 +46,11 @@ def work_on(pool: asyncpg.Pool) -> Work:
 
 async def new_intent(pool: asyncpg.Pool, amount: int = 20_000, *, minutes: int = 15) -> Any:
     order_id = str(uuid.uuid4())
-    async with work_on(pool)(city="tegal", correlation_id="corr") as uow:
-        await handlers.create_intent(uow, OrderPaymentRequested(
-            order_id=order_id, buyer_id="b", amount=amount, vendor_amounts={"v": amount}), issuing=ISSUING,
-            now=datetime.now(UTC) + timedelta(minutes=minutes - 15))
+    asked = OrderPaymentRequested(order_id=order_id, buyer_id="b", amount=amount, vendor_amounts={"v": amount})
+    async with work_on(pool)(city=None) as uow:
+        await handlers.create_intents(uow, [Incoming(build_event(asked, city="tegal", correlation_id="corr").envelope,
+                                                      asked)],
+                                      issuing=ISSUING, now=datetime.now(UTC) + timedelta(minutes=minutes - 15))
         uow.pending.clear()  # only the workers' own events are asserted below
         row = await uow.store.intent_by_order("tegal", order_id)
     assert row is not None

@@ -27,12 +27,15 @@ class FakeStore:
         self._ids = itertools.count(1)
 
     # -- intents
-    async def insert_intent(self, **row: Any) -> bool:
-        if any(i["city"] == row["city"] and i["order_id"] == row["order_id"] for i in self.intents.values()):
-            return False
-        self.intents[row["payment_id"]] = {**row, "paid_at": None, "acquirer_reference": None, "refunded_amount": 0,
-                                           "created_at": datetime.now(UTC)}
-        return True
+    async def insert_intents(self, rows: list[dict[str, Any]]) -> set[Any]:
+        inserted = set()
+        for row in rows:
+            if any(i["city"] == row["city"] and i["order_id"] == row["order_id"] for i in self.intents.values()):
+                continue
+            self.intents[row["payment_id"]] = {**row, "paid_at": None, "acquirer_reference": None,
+                                               "refunded_amount": 0, "created_at": datetime.now(UTC)}
+            inserted.add(row["payment_id"])
+        return inserted
 
     def _find(self, city: str, **match: Any) -> Row | None:
         return next((dict(i) for i in self.intents.values()

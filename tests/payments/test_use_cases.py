@@ -10,6 +10,7 @@ import pytest
 from payments import handlers
 from payments.merchant import merchants_of_record
 from payments.simulator import notification_body, scan
+from shared.bus import Incoming
 from shared.cities import all_cities
 from shared.envelope import build_event
 from shared.errors import Conflict, NotFound
@@ -36,6 +37,11 @@ def issuing(acquirer: SpyAcquirer) -> handlers.Issuing:
     return handlers.Issuing(acquirer, merchants_of_record(all_cities()), all_cities())
 
 
+def asked(event: OrderPaymentRequested, city: str = CITY, correlation_id: str | None = None) -> Incoming:
+    """The event as the bus hands it to the set-based handler: in its envelope (city, correlation)."""
+    return Incoming(build_event(event, city=city, correlation_id=correlation_id).envelope, event)
+
+
 def request(amount: int = 25_000, order_id: str | None = None) -> OrderPaymentRequested:
     return OrderPaymentRequested(order_id=order_id or str(uuid.uuid4()), buyer_id="b-1", amount=amount,
                                  vendor_amounts={"v-1": amount})
@@ -44,8 +50,8 @@ def request(amount: int = 25_000, order_id: str | None = None) -> OrderPaymentRe
 async def new_intent(store: FakeStore, issuing: handlers.Issuing, amount: int = 25_000,
                      correlation_id: str = "corr-order") -> dict[str, object]:
     event = request(amount)
-    async with in_memory(store, city=CITY, correlation_id=correlation_id) as uow:
-        await handlers.create_intent(uow, event, issuing=issuing)
+    async with in_memory(store, city=None) as uow:
+        await handlers.create_intents(uow, [asked(event, correlation_id=correlation_id)], issuing=issuing)
     row = await store.intent_by_order(CITY, event.order_id)
     assert row is not None
     return row
@@ -54,31 +60,37 @@ async def new_intent(store: FakeStore, issuing: handlers.Issuing, amount: int = 
 async def test_an_intent_gets_a_qris_and_a_repeated_request_re_sends_it(store: FakeStore,
                                                                        issuing: handlers.Issuing) -> None:
     event = request(31_000)
-    async with in_memory(store, city=CITY, correlation_id="c-1") as uow:
-        await handlers.create_intent(uow, event, issuing=issuing)
+    async with in_memory(store, city=None) as uow:
+        await handlers.create_intents(uow, [asked(event, correlation_id="c-1")], issuing=issuing)
     assert uow.event_types() == ["PaymentRequested"]
     first = uow.events[0]
     assert scan(first["qris"]).amount == 31_000  # type: ignore[index]
     assert first["merchant_name"] == all_cities()[CITY].merchant.name  # type: ignore[index]
     assert uow.committed[0].envelope.correlation_id == "c-1"
 
-    async with in_memory(store, city=CITY) as again:
-        await handlers.create_intent(again, event, issuing=issuing)
+    async with in_memory(store, city=None) as again:
+        await handlers.create_intents(again, [asked(event)], issuing=issuing)
     assert again.event_types() == ["PaymentRequested"] and again.events[0] == first
     assert len(store.intents) == 1
 
+    other = request(12_000)  # one batch: a new order, and the same order twice: one intent each, asked twice
+    async with in_memory(store, city=None) as batch:
+        await handlers.create_intents(batch, [asked(other), asked(other), asked(event)], issuing=issuing)
+    assert batch.event_types() == ["PaymentRequested"] * 3 and len(store.intents) == 2
+    assert batch.events[0] == batch.events[1] and batch.events[2] == first
+
 
 async def test_no_qris_above_the_limit_is_a_payment_failed(store: FakeStore, issuing: handlers.Issuing) -> None:
-    async with in_memory(store, city=CITY) as uow:
-        await handlers.create_intent(uow, request(10_000_001), issuing=issuing)
+    async with in_memory(store, city=None) as uow:
+        await handlers.create_intents(uow, [asked(request(10_000_001))], issuing=issuing)
     assert uow.event_types() == ["PaymentFailed"]
     assert uow.events[0]["reason"] == "amount_above_qris_limit"  # type: ignore[index]
 
 
 async def test_an_unknown_city_has_no_merchant_of_record(store: FakeStore, issuing: handlers.Issuing) -> None:
     with pytest.raises(ValueError, match="atlantis"):
-        async with in_memory(store, city="atlantis") as uow:
-            await handlers.create_intent(uow, request(), issuing=issuing)
+        async with in_memory(store, city=None) as uow:
+            await handlers.create_intents(uow, [asked(request(), city="atlantis")], issuing=issuing)
 
 
 async def test_a_staff_refund_is_decided_now_and_sent_to_the_acquirer_after_commit(

@@ -44,6 +44,7 @@ from payments.qris import MerchantOfRecord, QrisError
 from payments.settlement import day_bounds
 from payments.simulator import scan
 from payments.store import PaymentsStore, Row, to_intent
+from shared.bus import Incoming
 from shared.cities import City
 from shared.errors import Invalid, NotFound, not_found
 from shared.events.catalog import VendorActivated
@@ -93,35 +94,43 @@ class Issuing:
     cities: Mapping[str, City]
 
 
-async def create_intent(uow: Uow, event: OrderPaymentRequested, *, issuing: Issuing,
-                        now: datetime | None = None) -> None:
-    """A payment intent with a dynamic QRIS for the order; PaymentRequested (or PaymentFailed). Once per order."""
-    slug = uow.this_city
-    city, merchant = issuing.cities.get(slug), issuing.merchants.get(slug)
-    if city is None or merchant is None:
-        raise ValueError(f"unknown city {slug!r}: no merchant of record to issue a QRIS for")
+async def create_intents(uow: Uow, items: list[Incoming], *, issuing: Issuing, now: datetime | None = None) -> None:
+    """A payment intent with a dynamic QRIS for each order of a polled batch; PaymentRequested (or PaymentFailed),
+    once per order. Set-based: every intent of the batch inserted with one statement; an order that has an intent
+    already (from an earlier batch or earlier in this one) is answered as before (:func:`repeat_answer`)."""
     now = now or datetime.now(UTC)
-    payment_id = uuid.uuid4()
-    bill, label = bill_number_for(payment_id), reference_label_for(event.order_id)
-    problem = issue_problem(event.amount)
-    qris = None if problem else issuing.acquirer.issue_intent(merchant, event.amount, bill, label).qris
-    expires_at = now + timedelta(minutes=city.payment_expiry_minutes)
-    inserted = await uow.store.insert_intent(
-        payment_id=payment_id, city=slug, order_id=event.order_id, buyer_id=event.buyer_id,
-        amount=event.amount, vendor_amounts=dict(event.vendor_amounts), merchant=asdict(merchant),
-        merchant_name=merchant.merchant_name, qris=qris, bill_number=bill, reference_label=label,
-        status=Status.FAILED if problem else Status.PENDING, failure_reason=problem, expires_at=expires_at,
-        correlation_id=uow.correlation_id)
-    if not inserted:
-        await repeat_answer(uow, event)
-        return
-    if problem or qris is None:
-        log.warning("no QRIS can be issued for the order", order_id=event.order_id, reason=problem,
-                    amount=event.amount)
-        uow.emit(PaymentFailed(payment_id=str(payment_id), order_id=event.order_id, reason=problem or "unknown"))
-        return
-    uow.emit(PaymentRequested(payment_id=str(payment_id), order_id=event.order_id, amount=event.amount,
-                              qris=qris, expires_at=expires_at, merchant_name=merchant.merchant_name))
+    planned: list[tuple[Incoming, Uow, dict[str, Any]]] = []
+    for item in items:
+        scoped = uow.caused_by(item.envelope)
+        event: OrderPaymentRequested = item.event
+        slug = scoped.this_city
+        city, merchant = issuing.cities.get(slug), issuing.merchants.get(slug)
+        if city is None or merchant is None:
+            raise ValueError(f"unknown city {slug!r}: no merchant of record to issue a QRIS for")
+        payment_id = uuid.uuid4()
+        bill, label = bill_number_for(payment_id), reference_label_for(event.order_id)
+        problem = issue_problem(event.amount)
+        qris = None if problem else issuing.acquirer.issue_intent(merchant, event.amount, bill, label).qris
+        planned.append((item, scoped, {
+            "payment_id": payment_id, "city": slug, "order_id": event.order_id, "buyer_id": event.buyer_id,
+            "amount": event.amount, "vendor_amounts": dict(event.vendor_amounts), "merchant": asdict(merchant),
+            "merchant_name": merchant.merchant_name, "qris": qris, "bill_number": bill, "reference_label": label,
+            "status": (Status.FAILED if problem else Status.PENDING).value, "failure_reason": problem,
+            "expires_at": now + timedelta(minutes=city.payment_expiry_minutes),
+            "correlation_id": scoped.correlation_id}))
+    inserted = await uow.store.insert_intents([row for _i, _u, row in planned])
+    for item, scoped, row in planned:
+        if row["payment_id"] not in inserted:
+            await repeat_answer(scoped, item.event)
+        elif row["qris"] is None:
+            log.warning("no QRIS can be issued for the order", order_id=row["order_id"], reason=row["failure_reason"],
+                        amount=row["amount"])
+            scoped.emit(PaymentFailed(payment_id=str(row["payment_id"]), order_id=row["order_id"],
+                                      reason=row["failure_reason"] or "unknown"))
+        else:
+            scoped.emit(PaymentRequested(payment_id=str(row["payment_id"]), order_id=row["order_id"],
+                                         amount=row["amount"], qris=row["qris"], expires_at=row["expires_at"],
+                                         merchant_name=row["merchant_name"]))
 
 
 async def repeat_answer(uow: Uow, event: OrderPaymentRequested) -> str | None:

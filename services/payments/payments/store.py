@@ -35,19 +35,21 @@ class PaymentsStore:
 
     # -- intents -----------------------------------------------------------------------------------------
 
-    async def insert_intent(self, *, payment_id: uuid.UUID, city: str, order_id: str, buyer_id: str, amount: int,
-                            vendor_amounts: dict[str, int], merchant: dict[str, Any], merchant_name: str,
-                            qris: str | None, bill_number: str, reference_label: str, status: str,
-                            failure_reason: str | None, expires_at: datetime, correlation_id: str) -> bool:
-        """Insert unless the order already has an intent; True when inserted."""
-        inserted = await self.conn.fetchval(
-            "INSERT INTO payment_intents(payment_id, city, order_id, buyer_id, amount, vendor_amounts, merchant,"
-            " merchant_name, qris, bill_number, reference_label, status, failure_reason, expires_at,"
-            " correlation_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
-            " ON CONFLICT (city, order_id) DO NOTHING RETURNING true",
-            payment_id, city, order_id, buyer_id, amount, vendor_amounts, merchant, merchant_name, qris,
-            bill_number, reference_label, status, failure_reason, expires_at, correlation_id)
-        return bool(inserted)
+    async def insert_intents(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Many intents in one statement (a polled batch of ``OrderPaymentRequested``), each unless its order has
+        one already (also earlier in the same batch); returns the payment ids inserted."""
+        if not rows:
+            return set()
+        columns = ("payment_id", "city", "order_id", "buyer_id", "amount", "vendor_amounts", "merchant",
+                   "merchant_name", "qris", "bill_number", "reference_label", "status", "failure_reason",
+                   "expires_at", "correlation_id")
+        inserted = await self.conn.fetch(
+            f"INSERT INTO payment_intents({', '.join(columns)})"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::jsonb[],"
+            " $7::jsonb[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
+            " $14::timestamptz[], $15::text[]) ON CONFLICT DO NOTHING RETURNING payment_id",
+            *[[r[c] for r in rows] for c in columns])
+        return {r["payment_id"] for r in inserted}
 
     async def intent_by_order(self, city: str, order_id: str, *, for_update: bool = False) -> Row | None:
         lock = " FOR UPDATE" if for_update else ""

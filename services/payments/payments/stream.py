@@ -13,7 +13,7 @@ from shared.events.orders import ORDER, OrderCancelled, OrderPaymentRequested, R
 def register(bus: EventBus, issuing: handlers.Issuing) -> None:
     """``issuing`` (acquirer + merchants of record) is built at start by ``app.py``."""
     orders = bus.consumer("orders", [ORDER])
-    orders.on(OrderPaymentRequested)(partial(handlers.create_intent, issuing=issuing))
+    orders.on_batch(OrderPaymentRequested)(partial(handlers.create_intents, issuing=issuing))
     orders.on(OrderCancelled)(handlers.cancel_for_order)
     orders.on(RefundRequested)(handlers.refund_requested)
     catalog = bus.consumer("vendors", [VENDOR])
