@@ -32,6 +32,7 @@ from shared.problems import install_problem_handlers
 from shared.retention import Retention
 from shared.settings import Settings, get_settings
 from shared.uow import StoreFactory, UnitOfWork, Work
+from shared.wire import restore_examples
 
 log = get_logger(__name__)
 
@@ -356,6 +357,7 @@ def document_problems(app: FastAPI) -> None:
                 for status in statuses:
                     op.setdefault("responses", {})[str(status)] = {"description": _PROBLEM_TEXT[status],
                                                                    "content": problem}
+        restore_examples(spec)
         app.openapi_schema = spec
         return spec
 

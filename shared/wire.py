@@ -8,8 +8,9 @@ the queries have always written it (``datetime.isoformat()``, ``+00:00``), docum
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
@@ -21,3 +22,31 @@ class Answer(BaseModel):
     """The base of a response model: every key listed, none dropped without a trace."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _ANSWERS.setdefault(cls.__name__, []).append(cls)
+
+
+_ANSWERS: dict[str, list[type[Answer]]] = {}
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def restore_examples(spec: dict[str, Any]) -> None:
+    """FastAPI renders the OpenAPI document without None values, which takes the null keys out of the answers'
+    examples too (an example then lacks required keys); put back each answer model's examples as written."""
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        for model in _ANSWERS.get(name, []):
+            extra = model.model_config.get("json_schema_extra")
+            examples = extra.get("examples") if isinstance(extra, dict) else None
+            if examples and schema.get("examples") == _without_none(examples):
+                schema["examples"] = copy.deepcopy(examples)
+                break

@@ -17,6 +17,26 @@ from shared.events.common import ParticipantGroup, ProgrammeStyle
 from shared.wire import Answer, Timestamp
 
 EnrolmentStatus = Literal["booked", "waitlisted", "cancelled", "attended", "no_show"]
+# examples: the demo city Cimahi
+PROGRAMME: JsonDict = {
+    "programme_id": "prg-cimahi-digital", "title": "Jualan Online untuk Pedagang Pasar", "style": "hybrid",
+    "partner": "Dinas Koperasi dan UKM Kota Cimahi", "modules": ["Foto produk", "Harga dan ongkir"],
+    "description": "Tiga pertemuan di balai RW dan satu webinar."}
+SESSION: JsonDict = {
+    "session_id": "ses-cimahi-foto-1", "programme_id": "prg-cimahi-digital",
+    "programme_title": "Jualan Online untuk Pedagang Pasar", "style": "hybrid", "title": "Foto produk dengan HP",
+    "module": "Foto produk", "starts_at": "2026-12-10T02:00:00+00:00", "ends_at": "2026-12-10T04:00:00+00:00",
+    "venue": {"online": False, "rw_hub": {"rw_hub_id": "hub-cimahi-cibabat-07", "name": "Balai RW 07 Cibabat",
+                                          "kelurahan": "Cibabat", "rw": "07", "address": "Jl. Kolonel Masturi 12"}},
+    "capacity": 30, "seats_taken": 22, "seats_left": 8, "waitlisted": 0, "required": True,
+    "trainer": {"trainer_id": "trn-cimahi-01", "name": "Dewi Lestari"}}
+ENROLMENT: JsonDict = {
+    "enrolment_id": "enr-0001", "session_id": "ses-cimahi-foto-1", "programme_id": "prg-cimahi-digital",
+    "participant_id": "par-cimahi-0042", "status": "booked", "created_at": "2026-12-01T03:00:00+00:00",
+    "updated_at": "2026-12-01T03:00:00+00:00", "waitlist_position": None, "session_title": "Foto produk dengan HP",
+    "starts_at": "2026-12-10T02:00:00+00:00", "ends_at": "2026-12-10T04:00:00+00:00",
+    "programme_title": "Jualan Online untuk Pedagang Pasar", "style": "hybrid",
+    "rw_hub_id": "hub-cimahi-cibabat-07", "online": False, "meeting_link": None, "meeting_link_from": None}
 FUNNEL: JsonDict = {"enrolled": 40, "attended": 31, "certified": 24, "became_vendor": 9, "first_sale": 7,
                     "repeat_sale_30d": 4}
 
@@ -24,10 +44,7 @@ FUNNEL: JsonDict = {"enrolled": 40, "attended": 31, "certified": 24, "became_ven
 # ------------------------------------------------------------------------------------------- programmes, sessions
 
 class Programme(Answer):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "programme_id": "prg-cimahi-digital", "title": "Jualan Online untuk Pedagang Pasar", "style": "hybrid",
-        "partner": "Dinas Koperasi dan UKM Kota Cimahi", "modules": ["Foto produk", "Harga dan ongkir"],
-        "description": "Tiga pertemuan di balai RW dan satu webinar."}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [PROGRAMME]})
 
     programme_id: str
     title: str
@@ -57,14 +74,7 @@ class SessionTrainer(Answer):
 
 
 class Session(Answer):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "session_id": "ses-cimahi-foto-1", "programme_id": "prg-cimahi-digital",
-        "programme_title": "Jualan Online untuk Pedagang Pasar", "style": "hybrid", "title": "Foto produk dengan HP",
-        "module": "Foto produk", "starts_at": "2026-12-10T02:00:00+00:00", "ends_at": "2026-12-10T04:00:00+00:00",
-        "venue": {"online": False, "rw_hub": {"rw_hub_id": "hub-cimahi-cibabat-07", "name": "Balai RW 07 Cibabat",
-                                              "kelurahan": "Cibabat", "rw": "07", "address": "Jl. Kolonel Masturi 12"}},
-        "capacity": 30, "seats_taken": 22, "seats_left": 8, "waitlisted": 0, "required": True,
-        "trainer": {"trainer_id": "trn-cimahi-01", "name": "Dewi Lestari"}}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [SESSION]})
 
     session_id: str
     programme_id: str
@@ -84,6 +94,8 @@ class Session(Answer):
 
 
 class ProgrammeWithSessions(Programme):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**PROGRAMME, "sessions": [SESSION]}]})
+
     sessions: list[Session]
 
 
@@ -103,6 +115,12 @@ class Material(Answer):
 
 
 class AdminProgramme(ProgrammeWithSessions):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**PROGRAMME, "sessions": [SESSION], "materials": [{
+        "material_id": "mat-cimahi-0001", "programme_id": "prg-cimahi-digital", "module": "Foto produk",
+        "session_id": None, "kind": "file", "title": "Panduan foto produk (PDF)", "content_type": "application/pdf",
+        "size_bytes": 482133, "created_at": "2026-12-01T03:00:00+00:00",
+        "download_path": "/cities/cimahi/materials/mat-cimahi-0001/file"}]}]})
+
     materials: list[Material]
 
 
@@ -147,13 +165,7 @@ class Registered(Answer):
 
 
 class Enrolment(Answer):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "enrolment_id": "enr-0001", "session_id": "ses-cimahi-foto-1", "programme_id": "prg-cimahi-digital",
-        "participant_id": "par-cimahi-0042", "status": "booked", "created_at": "2026-12-01T03:00:00+00:00",
-        "updated_at": "2026-12-01T03:00:00+00:00", "waitlist_position": None, "session_title": "Foto produk dengan HP",
-        "starts_at": "2026-12-10T02:00:00+00:00", "ends_at": "2026-12-10T04:00:00+00:00",
-        "programme_title": "Jualan Online untuk Pedagang Pasar", "style": "hybrid",
-        "rw_hub_id": "hub-cimahi-cibabat-07", "online": False, "meeting_link": None, "meeting_link_from": None}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [ENROLMENT]})
 
     enrolment_id: str
     session_id: str
@@ -187,6 +199,10 @@ class EnrolmentChange(Answer):
 
 
 class EnrolmentDetail(Enrolment):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**ENROLMENT, "history": [
+        {"from": None, "to": "booked", "reason": "enrolled", "actor": "par-cimahi-0042",
+         "at": "2026-12-01T03:00:00+00:00"}]}]})
+
     history: list[EnrolmentChange]
 
 
