@@ -9,14 +9,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import shared.events  # noqa: F401  (registers every event type)
@@ -32,6 +32,7 @@ from shared.problems import install_problem_handlers
 from shared.retention import Retention
 from shared.settings import Settings, get_settings
 from shared.uow import StoreFactory, UnitOfWork, Work
+from shared.wire import restore_examples
 
 log = get_logger(__name__)
 
@@ -247,9 +248,9 @@ class ServiceKernel:
 
         app.add_middleware(CorrelationMiddleware, service=self.name, kernel=self)
 
-        @app.get("/healthz", tags=["ops"])
-        async def healthz() -> dict[str, str]:
-            return {"status": "ok", "service": kernel.name}
+        @app.get("/healthz", tags=["ops"], response_model=Health)
+        async def healthz() -> Health:
+            return Health(status="ok", service=kernel.name)
 
         @app.get("/readyz", tags=["ops"], response_class=JSONResponse,
                  responses={200: {"model": Readiness, "description": "Can do its job"},
@@ -287,6 +288,15 @@ class ServiceKernel:
             app.include_router(projections_router(self.bus))
         document_problems(app)
         return app
+
+
+class Health(BaseModel):
+    """``/healthz``: the process answers (liveness; ``/readyz`` says whether it can do its job)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "service": "learning"}]})
+
+    status: Literal["ok"]
+    service: str
 
 
 class ConsumerState(BaseModel):
@@ -364,6 +374,7 @@ def document_problems(app: FastAPI) -> None:
                 for status in statuses:
                     op.setdefault("responses", {})[str(status)] = {"description": _PROBLEM_TEXT[status],
                                                                    "content": problem}
+        restore_examples(spec)
         app.openapi_schema = spec
         return spec
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from identity import domain, handlers, queries
+from identity import domain, handlers, queries, wire
 from identity.keys import KeyRing
 from identity.settings import IdentitySettings
 from shared.auth import ROLES, Principal, require
@@ -134,13 +134,13 @@ def _raise_refused(result: dict[str, Any] | handlers.Refused, what: str) -> dict
 public = APIRouter(tags=["sign-in"])
 
 
-@public.get("/.well-known/jwks.json")
+@public.get("/.well-known/jwks.json", response_model=wire.Jwks)
 async def jwks(rt: Rt) -> dict[str, Any]:
     """The public keys access tokens are signed with (EdDSA/Ed25519, by ``kid``); two during a rotation."""
     return rt.keys.jwks()
 
 
-@public.post("/cities/{city}/sign-in/start", status_code=202)
+@public.post("/cities/{city}/sign-in/start", status_code=202, response_model=wire.SignInStarted)
 async def start_sign_in(ctx: CityContext, body: StartBody, request: Request, rt: Rt) -> dict[str, Any]:
     """Send a six-digit code to the phone (WhatsApp, SMS as fallback). The code never appears in the answer."""
     try:
@@ -152,7 +152,7 @@ async def start_sign_in(ctx: CityContext, body: StartBody, request: Request, rt:
         raise
 
 
-@public.post("/cities/{city}/sign-in/verify")
+@public.post("/cities/{city}/sign-in/verify", response_model=wire.SignedIn)
 async def verify_sign_in(ctx: CityContext, body: VerifyBody, rt: Rt) -> dict[str, Any]:
     """The code → an access token (≈15 min) and a refresh token. The first sign-in of a phone signs it up."""
     result = await ctx.run(handlers.verify_sign_in, handlers.VerifySignIn(
@@ -161,7 +161,7 @@ async def verify_sign_in(ctx: CityContext, body: VerifyBody, rt: Rt) -> dict[str
     return _raise_refused(result, "verify")
 
 
-@public.post("/cities/{city}/tokens/refresh")
+@public.post("/cities/{city}/tokens/refresh", response_model=wire.Tokens)
 async def refresh(ctx: CityContext, body: RefreshBody, rt: Rt) -> dict[str, Any]:
     """Rotate the refresh token; the new access token carries the grants as they are now."""
     return _raise_refused(await ctx.run(handlers.refresh, body.refresh_token, rt.tokens), "refresh")
@@ -172,7 +172,7 @@ async def sign_out(ctx: CityContext, body: RefreshBody) -> None:
     await ctx.run(handlers.sign_out, body.refresh_token)
 
 
-@public.post("/cities/{city}/dev/tokens")
+@public.post("/cities/{city}/dev/tokens", response_model=wire.DevToken)
 async def dev_token(ctx: CityContext, body: DevTokenBody, rt: Rt) -> dict[str, Any]:
     """Development only: a token for any subject and roles. 404 in production."""
     if get_settings().env == "prod":
@@ -219,7 +219,7 @@ class CityUpdateBody(BaseModel):
     city: dict[str, Any]
 
 
-@directory.post("/cities", status_code=201)
+@directory.post("/cities", status_code=201, response_model=wire.CityAdded)
 async def add_city(body: CityBody, who: Operator, work: CityWork, request: Request) -> dict[str, Any]:
     """Add a city at runtime: live in every service within seconds (``CityAdded``); 422 names the bad field."""
     async with work(city=None, correlation_id=correlation_id_of(request)) as uow:
@@ -228,7 +228,7 @@ async def add_city(body: CityBody, who: Operator, work: CityWork, request: Reque
             first_admin_name=body.first_admin.name if body.first_admin else None))
 
 
-@directory.put("/cities/{slug}")
+@directory.put("/cities/{slug}", response_model=wire.CityUpdated)
 async def update_city(body: CityUpdateBody, who: Operator, work: CityWork, request: Request,
                       slug: Annotated[str, Path(pattern=SLUG_PATTERN)]) -> dict[str, Any]:
     """Replace a runtime city's document (``CityUpdated``, a new version); seed cities change in their file."""
@@ -236,7 +236,7 @@ async def update_city(body: CityUpdateBody, who: Operator, work: CityWork, reque
         return await handlers.update_city(uow, handlers.UpdateCity(actor=who, slug=slug, document=body.city))
 
 
-@directory.get("/cities")
+@directory.get("/cities", response_model=wire.CityDirectory, response_model_exclude_unset=True)
 async def list_cities(who: Operator, work: CityWork) -> dict[str, Any]:
     """Every city (seed and runtime): source, version, who added it (payments says whether it has a secret)."""
     async with work.reading() as conn:
@@ -248,7 +248,7 @@ account = APIRouter(tags=["account"])
 SignedIn = Annotated[Principal, Depends(require())]
 
 
-@account.get("/cities/{city}/me")
+@account.get("/cities/{city}/me", response_model=wire.Me)
 async def me(ctx: CityContext, who: SignedIn) -> dict[str, Any]:
     found = await ctx.read(queries.me, who.sub)
     if found is None:
@@ -256,7 +256,7 @@ async def me(ctx: CityContext, who: SignedIn) -> dict[str, Any]:
     return found | {"token_roles": sorted(who.roles)}
 
 
-@account.get("/cities/{city}/me/export")
+@account.get("/cities/{city}/me/export", response_model=wire.AccountExport)
 async def export(ctx: CityContext, who: SignedIn) -> dict[str, Any]:
     """What identity holds about me (UU 27/2022); each service answers for its own data the same way."""
     found = await ctx.read(queries.export, who.sub)
@@ -265,7 +265,7 @@ async def export(ctx: CityContext, who: SignedIn) -> dict[str, Any]:
     return found
 
 
-@account.post("/cities/{city}/me/deletion", status_code=202)
+@account.post("/cities/{city}/me/deletion", status_code=202, response_model=wire.DeletionRequested)
 async def request_deletion(ctx: CityContext, who: SignedIn) -> dict[str, Any]:
     """Delete my account: anonymised here at once, and in every service through ``AccountDeletionRequested``."""
     return await ctx.run(handlers.request_deletion, who.sub)
@@ -275,7 +275,7 @@ staff = APIRouter(tags=["staff"])
 Staff = Annotated[Principal, Depends(require("city_admin", "market_admin", "operator"))]
 
 
-@staff.get("/cities/{city}/grants")
+@staff.get("/cities/{city}/grants", response_model=wire.CityGrants)
 async def list_grants(ctx: CityContext, who: Staff) -> dict[str, Any]:
     from identity.policy import check_may_list_grants
 
@@ -284,20 +284,20 @@ async def list_grants(ctx: CityContext, who: Staff) -> dict[str, Any]:
     return {"items": await ctx.read(queries.city_grants, ctx.slug, market_id=only_market)}
 
 
-@staff.post("/cities/{city}/grants", status_code=201)
+@staff.post("/cities/{city}/grants", status_code=201, response_model=wire.GrantAnswer)
 async def grant(ctx: CityContext, body: GrantBody, who: Staff) -> dict[str, Any]:
     """Invite a person by phone and grant a role in this city (audited: who and why, in ``RoleGranted``)."""
     return await ctx.run(handlers.grant_role, handlers.GrantRole(
         actor=who, phone=body.phone, role=body.role, scope=body.scope, reason=body.reason, name=body.name))
 
 
-@staff.post("/cities/{city}/grants/{grant_id}/revoke")
+@staff.post("/cities/{city}/grants/{grant_id}/revoke", response_model=wire.GrantRevoked)
 async def revoke(ctx: CityContext, grant_id: PathId, body: RevokeBody, who: Staff) -> dict[str, Any]:
     """Revoke a grant; tokens carrying it stop working within one access-token lifetime."""
     return await ctx.run(handlers.revoke_role, handlers.RevokeRole(actor=who, grant_id=grant_id, reason=body.reason))
 
 
-@staff.get("/cities/{city}/grants/audit")
+@staff.get("/cities/{city}/grants/audit", response_model=wire.GrantsAudit)
 async def grants_audit(ctx: CityContext, who: Staff) -> dict[str, Any]:
     """Who granted or revoked which role, when, before → after (issue #13); a market admin: the vendor grants of
     their market only."""

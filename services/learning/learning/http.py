@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from learning import domain, evaluation, handlers, queries
+from learning import domain, evaluation, handlers, queries, wire
 from shared.auth import Principal, current_principal, require
 from shared.events.common import ParticipantGroup, ProgrammeStyle
 from shared.http import CityContext, file_answer, service_context
@@ -28,6 +28,9 @@ from shared.uow import Work
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+# a report answers JSON (its model) or, with ``format=csv``, a download: both documented on the 200
+CSV_TOO: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string",
+                                                                                      "format": "binary"}}}}}
 
 
 def now_utc() -> datetime:
@@ -103,7 +106,7 @@ public = APIRouter(tags=["public"])
 Caller = Annotated[Principal | None, Depends(bearer_if_any)]
 
 
-@public.post("/cities/{city}/participants/register", status_code=201)
+@public.post("/cities/{city}/participants/register", status_code=201, response_model=wire.Registered)
 async def register(ctx: CityContext, body: RegisterBody, caller: Caller) -> dict[str, Any]:
     """Self-registration. ``vendor_id`` only with proof: the vendor's own token or a market/city admin's.
 
@@ -118,17 +121,18 @@ async def register(ctx: CityContext, body: RegisterBody, caller: Caller) -> dict
     return {"participant": queries.participant_json(row)}
 
 
-@public.get("/cities/{city}/programmes")
+@public.get("/cities/{city}/programmes", response_model=wire.ProgrammeList)
 async def programmes(ctx: CityContext) -> dict[str, Any]:
     return await ctx.read(queries.programmes, ctx.slug)
 
 
-@public.get("/cities/{city}/programmes/{programme_id}")
+@public.get("/cities/{city}/programmes/{programme_id}",
+            response_model=wire.ProgrammeWithSessions, response_model_exclude_unset=True)
 async def programme(ctx: CityContext, programme_id: PathId) -> dict[str, Any]:
     return await ctx.read(queries.programme, ctx.slug, programme_id)
 
 
-@public.get("/cities/{city}/sessions")
+@public.get("/cities/{city}/sessions", response_model=wire.SessionList, response_model_exclude_unset=True)
 async def sessions(ctx: CityContext,
                    programme_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
                    upcoming: bool = False) -> dict[str, Any]:
@@ -136,12 +140,12 @@ async def sessions(ctx: CityContext,
                           upcoming_after=now_utc() if upcoming else None)
 
 
-@public.get("/cities/{city}/sessions/{session_id}")
+@public.get("/cities/{city}/sessions/{session_id}", response_model=wire.Session, response_model_exclude_unset=True)
 async def session(ctx: CityContext, session_id: PathId) -> dict[str, Any]:
     return await ctx.read(queries.session, ctx.slug, session_id)
 
 
-@public.get("/certificates/{code}")
+@public.get("/certificates/{code}", response_model=wire.CertificateVerified)
 async def verify_certificate(code: str, work: Annotated[Work, Depends(service_context)]) -> dict[str, Any]:
     """Public verification: only the holder's name, the programme, the city and the date."""
     async with work.reading() as conn:
@@ -154,33 +158,33 @@ participant = APIRouter(tags=["participant"])
 AsParticipant = Annotated[Principal, Depends(require("participant"))]
 
 
-@participant.get("/cities/{city}/me")
+@participant.get("/cities/{city}/me", response_model=wire.Participant)
 async def me(ctx: CityContext, who: AsParticipant) -> dict[str, Any]:
     return await ctx.read(queries.me, ctx.slug, who.sub)
 
 
-@participant.post("/cities/{city}/sessions/{session_id}/enrolments", status_code=201)
+@participant.post("/cities/{city}/sessions/{session_id}/enrolments", status_code=201, response_model=wire.Enrolled)
 async def enrol(ctx: CityContext, session_id: PathId, who: AsParticipant) -> dict[str, Any]:
     return await ctx.run(handlers.enrol, handlers.Enrol(session_id, participant=who.sub))
 
 
-@participant.get("/cities/{city}/me/enrolments")
+@participant.get("/cities/{city}/me/enrolments", response_model=wire.EnrolmentList)
 async def my_enrolments(ctx: CityContext, who: AsParticipant) -> dict[str, Any]:
     return await ctx.read(queries.my_enrolments, ctx.slug, who.sub, now_utc())
 
 
-@participant.post("/cities/{city}/enrolments/{enrolment_id}/cancel")
+@participant.post("/cities/{city}/enrolments/{enrolment_id}/cancel", response_model=wire.EnrolmentCancelled)
 async def cancel_enrolment(ctx: CityContext, enrolment_id: PathId, who: AsParticipant) -> dict[str, Any]:
     result = await ctx.run(handlers.cancel, handlers.Cancel(enrolment_id, actor=who.sub, participant=who.sub))
     return {"enrolment_id": result["enrolment_id"], "status": result["status"]}
 
 
-@participant.get("/cities/{city}/me/certificates")
+@participant.get("/cities/{city}/me/certificates", response_model=wire.OwnCertificates)
 async def my_certificates(ctx: CityContext, who: AsParticipant) -> dict[str, Any]:
     return await ctx.read(queries.my_certificates, ctx.slug, who.sub)
 
 
-@participant.post("/cities/{city}/sessions/{session_id}/check-in")
+@participant.post("/cities/{city}/sessions/{session_id}/check-in", response_model=wire.AttendanceRecorded)
 async def check_in(ctx: CityContext, session_id: PathId, body: CheckInBody, who: AsParticipant) -> dict[str, Any]:
     """A wrong code is counted and committed first, then answered (422, then 429 once locked out)."""
     result = await ctx.run(handlers.check_in, handlers.CheckIn(session_id, participant=who.sub, code=body.code))
@@ -193,19 +197,20 @@ trainer = APIRouter(tags=["trainer"])
 AsTrainer = Annotated[Principal, Depends(require("trainer", "city_admin"))]
 
 
-@trainer.get("/cities/{city}/trainer/sessions")
+@trainer.get("/cities/{city}/trainer/sessions", response_model=wire.TrainerSessions, response_model_exclude_unset=True)
 async def my_sessions(ctx: CityContext, who: AsTrainer) -> dict[str, Any]:
     return await ctx.read(queries.trainer_sessions, ctx.slug, who.sub)
 
 
-@trainer.get("/cities/{city}/trainer/sessions/{session_id}/roster")
+@trainer.get("/cities/{city}/trainer/sessions/{session_id}/roster",
+             response_model=wire.Roster, response_model_exclude_unset=True)
 async def session_roster(ctx: CityContext, session_id: PathId, who: AsTrainer,
                          cancelled: bool = False) -> dict[str, Any]:
     """``cancelled=true``: cancelled enrolments too, after the others (the roster page shows them as Dibatalkan)."""
     return await ctx.read(queries.roster, ctx.slug, session_id, who, include_cancelled=cancelled)
 
 
-@trainer.get("/cities/{city}/trainer/sessions/{session_id}/check-in-code")
+@trainer.get("/cities/{city}/trainer/sessions/{session_id}/check-in-code", response_model=wire.CheckInCode)
 async def check_in_code(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
     return await ctx.read(queries.check_in_code, ctx.slug, session_id, who, now_utc())
 
@@ -220,7 +225,7 @@ async def check_in_code_png(ctx: CityContext, session_id: PathId, who: AsTrainer
                     headers={"Cache-Control": "no-store", "X-Check-In-Code": code["code"]})
 
 
-@trainer.post("/cities/{city}/trainer/sessions/{session_id}/attendance")
+@trainer.post("/cities/{city}/trainer/sessions/{session_id}/attendance", response_model=wire.AttendanceRecorded)
 async def mark_attendance(ctx: CityContext, session_id: PathId, body: AttendanceBody,
                           who: AsTrainer) -> dict[str, Any]:
     return await ctx.run(handlers.record_attendance, handlers.RecordAttendance(
@@ -233,19 +238,19 @@ admin = APIRouter(tags=["city admin"])
 AsAdmin = Annotated[Principal, Depends(require("city_admin"))]
 
 
-@admin.post("/cities/{city}/admin/trainers", status_code=201)
+@admin.post("/cities/{city}/admin/trainers", status_code=201, response_model=wire.Trainer)
 async def create_trainer(ctx: CityContext, body: TrainerBody, who: AsAdmin) -> dict[str, Any]:
     trainer_id = await ctx.run(handlers.create_trainer, handlers.CreateTrainer(
         name=body.name, subject=body.subject, phone=body.phone, expertise=body.expertise, by=who))
     return await ctx.read(queries.trainer, ctx.slug, trainer_id)
 
 
-@admin.get("/cities/{city}/admin/trainers")
+@admin.get("/cities/{city}/admin/trainers", response_model=wire.TrainerList)
 async def list_trainers(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
     return await ctx.read(queries.trainers, ctx.slug)
 
 
-@admin.post("/cities/{city}/admin/programmes", status_code=201)
+@admin.post("/cities/{city}/admin/programmes", status_code=201, response_model=wire.Programme)
 async def create_programme(ctx: CityContext, body: ProgrammeBody, who: AsAdmin) -> dict[str, Any]:
     programme_id = await ctx.run(handlers.create_programme, handlers.CreateProgramme(
         title=body.title, style=body.style, partner=body.partner, modules=body.modules,
@@ -253,7 +258,8 @@ async def create_programme(ctx: CityContext, body: ProgrammeBody, who: AsAdmin) 
     return await ctx.read(queries.programme, ctx.slug, programme_id, with_sessions=False)
 
 
-@admin.post("/cities/{city}/admin/programmes/{programme_id}/sessions", status_code=201)
+@admin.post("/cities/{city}/admin/programmes/{programme_id}/sessions", status_code=201,
+            response_model=wire.Session, response_model_exclude_unset=True)
 async def create_session(ctx: CityContext, programme_id: PathId, body: SessionBody, who: AsAdmin) -> dict[str, Any]:
     """Refused with 409 ``session-overlap`` (naming the other session) when the trainer or the hub is taken."""
     session_id = await ctx.run(handlers.create_session, handlers.CreateSession(
@@ -263,30 +269,31 @@ async def create_session(ctx: CityContext, programme_id: PathId, body: SessionBo
     return await ctx.read(queries.admin_session, ctx.slug, session_id)
 
 
-@admin.get("/cities/{city}/admin/rw-hubs")
+@admin.get("/cities/{city}/admin/rw-hubs", response_model=wire.RwHubList)
 async def rw_hubs(ctx: CityContext, _: Annotated[Principal, Depends(require("city_admin", "trainer"))]
                   ) -> dict[str, Any]:
     """Venues (city admins; trainers planning their own sessions)."""
     return await ctx.read(queries.rw_hubs, ctx.slug)
 
 
-@admin.get("/cities/{city}/admin/enrolments/{enrolment_id}")
+@admin.get("/cities/{city}/admin/enrolments/{enrolment_id}", response_model=wire.EnrolmentDetail)
 async def enrolment_detail(ctx: CityContext, enrolment_id: PathId, _: AsAdmin) -> dict[str, Any]:
     return await ctx.read(queries.enrolment_detail, ctx.slug, enrolment_id)
 
 
-@admin.post("/cities/{city}/admin/enrolments/{enrolment_id}/cancel")
+@admin.post("/cities/{city}/admin/enrolments/{enrolment_id}/cancel", response_model=wire.EnrolmentCancelled)
 async def admin_cancel(ctx: CityContext, enrolment_id: PathId, who: AsAdmin) -> dict[str, Any]:
     result = await ctx.run(handlers.cancel, handlers.Cancel(enrolment_id, actor=who.sub))
     return {"enrolment_id": result["enrolment_id"], "status": result["status"]}
 
 
-@admin.get("/cities/{city}/admin/reports/programmes")
+@admin.get("/cities/{city}/admin/reports/programmes", response_model=wire.ProgrammeReport)
 async def programme_report(ctx: CityContext, _: AsAdmin) -> dict[str, Any]:
     return await ctx.read(queries.programme_report, ctx.slug)
 
 
-@admin.get("/cities/{city}/admin/reports/funnel", response_model=None)
+@admin.get("/cities/{city}/admin/reports/funnel", response_model=wire.FunnelReport,
+           responses=CSV_TOO)
 async def funnel_report(ctx: CityContext, _: AsAdmin,
                         style: Annotated[ProgrammeStyle | None, Query()] = None,
                         format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response | dict[str, Any]:
@@ -350,13 +357,14 @@ AsReader = Annotated[Principal, Depends(require("participant", "trainer", "city_
 OptionalId = Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
-@admin.get("/cities/{city}/admin/programmes/{programme_id}")
+@admin.get("/cities/{city}/admin/programmes/{programme_id}",
+           response_model=wire.AdminProgramme, response_model_exclude_unset=True)
 async def admin_programme(ctx: CityContext, programme_id: PathId, _: AsAdmin) -> dict[str, Any]:
     """A programme with its sessions (meeting links included) and its materials."""
     return await ctx.read(queries.admin_programme, ctx.slug, programme_id)
 
 
-@admin.patch("/cities/{city}/admin/programmes/{programme_id}")
+@admin.patch("/cities/{city}/admin/programmes/{programme_id}", response_model=wire.Programme)
 async def edit_programme(ctx: CityContext, programme_id: PathId, body: ProgrammeEditBody,
                          who: AsAdmin) -> dict[str, Any]:
     await ctx.run(handlers.update_programme, handlers.UpdateProgramme(
@@ -365,7 +373,7 @@ async def edit_programme(ctx: CityContext, programme_id: PathId, body: Programme
     return await ctx.read(queries.programme, ctx.slug, programme_id, with_sessions=False)
 
 
-@admin.get("/cities/{city}/admin/sessions/{session_id}")
+@admin.get("/cities/{city}/admin/sessions/{session_id}", response_model=wire.Session, response_model_exclude_unset=True)
 async def admin_session(ctx: CityContext, session_id: PathId, who: AsStaff) -> dict[str, Any]:
     """City admin: any session; a trainer: only their own (403)."""
     return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
@@ -377,20 +385,23 @@ async def _edit_session(ctx: CityContext, session_id: str, body: SessionEditBody
     return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
 
 
-@admin.patch("/cities/{city}/admin/sessions/{session_id}")
+@admin.patch("/cities/{city}/admin/sessions/{session_id}",
+             response_model=wire.Session, response_model_exclude_unset=True)
 async def edit_session(ctx: CityContext, session_id: PathId, body: SessionEditBody, who: AsAdmin) -> dict[str, Any]:
     """Only the fields sent change; overlap (409 ``session-overlap``) and venue rules as on creation."""
     return await _edit_session(ctx, session_id, body, who)
 
 
-@trainer.patch("/cities/{city}/trainer/sessions/{session_id}")
+@trainer.patch("/cities/{city}/trainer/sessions/{session_id}",
+               response_model=wire.Session, response_model_exclude_unset=True)
 async def edit_own_session(ctx: CityContext, session_id: PathId, body: SessionEditBody,
                            who: AsTrainer) -> dict[str, Any]:
     """A trainer edits their own session (403 for another's; cannot hand it to another trainer)."""
     return await _edit_session(ctx, session_id, body, who)
 
 
-@trainer.post("/cities/{city}/trainer/programmes/{programme_id}/sessions", status_code=201)
+@trainer.post("/cities/{city}/trainer/programmes/{programme_id}/sessions", status_code=201,
+              response_model=wire.Session, response_model_exclude_unset=True)
 async def create_own_session(ctx: CityContext, programme_id: PathId, body: OwnSessionBody,
                              who: Annotated[Principal, Depends(require("trainer"))]) -> dict[str, Any]:
     session_id = await ctx.run(handlers.create_own_session, handlers.CreateSession(
@@ -400,7 +411,8 @@ async def create_own_session(ctx: CityContext, programme_id: PathId, body: OwnSe
     return await ctx.read(queries.admin_session, ctx.slug, session_id, who)
 
 
-@admin.post("/cities/{city}/admin/programmes/{programme_id}/materials", status_code=201)
+@admin.post("/cities/{city}/admin/programmes/{programme_id}/materials", status_code=201,
+            response_model=wire.MaterialAdded)
 async def add_material_link(ctx: CityContext, programme_id: PathId, body: MaterialLinkBody,
                             who: AsStaff) -> dict[str, Any]:
     """A link (https only, 422 ``bad-link``) per module or session; ``recording``: shown after the session."""
@@ -410,7 +422,7 @@ async def add_material_link(ctx: CityContext, programme_id: PathId, body: Materi
     return {"material_id": material_id}
 
 
-@admin.post("/cities/{city}" + MATERIAL_UPLOAD_PREFIX, status_code=201,
+@admin.post("/cities/{city}" + MATERIAL_UPLOAD_PREFIX, status_code=201, response_model=wire.MaterialAdded,
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/pdf": {}, "image/png": {}, "image/jpeg": {}, "application/octet-stream": {}}}})
 async def upload_material(ctx: CityContext, request: Request, who: AsStaff,
@@ -440,7 +452,8 @@ async def upload_material(ctx: CityContext, request: Request, who: AsStaff,
     return {"material_id": material_id}
 
 
-@participant.get("/cities/{city}/sessions/{session_id}/materials")
+@participant.get("/cities/{city}/sessions/{session_id}/materials",
+                 response_model=wire.SessionMaterials, response_model_exclude_unset=True)
 async def session_materials(ctx: CityContext, session_id: PathId, who: AsReader) -> dict[str, Any]:
     """For booked participants, the session's trainer and city admins; a recording link once the session ended."""
     return await ctx.read(queries.session_materials, ctx.slug, session_id, who, now_utc())
@@ -506,7 +519,8 @@ def report_bytes(body: AttendanceReportBody) -> bytes:
 attend = APIRouter(tags=["trainer"])
 
 
-@attend.post("/cities/{city}/trainer/sessions/{session_id}/attendance-reports", status_code=201)
+@attend.post("/cities/{city}/trainer/sessions/{session_id}/attendance-reports", status_code=201,
+             response_model=wire.ReportImported)
 async def import_attendance_report(ctx: CityContext, session_id: PathId, body: AttendanceReportBody,
                                    who: AsTrainer) -> dict[str, Any]:
     """Zoom's participant report or Google Meet's attendance report (CSV, base64): attended when the person was
@@ -516,12 +530,13 @@ async def import_attendance_report(ctx: CityContext, session_id: PathId, body: A
         session_id, filename=body.filename, content=content, by=who, min_minutes=body.min_minutes))
 
 
-@attend.get("/cities/{city}/trainer/sessions/{session_id}/attendance-reports")
+@attend.get("/cities/{city}/trainer/sessions/{session_id}/attendance-reports", response_model=wire.AttendanceReports)
 async def attendance_reports(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
     return await ctx.read(queries.attendance_reports, ctx.slug, session_id, who)
 
 
-@attend.post("/cities/{city}/trainer/sessions/{session_id}/attendance-reports/{import_id}/rows/{row_no}/match")
+@attend.post("/cities/{city}/trainer/sessions/{session_id}/attendance-reports/{import_id}/rows/{row_no}/match",
+             response_model=wire.RowMatched)
 async def match_report_row(ctx: CityContext, session_id: PathId, import_id: PathId,
                            row_no: Annotated[int, Path(ge=1, le=100_000)], body: MatchRowBody,
                            who: AsTrainer) -> dict[str, Any]:
@@ -529,20 +544,21 @@ async def match_report_row(ctx: CityContext, session_id: PathId, import_id: Path
         import_id, row_no, body.enrolment_id, by=who, session_id=session_id))
 
 
-@attend.post("/cities/{city}/trainer/sessions/{session_id}/messages", status_code=201)
+@attend.post("/cities/{city}/trainer/sessions/{session_id}/messages", status_code=201,
+             response_model=wire.RosterMessageSent)
 async def message_roster(ctx: CityContext, session_id: PathId, body: RosterMessageBody,
                          who: AsTrainer) -> dict[str, Any]:
     """A short text to everyone holding a seat, by WhatsApp through notifications (one message each)."""
     return await ctx.run(handlers.message_roster, handlers.MessageRoster(session_id, body.text, by=who))
 
 
-@attend.get("/cities/{city}/trainer/sessions/{session_id}/history")
+@attend.get("/cities/{city}/trainer/sessions/{session_id}/history", response_model=wire.SessionHistory)
 async def session_history(ctx: CityContext, session_id: PathId, who: AsTrainer) -> dict[str, Any]:
     """The session's audit list: attendance changed by hand, reports imported and matched, messages sent."""
     return await ctx.read(queries.session_history, ctx.slug, session_id, who)
 
 
-@participant.get("/cities/{city}/me/certificates/{code}")
+@participant.get("/cities/{city}/me/certificates/{code}", response_model=wire.CertificateCopy)
 async def my_certificate(ctx: CityContext, code: Annotated[str, Path(min_length=4, max_length=24)],
                          who: AsParticipant) -> dict[str, Any]:
     """One own certificate with what its printed copy shows (the portal renders the PDF)."""
@@ -556,7 +572,8 @@ routers: tuple[APIRouter, ...] = (*routers, attend)  # type: ignore[no-redef]
 AsEvaluator = Annotated[Principal, Depends(require("city_admin", "operator"))]
 
 
-@admin.get("/cities/{city}/admin/reports/evaluation", response_model=None)
+@admin.get("/cities/{city}/admin/reports/evaluation", response_model=wire.EvaluationReport,
+           responses=CSV_TOO)
 async def evaluation_report(ctx: CityContext, _: AsEvaluator,
                             date_from: Annotated[date | None, Query(alias="from")] = None,
                             date_to: Annotated[date | None, Query(alias="to")] = None,

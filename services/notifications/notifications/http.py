@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifications import policy, queries
+from notifications import policy, queries, wire
 from notifications.handlers import Messages
 from notifications.settings import NotificationsSettings
 from shared.auth import Principal, require
@@ -93,7 +93,7 @@ def _parse_whatsapp(payload: Any, city_of_number: dict[str, str]
     return statuses, replies
 
 
-@router.post("/webhooks/whatsapp", tags=["webhooks"])
+@router.post("/webhooks/whatsapp", tags=["webhooks"], response_model=wire.WebhookApplied)
 async def whatsapp_webhook(request: Request, work: Annotated[Work, Depends(service_context)]) -> dict[str, Any]:
     raw = await request.body()
     secret = settings_of(request).whatsapp_app_secret.get_secret_value()
@@ -119,7 +119,7 @@ class SettingsBody(Body):
     opted_out: bool
 
 
-@router.get("/cities/{city}/me/notifications", tags=["settings"])
+@router.get("/cities/{city}/me/notifications", tags=["settings"], response_model=wire.MySettings)
 async def my_settings(ctx: CityContext, who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     policy.ensure_own_settings(who, ctx.slug)
     found = await ctx.read(queries.settings_of, ctx.slug, who.sub)
@@ -128,7 +128,7 @@ async def my_settings(ctx: CityContext, who: Annotated[Principal, Depends(requir
     return found
 
 
-@router.put("/cities/{city}/me/notifications", tags=["settings"])
+@router.put("/cities/{city}/me/notifications", tags=["settings"], response_model=wire.MySettings)
 async def change_my_settings(ctx: CityContext, body: SettingsBody, request: Request,
                              who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     policy.ensure_own_settings(who, ctx.slug)
@@ -148,7 +148,8 @@ async def change_my_settings(ctx: CityContext, body: SettingsBody, request: Requ
 
 # ----------------------------------------------------------------------------------- chat with the other side
 
-@router.get("/cities/{city}/orders/{order_id}/contacts", tags=["contacts"])
+@router.get("/cities/{city}/orders/{order_id}/contacts", tags=["contacts"],
+            response_model=wire.OrderContacts, response_model_exclude_unset=True)
 async def order_contacts(ctx: CityContext, order_id: Annotated[str, Path(min_length=1, max_length=64)],
                          who: Annotated[Principal, Depends(require("buyer", "vendor"))]) -> dict[str, Any]:
     """"Chat penjual" for the buyer, "Chat pembeli" for a vendor of the order: ``wa.me`` links, nobody else."""
@@ -170,7 +171,7 @@ async def order_contacts(ctx: CityContext, order_id: Annotated[str, Path(min_len
 
 # ------------------------------------------------------------------------------------- the simulator (dev)
 
-@dev.get("/messages")
+@dev.get("/messages", response_model=wire.SimulatedMessages)
 async def dev_messages(request: Request, work: Annotated[Work, Depends(service_context)],
                        phone: Annotated[str | None, Query(max_length=32)] = None,
                        city: Annotated[str | None, Query(max_length=64)] = None,
@@ -183,7 +184,7 @@ async def dev_messages(request: Request, work: Annotated[Work, Depends(service_c
     return {"messages": found}
 
 
-@dev.get("/events/{event_id}/messages")
+@dev.get("/events/{event_id}/messages", response_model=wire.EventMessages)
 async def dev_event_messages(event_id: uuid.UUID, work: Annotated[Work, Depends(service_context)]
                              ) -> dict[str, Any]:
     """The queue rows an event caused (status, attempts, the last provider error)."""
@@ -197,7 +198,7 @@ class ReplyBody(Body):
     text: Annotated[str, Field(max_length=500)]
 
 
-@dev.post("/replies")
+@dev.post("/replies", response_model=wire.ReplyApplied)
 async def dev_reply(body: ReplyBody, request: Request, work: Annotated[Work, Depends(service_context)]
                     ) -> dict[str, Any]:
     """A simulated phone writes to the city's number (``BERHENTI`` / ``MULAI``)."""
@@ -217,7 +218,7 @@ class FaultBody(Body):
     error: Annotated[str, Field(max_length=200)] = "simulated provider error"
 
 
-@dev.post("/faults")
+@dev.post("/faults", response_model=wire.FaultSet)
 async def dev_fault(body: FaultBody, work: Annotated[Work, Depends(service_context)]) -> dict[str, Any]:
     """The next ``count`` sends to this phone on this channel fail with ``status`` (0: time out)."""
     phone = valid_phone(body.phone)
@@ -232,7 +233,7 @@ class StatusBody(Body):
     error: Annotated[str | None, Field(max_length=200)] = None
 
 
-@dev.post("/statuses")
+@dev.post("/statuses", response_model=wire.StatusApplied)
 async def dev_status(body: StatusBody, request: Request, work: Annotated[Work, Depends(service_context)]
                      ) -> dict[str, Any]:
     """The simulator answers a delivery status for a message it received (as a provider's webhook would)."""

@@ -1,0 +1,52 @@
+"""Building blocks of response models (issue #17): what every service's ``wire.py`` declares its answers with.
+
+``Answer`` refuses a key the model does not list: FastAPI validates each answer against its ``response_model``,
+so a query that starts returning a new key fails loudly in the tests (a 500 naming the key) instead of the
+key being filtered out silently — the portal reads these answers. ``Timestamp`` is a datetime on the wire as
+the queries have always written it (``datetime.isoformat()``, ``+00:00``), documented as ``date-time``.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+
+Timestamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json"),
+                      WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+class Answer(BaseModel):
+    """The base of a response model: every key listed, none dropped without a trace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _ANSWERS.setdefault(cls.__name__, []).append(cls)
+
+
+_ANSWERS: dict[str, list[type[Answer]]] = {}
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def restore_examples(spec: dict[str, Any]) -> None:
+    """FastAPI renders the OpenAPI document without None values, which takes the null keys out of the answers'
+    examples too (an example then lacks required keys); put back each answer model's examples as written."""
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        for model in _ANSWERS.get(name, []):
+            extra = model.model_config.get("json_schema_extra")
+            examples = extra.get("examples") if isinstance(extra, dict) else None
+            if examples and schema.get("examples") == _without_none(examples):
+                schema["examples"] = copy.deepcopy(examples)
+                break
