@@ -908,9 +908,11 @@ def _git_commit() -> str | None:
 
 
 def _workers() -> dict[str, int]:
+    """Processes running per service (their pid files), as the stack under test really ran."""
     from deploy import stack
+    from deploy.local.procs import read_pid
 
-    return {svc.name: svc.workers for svc in stack.SERVICES}
+    return {svc.name: sum(1 for i in range(16) if read_pid(stack.worker_pid_file(svc, i))) for svc in stack.SERVICES}
 
 
 def _ratios(r: dict[str, Any]) -> dict[str, Any]:
@@ -970,7 +972,7 @@ def targets_table(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 def print_targets(table: list[dict[str, Any]], out: Any = print) -> None:
     width = max(len(row["figure"]) for row in table)
-    out(f"issue #16 targets (bench-results/payments.json){'':<{max(0, width - 44)}}  value       target    met")
+    out(f"issue #16 targets{'':<{max(0, width - 15)}}  value       target    met")
     for row in table:
         value = row["value"]
         text = "-" if value is None else (f"{value:,.3f}" if isinstance(value, float) and value < 10 else
