@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -242,7 +243,7 @@ class ServiceKernel:
         # Operation ids are the route functions' names (``list_orders``), not FastAPI's path-derived default, so a
         # client generated from the document keeps its method names when a path parameter is renamed.
         app = FastAPI(title=title or f"PasarKota {self.name}", version=version, lifespan=lifespan,
-                      generate_unique_id_function=_operation_id, **documents)
+                      generate_unique_id_function=_operation_id, **documents, **_NO_NATIVE_TELEMETRY)
         app.state.kernel = self
         install_problem_handlers(app)
 
@@ -325,6 +326,14 @@ _PROBLEM_TEXT = {401: "Not signed in, or the token is invalid or expired", 403: 
                  404: "Unknown city or resource (or not yours to see)", 409: "Not allowed in the current state",
                  413: "Request body too large", 422: "Invalid input (including a NUL character)",
                  429: "Too many attempts; see Retry-After", 503: "Temporarily unavailable; see Retry-After"}
+
+
+# FastAPI's own OpenTelemetry (0.16x) would make a second server span, a histogram and log records per request
+# beside ours (CorrelationMiddleware: the span continuing the caller's trace, pasarkota_http_request_seconds):
+# per request CPU that a payment burst pays for twice. Off, where FastAPI has it.
+_NO_NATIVE_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
 
 
 def _operation_id(route: Any) -> str:
