@@ -9,7 +9,7 @@ Rules checked against the committed files:
 
 * a consumer group that handled an event version must still find it registered (else its messages would be
   skipped — the producer must keep publishing it until no consumer needs it);
-* an HTTP operation may not disappear, change its operationId, or have its request body gain a required field.
+* an HTTP operation keeps working for the clients written against it (the rules: ``openapi_breaks``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.bus import DLQ_SUFFIX
+from shared.contracts import schema_by_meaning
 from shared.envelope import REGISTRY, Envelope
 
 REPO = Path(__file__).resolve().parent.parent
@@ -227,25 +228,58 @@ def consumer_breaks(committed: dict[str, dict[str, dict[str, list[str]]]]) -> li
     return problems
 
 
+_METHODS = ("get", "post", "put", "patch", "delete")
+_COMPONENTS = "#/components/schemas/"
+_MAX_DEPTH = 32  # levels of nesting compared inside one body; a body nested deeper is not looked at further
+
+
 def openapi_breaks(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Removed operations, renamed operation ids, and request bodies that gained a required field."""
-    problems = []
-    methods = ("get", "post", "put", "patch", "delete")
+    """What would break a client written against ``old`` if the service now answered as ``new`` documents.
+
+    Schemas are compared by meaning (``shared.contracts.schema_by_meaning``: ``$ref``s into the components
+    inlined, ``anyOf``/``oneOf`` as sets, titles, descriptions, defaults and examples dropped), so wording and
+    ordering never count. Nested objects, arrays' items, maps' values and ``X | None`` are followed down to
+    ``_MAX_DEPTH`` levels; a recursive model stops where it refers back to itself. A union of several models is
+    compared by the kinds of value it admits only.
+
+    Breaking:
+
+    * an operation removed, or its operationId changed (generated clients would lose the method);
+    * a new required parameter (query, header, path), or an optional one that became required;
+    * a request body, or an object inside it, that gained a required field;
+    * a request field removed while the schema forbids unknown fields (clients still sending it get 422);
+    * a request enum (a body field's or a parameter's) that no longer accepts a value;
+    * a 2xx status code no longer answered (200 became 201), or a 2xx media type no longer offered;
+    * a 2xx response field removed, or no longer required (clients read it, and rely on it being present);
+    * a 2xx response field whose type now admits values the old one did not (``int`` -> ``str``,
+      ``str`` -> ``str | None``, a date-time that became any string). Narrowing (``str | None`` -> ``str``) is
+      safe for readers.
+
+    Not breaking, by choice: a response enum or Literal that gains a value (clients must tolerate new states, as
+    event consumers do) or loses one; new operations, status codes, media types, and new optional fields in
+    requests or responses. A request field's type change other than a lost enum value is not compared.
+    """
+    problems: list[str] = []
     for path, item in old.get("paths", {}).items():
-        for method in methods:
+        for method in _METHODS:
             if method not in item:
                 continue
-            now = new.get("paths", {}).get(path, {}).get(method)
+            new_item = new.get("paths", {}).get(path, {})
+            before, now = item[method], new_item.get(method)
+            op = f"{method.upper()} {path}"
             if now is None:
-                problems.append(f"operation {method.upper()} {path} was removed")
+                problems.append(f"operation {op} was removed")
                 continue
-            if item[method].get("operationId") and now.get("operationId") != item[method]["operationId"]:
-                problems.append(f"{method.upper()} {path}: operationId {item[method]['operationId']!r} became "
+            if before.get("operationId") and now.get("operationId") != before["operationId"]:
+                problems.append(f"{op}: operationId {before['operationId']!r} became "
                                 f"{now.get('operationId')!r} (generated clients would lose the method)")
-            before, after = _request_schema(old, item[method]), _request_schema(new, now)
-            added = set(after.get("required", [])) - set(before.get("required", []))
-            if before and added:
-                problems.append(f"{method.upper()} {path}: request body gained required field(s) {sorted(added)}")
+            _parameter_breaks(op, old, _parameters(old, item, before), new, _parameters(new, new_item, now),
+                              problems)
+            before_body = _request_schema(old, before)
+            if before_body:
+                _request_breaks(f"{op}: request body", _meaning(old, before_body),
+                                _meaning(new, _request_schema(new, now)), problems)
+            _response_breaks(op, old, before, new, now, problems)
     return problems
 
 
@@ -254,6 +288,198 @@ def _request_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str,
     first: dict[str, Any] = next(iter(content.values()), {}) if content else {}
     schema: Any = first.get("schema", {})
     ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
-    if ref.startswith("#/components/schemas/"):
+    if ref.startswith(_COMPONENTS):
         schema = doc.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
     return schema if isinstance(schema, dict) else {}
+
+
+def _meaning(doc: dict[str, Any], schema: Any) -> Any:
+    return schema_by_meaning(schema, doc.get("components", {}).get("schemas", {}), _COMPONENTS)
+
+
+def _parameters(doc: dict[str, Any], item: dict[str, Any], operation: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """(in, name) → parameter: the path item's, overridden by the operation's; ``$ref``s resolved."""
+    out: dict[tuple[str, str], Any] = {}
+    for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+        if isinstance(param.get("$ref"), str):
+            param = doc.get("components", {}).get("parameters", {}).get(param["$ref"].rsplit("/", 1)[1], {})
+        out[(param.get("in", ""), param.get("name", ""))] = param
+    return out
+
+
+def _parameter_breaks(op: str, old_doc: dict[str, Any], before: dict[tuple[str, str], Any],
+                      new_doc: dict[str, Any], after: dict[tuple[str, str], Any], problems: list[str]) -> None:
+    for (where, name), param in after.items():
+        was = before.get((where, name))
+        if not param.get("required"):
+            continue
+        if was is None:
+            problems.append(f"{op}: new required {where} parameter '{name}'")
+        elif not was.get("required"):
+            problems.append(f"{op}: {where} parameter '{name}' became required")
+    for (where, name), param in before.items():
+        if (where, name) in after:
+            _request_breaks(f"{op}: {where} parameter '{name}'", _meaning(old_doc, param.get("schema", {})),
+                            _meaning(new_doc, after[(where, name)].get("schema", {})), problems)
+
+
+def _response_breaks(op: str, old_doc: dict[str, Any], before: dict[str, Any], new_doc: dict[str, Any],
+                     now: dict[str, Any], problems: list[str]) -> None:
+    def successes(operation: dict[str, Any]) -> dict[str, Any]:
+        return {str(c): r for c, r in operation.get("responses", {}).items() if str(c).startswith("2")}
+
+    old_responses, new_responses = successes(before), successes(now)
+    for code, response in old_responses.items():
+        if code not in new_responses:
+            problems.append(f"{op}: success status {code} is no longer answered "
+                            f"(now {', '.join(sorted(new_responses)) or 'none'})")
+            continue
+        old_content, new_content = response.get("content", {}), new_responses[code].get("content", {})
+        for media, body in old_content.items():
+            if media not in new_content:
+                problems.append(f"{op}: the {code} response is no longer offered as {media} "
+                                f"(now {', '.join(sorted(new_content)) or 'no body'})")
+                continue
+            _read_breaks(f"{op}: {code} response", _meaning(old_doc, body.get("schema", {})),
+                         _meaning(new_doc, new_content[media].get("schema", {})), problems)
+
+
+def _subject(prefix: str, field: str) -> str:
+    return f"{prefix} field '{field}'" if field else prefix
+
+
+def _alternatives(node: Any) -> list[Any]:
+    if not isinstance(node, dict):
+        return [{}]
+    alternatives = node.get("anyOf") or node.get("oneOf")
+    return alternatives if isinstance(alternatives, list) else [node]
+
+
+def _single(node: Any, kind: str) -> dict[str, Any] | None:
+    """The one alternative besides null, when it is of ``kind`` (``object`` or ``array``)."""
+    rest = [a for a in _alternatives(node) if not (isinstance(a, dict) and a.get("type") == "null")]
+    if len(rest) != 1 or not isinstance(rest[0], dict):
+        return None
+    implied = "object" if "properties" in rest[0] else "array" if "items" in rest[0] else None
+    return rest[0] if rest[0].get("type", implied) == kind else None
+
+
+def _json_type(value: Any) -> str:
+    for python, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+                         (list, "array"), (dict, "object")):
+        if isinstance(value, python):
+            return name
+    return "null"
+
+
+def _kinds(node: Any) -> set[tuple[str, str]] | None:
+    """The kinds of JSON value a schema admits, as (type, format); None when it admits anything."""
+    out: set[tuple[str, str]] = set()
+    for alt in _alternatives(node):
+        if not isinstance(alt, dict):
+            return None
+        types = alt.get("type")
+        if isinstance(types, str):
+            types = [types]
+        if not types:
+            if "$ref" in alt:  # where a recursive model refers back to itself: compared no further
+                out.add(("$ref", ""))
+                continue
+            values = alt["enum"] if "enum" in alt else [alt["const"]] if "const" in alt else None
+            if values is not None:
+                types = sorted({_json_type(v) for v in values})
+            elif "properties" in alt or "items" in alt:
+                types = ["object" if "properties" in alt else "array"]
+            else:
+                return None
+        out |= {(t, str(alt.get("format", ""))) for t in types}
+    return out
+
+
+def _covered(kind: tuple[str, str], old_kinds: set[tuple[str, str]]) -> bool:
+    kind_type, kind_format = kind
+    return any((t == kind_type or (t, kind_type) == ("number", "integer")) and f in ("", kind_format)
+               for t, f in old_kinds)
+
+
+def _show(kinds: set[tuple[str, str]] | None) -> str:
+    if kinds is None:
+        return "any value"
+    return " | ".join(sorted(f"{t} ({f})" if f else t for t, f in kinds))
+
+
+def _nested(before: Any, after: Any, field: str) -> list[tuple[Any, Any, str]]:
+    """The pairs of sub-schemas to compare below two schemas of the same shape: array items, map values."""
+    pairs = []
+    old_array, new_array = _single(before, "array"), _single(after, "array")
+    if old_array is not None and new_array is not None:
+        pairs.append((old_array.get("items", {}), new_array.get("items", {}), f"{field}[]"))
+    old_object, new_object = _single(before, "object"), _single(after, "object")
+    if old_object is not None and new_object is not None and all(
+            isinstance(o.get("additionalProperties"), dict) for o in (old_object, new_object)):
+        pairs.append((old_object["additionalProperties"], new_object["additionalProperties"], f"{field}.*"))
+    return pairs
+
+
+def _read_breaks(prefix: str, before: Any, after: Any, problems: list[str], field: str = "", depth: int = 0) -> None:
+    """A response as its readers see it: every promised field still there, still always there, no new kinds."""
+    old_kinds, new_kinds = _kinds(before), _kinds(after)
+    if old_kinds is None or depth > _MAX_DEPTH:
+        return  # the old document promised nothing here (or we are too deep to look)
+    if new_kinds is None or not all(_covered(k, old_kinds) for k in new_kinds):
+        problems.append(f"{_subject(prefix, field)} changed type: {_show(old_kinds)} -> {_show(new_kinds)}")
+        return
+    old_object, new_object = _single(before, "object"), _single(after, "object")
+    if old_object is not None and new_object is not None:
+        old_props, new_props = old_object.get("properties", {}), new_object.get("properties", {})
+        always = set(old_object.get("required", [])) - set(new_object.get("required", []))
+        for name, schema in old_props.items():
+            sub = f"{field}.{name}" if field else name
+            if name not in new_props:
+                problems.append(f"{_subject(prefix, sub)} was removed (clients read it)")
+                continue
+            if name in always:
+                problems.append(f"{_subject(prefix, sub)} is no longer required (clients rely on it being present)")
+            _read_breaks(prefix, schema, new_props[name], problems, sub, depth + 1)
+    for old_sub, new_sub, sub in _nested(before, after, field):
+        _read_breaks(prefix, old_sub, new_sub, problems, sub, depth + 1)
+
+
+def _accepted(node: Any) -> set[str] | None:
+    """The values (as JSON) a schema lets a client send, when it is an enum, a const or a union of them."""
+    values: set[str] = set()
+    for alt in _alternatives(node):
+        if isinstance(alt, dict) and alt.get("type") == "null":
+            values.add("null")
+        elif isinstance(alt, dict) and isinstance(alt.get("enum"), list):
+            values |= {json.dumps(v) for v in alt["enum"]}
+        elif isinstance(alt, dict) and "const" in alt:
+            values.add(json.dumps(alt["const"]))
+        else:
+            return None
+    return values
+
+
+def _request_breaks(prefix: str, before: Any, after: Any, problems: list[str], field: str = "",
+                    depth: int = 0) -> None:
+    """A request as its senders see it: nothing they may send now refused, nothing new demanded."""
+    if depth > _MAX_DEPTH:
+        return
+    old_values, new_values = _accepted(before), _accepted(after)
+    if old_values is not None and new_values is not None and old_values - new_values:
+        problems.append(f"{_subject(prefix, field)} no longer accepts {', '.join(sorted(old_values - new_values))}")
+    old_object, new_object = _single(before, "object"), _single(after, "object")
+    if old_object is not None and new_object is not None:
+        old_props, new_props = old_object.get("properties", {}), new_object.get("properties", {})
+        added = set(new_object.get("required", [])) - set(old_object.get("required", []))
+        if added:
+            problems.append(f"{_subject(prefix, field)} gained required field(s) {sorted(added)}")
+        for name, schema in old_props.items():
+            sub = f"{field}.{name}" if field else name
+            if name in new_props:
+                _request_breaks(prefix, schema, new_props[name], problems, sub, depth + 1)
+            elif new_object.get("additionalProperties") is False:
+                problems.append(f"{_subject(prefix, sub)} was removed and unknown fields are rejected "
+                                "(clients still sending it get 422)")
+    for old_sub, new_sub, sub in _nested(before, after, field):
+        _request_breaks(prefix, old_sub, new_sub, problems, sub, depth + 1)

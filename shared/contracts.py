@@ -62,18 +62,24 @@ def export() -> list[Path]:
     return written
 
 
-def _strip_docs(node: Any, defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
-    """A field's schema by meaning: no docs, ``$ref`` resolved, ``anyOf``/``oneOf`` as unordered sets, a single
-    alternative unwrapped — so a pydantic upgrade that reorders or re-nests a schema raises no false break."""
+def schema_by_meaning(node: Any, defs: dict[str, Any] | None = None, prefix: str = "#/$defs/", depth: int = 0,
+                      seen: frozenset[str] = frozenset()) -> Any:
+    """A schema by meaning: no docs, local ``$ref``s (``prefix`` + name, looked up in ``defs``) inlined,
+    ``anyOf``/``oneOf`` as unordered sets, a single alternative unwrapped — so a pydantic upgrade that reorders
+    or re-nests a schema raises no false break. A ``$ref`` back into a schema being inlined (a recursive
+    model) stays a ``$ref``; property *names* are kept even when they are ``title`` or ``description``."""
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and defs is not None and ref.startswith("#/$defs/") and depth < 20:
-            return _strip_docs(defs.get(ref.removeprefix("#/$defs/"), {}), defs, depth + 1)
+        if isinstance(ref, str) and defs is not None and ref.startswith(prefix) and ref not in seen and depth < 20:
+            return schema_by_meaning(defs.get(ref.removeprefix(prefix), {}), defs, prefix, depth + 1, seen | {ref})
         out: dict[str, Any] = {}
         for k, v in node.items():
             if k in _DOC_KEYS:
                 continue
-            value = _strip_docs(v, defs, depth)
+            if k in ("properties", "patternProperties") and isinstance(v, dict):
+                out[k] = {name: schema_by_meaning(s, defs, prefix, depth, seen) for name, s in v.items()}
+                continue
+            value = schema_by_meaning(v, defs, prefix, depth, seen)
             if k in ("anyOf", "oneOf") and isinstance(value, list):
                 if len(value) == 1 and isinstance(value[0], dict):
                     out.update(value[0])
@@ -82,7 +88,7 @@ def _strip_docs(node: Any, defs: dict[str, Any] | None = None, depth: int = 0) -
             out[k] = value
         return out
     if isinstance(node, list):
-        return [_strip_docs(v, defs, depth) for v in node]
+        return [schema_by_meaning(v, defs, prefix, depth, seen) for v in node]
     return node
 
 
@@ -115,7 +121,7 @@ def _compare_node(old: Any, new: Any, old_defs: dict[str, Any], new_defs: dict[s
         _compare_object(before, after, old_defs, new_defs, f"{where}{field}.", problems)  # nested: additive rules
     elif all(isinstance(x, dict) and x.get("type") == "array" and "items" in x for x in (before, after)):
         _compare_node(before["items"], after["items"], old_defs, new_defs, where, f"{field}[]", problems)
-    elif (b := _strip_docs(before, old_defs)) != (a := _strip_docs(after, new_defs)):
+    elif (b := schema_by_meaning(before, old_defs)) != (a := schema_by_meaning(after, new_defs)):
         problems.append(f"{where}field '{field}' changed type: {b} -> {a}")
 
 

@@ -73,3 +73,14 @@ def test_every_contract_names_its_topic_key_and_openness() -> None:
             continue
         assert schema["x-topic"] and schema["x-key"] in schema["properties"], name
         assert schema["additionalProperties"] is True, name
+
+
+def test_a_field_named_like_a_doc_keyword_is_compared() -> None:
+    """Docs are dropped by key, but ``properties.title`` is a field (here inside an ``X | None``), not a title."""
+    old = {"type": "object", "properties": {"course": {"anyOf": [{"$ref": "#/$defs/Course"}, {"type": "null"}]}},
+           "$defs": {"Course": {"type": "object", "title": "Course",
+                                "properties": {"title": {"type": "string", "title": "Title"}}}}}
+    retitled = copy.deepcopy(old)
+    retitled["$defs"]["Course"]["properties"]["title"] = {"type": "integer"}
+    assert any("'course' changed type" in p for p in breaking_changes(old, retitled))
+    assert breaking_changes(old, copy.deepcopy(old)) == []
