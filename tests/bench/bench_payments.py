@@ -626,6 +626,69 @@ class Profiler:
         return result
 
 
+class CpuMeter:
+    """CPU seconds each component of the stack spent during the burst (psutil: user + system, with child
+    processes — Postgres' backends are the postmaster's children), and the bench itself: where the two cores went."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, float] = {}
+        self.t0 = 0.0
+
+    @staticmethod
+    def _components() -> dict[str, list[int]]:
+        from deploy import stack
+        from deploy.local.procs import read_pid
+
+        found: dict[str, list[int]] = {"bench (load generator)": [os.getpid()]}
+        for svc in stack.SERVICES:
+            pids = [pid for i in range(svc.workers) if (pid := read_pid(stack.worker_pid_file(svc, i)))]
+            if pids:
+                found[svc.name] = pids
+        kafka = read_pid(stack.home() / "kafka" / "kafka.pid")
+        if kafka:
+            found["kafka"] = [kafka]
+        try:
+            postmaster = int((stack.home() / "postgres" / "pgdata" / "postmaster.pid").read_text().split()[0])
+            found["postgres"] = [postmaster]
+        except (FileNotFoundError, ValueError, IndexError):
+            pass
+        return found
+
+    @staticmethod
+    def _seconds(pids: list[int]) -> float:
+        import psutil
+
+        total = 0.0
+        for pid in pids:
+            try:
+                proc = psutil.Process(pid)
+                family = [proc, *proc.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for member in family:
+                try:
+                    t = member.cpu_times()
+                    total += t.user + t.system
+                except psutil.NoSuchProcess:
+                    continue
+        return total
+
+    def begin(self) -> None:
+        self.t0 = time.monotonic()
+        self.start = {name: self._seconds(pids) for name, pids in self._components().items()}
+
+    def end(self) -> dict[str, Any]:
+        wall = time.monotonic() - self.t0
+        used = {name: max(self._seconds(pids) - self.start.get(name, 0.0), 0.0)
+                for name, pids in self._components().items()}
+        total = sum(used.values())
+        return {"wall_seconds": round(wall, 1), "cpu_seconds": {k: round(v, 1) for k, v in
+                                                                 sorted(used.items(), key=lambda kv: -kv[1])},
+                "cores_busy": round(total / wall, 2) if wall else None,
+                "definition": "CPU seconds (user+system, with child processes) from the first notification until "
+                              "the last OrderPaid; a process restarted meanwhile counts from its restart"}
+
+
 # What each replica (worker process) of a service applied, read from its own /metrics.
 REPLICA_FIGURES = {
     "orders": ("pasarkota_events_consumed_total", {"consumer": "saga", "event_type": "PaymentSucceeded"}),
@@ -790,6 +853,8 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         profiler = Profiler(REPO / profile if not Path(profile).is_absolute() else Path(profile)) if profile else None
         if profiler:
             profiler.start()
+        cpu = CpuMeter()
+        cpu.begin()
         replicas = Replicas()
         scraper = asyncio.create_task(replicas.scrape_forever())
         killer = asyncio.create_task(_kill_mid_burst(replicas, kill_replicas, w, order_ids, progress)) \
@@ -800,6 +865,7 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         effect = w.succeeded if direct else w.paid
         await wait_progress(lambda: sum(1 for o in order_ids if o in effect), len(order_ids), stall=120,
                             what="PaymentSucceeded" if direct else "OrderPaid", progress=progress)
+        report["cpu_during_burst"] = cpu.end()
         if profiler:
             profiler.stop()
             report["profile"] = profiler.summary()
@@ -1028,6 +1094,10 @@ def print_table(r: dict[str, Any], out: Any = print) -> None:
             ("raw: Postgres single-row INSERT commits, 1 connection", f"{pg['commits_per_second_1_conn']:,} /s"),
             ("raw: Postgres single-row INSERT commits, 8 connections", f"{pg['commits_per_second_8_conn']:,} /s"),
         ]
+    cpu = r.get("cpu_during_burst")
+    if cpu:
+        rows.append(("CPU seconds during the burst (cores busy)",
+                     ", ".join(f"{k} {v}" for k, v in cpu["cpu_seconds"].items()) + f" ({cpu['cores_busy']})"))
     width = max(len(k) for k, _ in rows)
     m = r["machine"]
     out(f"\npasarkota bench payments ({r['mode']}): N={r['count']}, rate={r['rate_limit'] or 'max'}, "
