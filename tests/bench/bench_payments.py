@@ -859,7 +859,8 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         scraper = asyncio.create_task(replicas.scrape_forever())
         killer = asyncio.create_task(_kill_mid_burst(replicas, kill_replicas, w, order_ids, progress)) \
             if kill_replicas else None
-        b = await fire(service_url("payments"), w, order_ids, rate, concurrency, persistent=chaos is not None)
+        b = await fire(service_url("payments"), w, order_ids, rate, concurrency,
+                       persistent=chaos is not None or bool(kill_replicas))
         progress(f"  {len(order_ids)} notifications answered in {b.seconds:.1f}s; waiting for "
                  f"{'PaymentSucceeded' if direct else 'OrderPaid (Dibayar)'} ...")
         effect = w.succeeded if direct else w.paid
