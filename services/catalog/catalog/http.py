@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from catalog import domain, handlers, policy, prices, queries
+from catalog import domain, handlers, policy, prices, queries, wire
 from catalog.handlers import (
     ChangeVendorStatus,
     CreateProduct,
@@ -246,29 +246,29 @@ CityAdminP = Annotated[Principal, Depends(require("city_admin"))]
 
 # ---- public -------------------------------------------------------------------------------------------
 
-@router.get("/cities/{city}/product-options", tags=["public"])
+@router.get("/cities/{city}/product-options", response_model=wire.ProductOptions, tags=["public"])
 async def product_options(ctx: CityContext) -> dict[str, Any]:
     return {"units": list(domain.UNITS), "categories": list(domain.CATEGORIES), "max_price": domain.MAX_PRICE}
 
 
-@router.get("/cities/{city}/markets", tags=["public"])
+@router.get("/cities/{city}/markets", response_model=wire.MarketList, tags=["public"])
 async def list_markets(ctx: CityContext) -> dict[str, Any]:
     return {"items": await ctx.read(queries.list_markets, ctx.slug)}
 
 
-@router.get("/cities/{city}/markets/{market_id}", tags=["public"])
+@router.get("/cities/{city}/markets/{market_id}", response_model=wire.MarketDetail, tags=["public"])
 async def get_market(ctx: CityContext, market_id: Id) -> dict[str, Any]:
     market, vendors = await ctx.read(queries.market_with_vendors, ctx.slug, market_id)
     return {**market, "vendors": [_vendor_public(v) for v in vendors],
             "categories": sorted({c for v in vendors for c in v["categories"]})}
 
 
-@router.get("/cities/{city}/markets/{market_id}/stalls", tags=["public"])
+@router.get("/cities/{city}/markets/{market_id}/stalls", response_model=wire.StallList, tags=["public"])
 async def list_stalls(ctx: CityContext, market_id: Id) -> dict[str, Any]:
     return {"items": await ctx.read(queries.market_stalls, ctx.slug, market_id)}
 
 
-@router.get("/cities/{city}/markets/{market_id}/prices", tags=["public"])
+@router.get("/cities/{city}/markets/{market_id}/prices", response_model=wire.DailyPriceList, tags=["public"])
 async def daily_price_list(ctx: CityContext, market_id: Id,
                            day: Annotated[date | None, Query(alias="date")] = None) -> dict[str, Any]:
     """Today's (or ``date``'s) price per product of the market, with the change from the day before."""
@@ -288,7 +288,7 @@ async def daily_price_list(ctx: CityContext, market_id: Id,
             "timezone": ctx.city.timezone, "items": items}
 
 
-@router.get("/cities/{city}/products", tags=["public"])
+@router.get("/cities/{city}/products", response_model=wire.ProductPage, tags=["public"])
 async def search_products(
     ctx: CityContext,
     q: Annotated[str | None, Query(max_length=200)] = None,  # folded to letters and digits: NUL-safe
@@ -304,63 +304,63 @@ async def search_products(
             "query": q or "", "terms": [t.word for t in parse_query(q)]}
 
 
-@router.get("/cities/{city}/products/{product_id}", tags=["public"])
+@router.get("/cities/{city}/products/{product_id}", response_model=wire.ProductDetail, tags=["public"])
 async def get_product(ctx: CityContext, product_id: Id) -> dict[str, Any]:
     product = await ctx.read(queries.product_detail, ctx.slug, product_id)
     return {**_product_out(product), "price_history": product["price_history"]}
 
 
-@router.get("/cities/{city}/vendors/{vendor_id}", tags=["public"])
+@router.get("/cities/{city}/vendors/{vendor_id}", response_model=wire.PublicVendor, tags=["public"])
 async def get_vendor(ctx: CityContext, vendor_id: Id) -> dict[str, Any]:
     return _vendor_public(await ctx.read(queries.public_vendor, ctx.slug, vendor_id))
 
 
-@router.get("/cities/{city}/rw-hubs", tags=["public"])
+@router.get("/cities/{city}/rw-hubs", response_model=wire.RwHubList, tags=["public"])
 async def list_rw_hubs(ctx: CityContext, kelurahan: Annotated[
         str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None) -> dict[str, Any]:
     return {"items": await ctx.read(queries.list_rw_hubs, ctx.slug, kelurahan=kelurahan)}
 
 
-@router.get("/cities/{city}/rw-hubs/{hub_id}", tags=["public"])
+@router.get("/cities/{city}/rw-hubs/{hub_id}", response_model=wire.RwHub, tags=["public"])
 async def get_rw_hub(ctx: CityContext, hub_id: Id) -> dict[str, Any]:
     return await ctx.read(queries.rw_hub, ctx.slug, hub_id)
 
 
 # ---- vendor -------------------------------------------------------------------------------------------
 
-@router.get("/cities/{city}/me/vendor", tags=["vendor"])
+@router.get("/cities/{city}/me/vendor", response_model=wire.Vendor, tags=["vendor"])
 async def my_vendor(who: VendorP, ctx: CityContext) -> dict[str, Any]:
     return await ctx.read(queries.own_vendor, ctx.slug, who)
 
 
-@router.patch("/cities/{city}/me/vendor", tags=["vendor"])
+@router.patch("/cities/{city}/me/vendor", response_model=wire.Vendor, tags=["vendor"])
 async def edit_my_vendor(who: VendorP, ctx: CityContext, body: VendorPatch) -> dict[str, Any]:
     return await ctx.run(handlers.edit_vendor_profile, EditVendorProfile(who, body.changes()))
 
 
-@router.get("/cities/{city}/me/products", tags=["vendor"])
+@router.get("/cities/{city}/me/products", response_model=wire.ProductList, tags=["vendor"])
 async def my_products(who: VendorP, ctx: CityContext) -> dict[str, Any]:
     return {"items": [_product_out(p) for p in await ctx.read(queries.own_products, ctx.slug, who)]}
 
 
-@router.post("/cities/{city}/products", status_code=201, tags=["vendor"])
+@router.post("/cities/{city}/products", response_model=wire.Product, status_code=201, tags=["vendor"])
 async def create_product(who: VendorP, ctx: CityContext, body: ProductIn) -> dict[str, Any]:
     data = body.model_dump()
     data.update(domain.check_sold_by(data))
     return _product_out(await ctx.run(handlers.create_product, CreateProduct(who, data)))
 
 
-@router.patch("/cities/{city}/products/{product_id}", tags=["vendor"])
+@router.patch("/cities/{city}/products/{product_id}", response_model=wire.Product, tags=["vendor"])
 async def edit_product(who: VendorP, ctx: CityContext, product_id: Id, body: ProductPatch) -> dict[str, Any]:
     return _product_out(await ctx.run(handlers.edit_product, EditProduct(who, product_id, body.changes())))
 
 
-@router.put("/cities/{city}/products/{product_id}/price", tags=["vendor"])
+@router.put("/cities/{city}/products/{product_id}/price", response_model=wire.Product, tags=["vendor"])
 async def set_price(who: VendorP, ctx: CityContext, product_id: Id, body: PriceIn) -> dict[str, Any]:
     return _product_out(await ctx.run(handlers.set_price, SetPrice(who, product_id, body.price)))
 
 
-@router.put("/cities/{city}/products/{product_id}/stock", tags=["vendor"])
+@router.put("/cities/{city}/products/{product_id}/stock", response_model=wire.Product, tags=["vendor"])
 async def set_stock(who: VendorP, ctx: CityContext, product_id: Id, body: StockIn) -> dict[str, Any]:
     return _product_out(await ctx.run(handlers.set_stock, SetStock(who, product_id, body.changes())))
 
@@ -373,7 +373,7 @@ async def delist_product(who: VendorP, ctx: CityContext, product_id: Id) -> Resp
 
 # ---- market admin (and city admin) --------------------------------------------------------------------
 
-@router.get("/cities/{city}/admin/vendors", tags=["market admin"])
+@router.get("/cities/{city}/admin/vendors", response_model=wire.VendorList, tags=["market admin"])
 async def admin_vendors(who: MarketAdminP, ctx: CityContext,
                         status: Annotated[Literal[domain.VENDOR_STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
                         market: QueryId = None) -> dict[str, Any]:
@@ -381,20 +381,21 @@ async def admin_vendors(who: MarketAdminP, ctx: CityContext,
     return {"items": await ctx.read(queries.list_vendors, ctx.slug, market_id=scope, status=status)}
 
 
-@router.get("/cities/{city}/admin/vendor-drafts", tags=["market admin"])
+@router.get("/cities/{city}/admin/vendor-drafts", response_model=wire.VendorList, tags=["market admin"])
 async def vendor_drafts(who: MarketAdminP, ctx: CityContext) -> dict[str, Any]:
     """Drafts opened for trained business owners; they have no market until an admin verifies them."""
     policy.admin_market(who)
     return {"items": await ctx.read(queries.list_vendors, ctx.slug, drafts_only=True)}
 
 
-@router.post("/cities/{city}/markets/{market_id}/vendors", status_code=201, tags=["market admin"])
+@router.post("/cities/{city}/markets/{market_id}/vendors",
+             response_model=wire.Vendor, status_code=201, tags=["market admin"])
 async def onboard_vendor(who: MarketAdminP, ctx: CityContext, market_id: Id, body: VendorIn) -> dict[str, Any]:
     return await ctx.run(handlers.onboard_vendor, OnboardVendor(who, market_id, body.model_dump(exclude={"activate"}),
                                                                 activate=body.activate))
 
 
-@router.post("/cities/{city}/vendors/{vendor_id}/{action}", tags=["market admin"])
+@router.post("/cities/{city}/vendors/{vendor_id}/{action}", response_model=wire.Vendor, tags=["market admin"])
 async def vendor_action(who: MarketAdminP, ctx: CityContext, vendor_id: Id,
                         action: Literal["verify", "activate", "suspend"],
                         body: VendorActionIn | None = None) -> dict[str, Any]:
@@ -403,34 +404,35 @@ async def vendor_action(who: MarketAdminP, ctx: CityContext, vendor_id: Id,
         who, vendor_id, action, reason=body.reason, market_id=body.market_id, stall_id=body.stall_id))
 
 
-@router.get("/cities/{city}/reservations/{order_id}", tags=["market admin"])
+@router.get("/cities/{city}/reservations/{order_id}", response_model=wire.Reservation, tags=["market admin"])
 async def get_reservation(who: CityAdminP, ctx: CityContext, order_id: Id) -> dict[str, Any]:
     return await ctx.read(queries.reservation, ctx.slug, order_id)
 
 
 # ---- city admin ---------------------------------------------------------------------------------------
 
-@router.post("/cities/{city}/markets", status_code=201, tags=["city admin"])
+@router.post("/cities/{city}/markets", response_model=wire.Market, status_code=201, tags=["city admin"])
 async def create_market(who: CityAdminP, ctx: CityContext, body: MarketIn) -> dict[str, Any]:
     return await ctx.run(handlers.create_market, NewMarket(body.slug, body.model_dump(), who))
 
 
-@router.patch("/cities/{city}/markets/{market_id}", tags=["city admin"])
+@router.patch("/cities/{city}/markets/{market_id}", response_model=wire.Market, tags=["city admin"])
 async def edit_market(who: CityAdminP, ctx: CityContext, market_id: Id, body: MarketPatch) -> dict[str, Any]:
     return await ctx.run(handlers.update_market, EditMarket(market_id, body.changes(), who))
 
 
-@router.post("/cities/{city}/markets/{market_id}/stalls", status_code=201, tags=["city admin"])
+@router.post("/cities/{city}/markets/{market_id}/stalls",
+             response_model=wire.Stall, status_code=201, tags=["city admin"])
 async def create_stall(who: CityAdminP, ctx: CityContext, market_id: Id, body: StallIn) -> dict[str, Any]:
     return await ctx.run(handlers.create_stall, NewStall(market_id, body.model_dump(), who))
 
 
-@router.post("/cities/{city}/rw-hubs", status_code=201, tags=["city admin"])
+@router.post("/cities/{city}/rw-hubs", response_model=wire.RwHub, status_code=201, tags=["city admin"])
 async def create_rw_hub(who: CityAdminP, ctx: CityContext, body: RwHubIn) -> dict[str, Any]:
     return await ctx.run(handlers.create_rw_hub, NewRwHub(body.model_dump(), who))
 
 
-@router.patch("/cities/{city}/rw-hubs/{hub_id}", tags=["city admin"])
+@router.patch("/cities/{city}/rw-hubs/{hub_id}", response_model=wire.RwHub, tags=["city admin"])
 async def edit_rw_hub(who: CityAdminP, ctx: CityContext, hub_id: Id, body: RwHubPatch) -> dict[str, Any]:
     return await ctx.run(handlers.update_rw_hub, EditRwHub(hub_id, body.changes(), who))
 
@@ -447,7 +449,7 @@ async def _city_prices(ctx: CityContext, day: date | None) -> tuple[date, list[d
     return day, prices.city_prices(products, day_ends)
 
 
-@router.get("/cities/{city}/open-data/prices.json", tags=["public"])
+@router.get("/cities/{city}/open-data/prices.json", response_model=wire.OpenPrices, tags=["public"])
 async def open_prices_json(ctx: CityContext, day: Annotated[date | None, Query(alias="date")] = None
                            ) -> dict[str, Any]:
     """Open data: per commodity (normalised name) the median, minimum and maximum price across the city's
@@ -484,32 +486,32 @@ class StallAssignIn(Strict):
     stall_id: str | None = Field(None, max_length=80, pattern=ID_PATTERN, description="null: no stall")
 
 
-@router.patch("/cities/{city}/markets/{market_id}/stalls/{stall_id}", tags=["city admin"])
+@router.patch("/cities/{city}/markets/{market_id}/stalls/{stall_id}", response_model=wire.Stall, tags=["city admin"])
 async def edit_stall(who: CityAdminP, ctx: CityContext, market_id: Id, stall_id: Id,
                      body: StallPatch) -> dict[str, Any]:
     return await ctx.run(handlers.update_stall, handlers.EditStall(who, market_id, stall_id, body.changes()))
 
 
-@router.put("/cities/{city}/vendors/{vendor_id}/stall", tags=["market admin"])
+@router.put("/cities/{city}/vendors/{vendor_id}/stall", response_model=wire.Vendor, tags=["market admin"])
 async def assign_stall(who: MarketAdminP, ctx: CityContext, vendor_id: Id, body: StallAssignIn) -> dict[str, Any]:
     """Give a vendor a stall of its market (or none); a stall another vendor has is 409 ``stall-taken``."""
     return await ctx.run(handlers.assign_stall, handlers.AssignStall(who, vendor_id, body.stall_id))
 
 
-@router.get("/cities/{city}/admin/markets/{market_id}/audit", tags=["market admin"])
+@router.get("/cities/{city}/admin/markets/{market_id}/audit", response_model=wire.MarketAudit, tags=["market admin"])
 async def market_audit(who: MarketAdminP, ctx: CityContext, market_id: Id) -> dict[str, Any]:
     """The audit list of one market: the market, its stalls and its vendors (a market admin: their own only)."""
     policy.may_manage_market(who, market_id)
     return {"items": await ctx.read(queries.market_audit, ctx.slug, market_id)}
 
 
-@router.get("/cities/{city}/admin/markets", tags=["city admin"])
+@router.get("/cities/{city}/admin/markets", response_model=wire.MarketList, tags=["city admin"])
 async def admin_markets(who: CityAdminP, ctx: CityContext) -> dict[str, Any]:
     """Every market of the city, closed ones too (to reopen them)."""
     return {"items": await ctx.read(queries.list_markets, ctx.slug, include_inactive=True)}
 
 
-@router.get("/cities/{city}/admin/rw-hubs", tags=["city admin"])
+@router.get("/cities/{city}/admin/rw-hubs", response_model=wire.RwHubList, tags=["city admin"])
 async def admin_rw_hubs(who: CityAdminP, ctx: CityContext) -> dict[str, Any]:
     """Every RW hub of the city, inactive ones too."""
     return {"items": await ctx.read(queries.list_rw_hubs, ctx.slug, include_inactive=True)}

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from orders import handlers, policy, queries
+from orders import handlers, policy, queries, wire
 from orders.delivery import DeliveryRequest, rules_for, slots_offered
 from orders.domain import MAX_LINES, CartItem, Fulfilment, order_not_found
 from orders.views import order_body
@@ -71,7 +71,7 @@ class RejectIn(BaseModel):
 
 # ------------------------------------------------------------------------------------------- buyer
 
-@router.post("/cities/{city}/orders", status_code=201)
+@router.post("/cities/{city}/orders", status_code=201, response_model=wire.OrderOut)
 async def checkout(ctx: CityContext, body: CheckoutIn, who: Annotated[Principal, Depends(require("buyer"))],
                    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
     """Check out one market's cart. Prices come from catalog's events; the client's are never used."""
@@ -90,7 +90,7 @@ async def checkout(ctx: CityContext, body: CheckoutIn, who: Annotated[Principal,
                         headers={"Location": f"/cities/{ctx.slug}/orders/{answer.body['order_id']}"})
 
 
-@router.get("/cities/{city}/orders")
+@router.get("/cities/{city}/orders", response_model=wire.OrderList, response_model_exclude_unset=True)
 async def list_orders(ctx: CityContext, who: Annotated[Principal, Depends(require("buyer", *STAFF))],
                       mine: Annotated[int, Query(ge=0, le=1)] = 1,
                       limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
@@ -102,7 +102,7 @@ async def list_orders(ctx: CityContext, who: Annotated[Principal, Depends(requir
     return {"orders": [order_body(o, show_code=True) for o in orders]}
 
 
-@router.get("/cities/{city}/orders/{order_id}")
+@router.get("/cities/{city}/orders/{order_id}", response_model=wire.OrderDetail, response_model_exclude_unset=True)
 async def get_order(ctx: CityContext, order_id: str,
                     who: Annotated[Principal, Depends(require("buyer", *STAFF))]) -> dict[str, Any]:
     found = await ctx.read(queries.order_detail, ctx.slug, order_id)
@@ -115,7 +115,7 @@ async def get_order(ctx: CityContext, order_id: str,
     return body
 
 
-@router.post("/cities/{city}/orders/{order_id}/cancel")
+@router.post("/cities/{city}/orders/{order_id}/cancel", response_model=wire.OrderOut, response_model_exclude_unset=True)
 async def cancel_order(ctx: CityContext, order_id: str,
                        who: Annotated[Principal, Depends(require("buyer"))]) -> dict[str, Any]:
     """Before paying: Dibatalkan. Paid but nothing packed yet: cancelled with a full refund."""
@@ -125,7 +125,7 @@ async def cancel_order(ctx: CityContext, order_id: str,
 
 # ------------------------------------------------------------------------------------------- vendor
 
-@router.get("/cities/{city}/vendor/orders")
+@router.get("/cities/{city}/vendor/orders", response_model=wire.VendorOrderList, response_model_exclude_unset=True)
 async def vendor_orders(ctx: CityContext, who: Annotated[Principal, Depends(require("vendor"))],
                         status: Annotated[str | None, Query(max_length=40)] = None,
                         limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
@@ -135,14 +135,16 @@ async def vendor_orders(ctx: CityContext, who: Annotated[Principal, Depends(requ
     return {"orders": [order_body(o, vendor_id=vendor_id) for o in orders]}
 
 
-@router.post("/cities/{city}/vendor/orders/{order_id}/lines/{line_id}/accept")
+@router.post("/cities/{city}/vendor/orders/{order_id}/lines/{line_id}/accept",
+             response_model=wire.VendorOrderOut, response_model_exclude_unset=True)
 async def accept_line(ctx: CityContext, order_id: str, line_id: str,
                       who: Annotated[Principal, Depends(require("vendor"))]) -> dict[str, Any]:
     order = await ctx.run(handlers.accept_line, handlers.LineCommand(order_id, line_id, who))
     return order_body(order, vendor_id=who.vendor_id)
 
 
-@router.post("/cities/{city}/vendor/orders/{order_id}/lines/{line_id}/reject")
+@router.post("/cities/{city}/vendor/orders/{order_id}/lines/{line_id}/reject",
+             response_model=wire.VendorOrderOut, response_model_exclude_unset=True)
 async def reject_line(ctx: CityContext, order_id: str, line_id: str,
                       who: Annotated[Principal, Depends(require("vendor"))],
                       body: Annotated[RejectIn | None, Body()] = None) -> dict[str, Any]:
@@ -152,7 +154,8 @@ async def reject_line(ctx: CityContext, order_id: str, line_id: str,
     return order_body(order, vendor_id=who.vendor_id)
 
 
-@router.post("/cities/{city}/vendor/orders/{order_id}/prepared")
+@router.post("/cities/{city}/vendor/orders/{order_id}/prepared",
+             response_model=wire.VendorOrderOut, response_model_exclude_unset=True)
 async def mark_prepared(ctx: CityContext, order_id: str,
                         who: Annotated[Principal, Depends(require("vendor"))]) -> dict[str, Any]:
     """All the vendor's lines are packed; when every vendor is done the order is Siap Diambil."""
@@ -162,7 +165,7 @@ async def mark_prepared(ctx: CityContext, order_id: str,
 
 # ------------------------------------------------------------------------------------------- pickup
 
-@router.post("/cities/{city}/orders/{order_id}/pickup")
+@router.post("/cities/{city}/orders/{order_id}/pickup", response_model=wire.OrderOut, response_model_exclude_unset=True)
 async def confirm_pickup(ctx: CityContext, order_id: str, body: PickupIn,
                          who: Annotated[Principal, Depends(require("vendor", *STAFF))]) -> dict[str, Any]:
     """The stall (a vendor of the order) or the RW hub / market staff confirms the buyer's code → Selesai.
@@ -182,7 +185,8 @@ class UnlockIn(BaseModel):
                          description="how the buyer was checked in person (e.g. KTP and order shown)")
 
 
-@router.post("/cities/{city}/orders/{order_id}/pickup/unlock")
+@router.post("/cities/{city}/orders/{order_id}/pickup/unlock",
+             response_model=wire.OrderOut, response_model_exclude_unset=True)
 async def unlock_pickup(ctx: CityContext, order_id: str,
                         who: Annotated[Principal, Depends(require(*STAFF))],
                         body: UnlockIn | None = None) -> dict[str, Any]:
@@ -195,7 +199,7 @@ async def unlock_pickup(ctx: CityContext, order_id: str,
 
 # ------------------------------------------------------------------------------------------- delivery
 
-@router.get("/cities/{city}/delivery-options")
+@router.get("/cities/{city}/delivery-options", response_model=wire.DeliveryOptions)
 async def delivery_options(ctx: CityContext) -> dict[str, Any]:
     """Where and when the city's markets deliver: kelurahan with their fee, and the slots open now."""
     rules = rules_for(ctx.slug)
@@ -216,7 +220,7 @@ class FailedIn(BaseModel):
     reason: str = Field(min_length=1, max_length=200)
 
 
-@router.get("/cities/{city}/courier/orders")
+@router.get("/cities/{city}/courier/orders", response_model=wire.CourierOrderList, response_model_exclude_unset=True)
 async def courier_orders(ctx: CityContext, who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
     """The market's ready deliveries nobody has taken, and the courier's own (ready or on the way), with the
     stalls to collect from, the address and the buyer's phone."""
@@ -229,7 +233,8 @@ async def _courier(ctx: CityContext, fn: Any, command: handlers.CourierCommand) 
     return order_body(await ctx.run(fn, command), courier=True)
 
 
-@router.post("/cities/{city}/courier/orders/{order_id}/claim")
+@router.post("/cities/{city}/courier/orders/{order_id}/claim",
+             response_model=wire.CourierOrderOut, response_model_exclude_unset=True)
 async def claim_delivery(ctx: CityContext, order_id: str, body: ClaimIn,
                          who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
     phone = normalise_phone(body.phone)
@@ -239,14 +244,16 @@ async def claim_delivery(ctx: CityContext, order_id: str, body: ClaimIn,
                                                                                 phone))
 
 
-@router.post("/cities/{city}/courier/orders/{order_id}/dispatched")
+@router.post("/cities/{city}/courier/orders/{order_id}/dispatched",
+             response_model=wire.CourierOrderOut, response_model_exclude_unset=True)
 async def dispatch_delivery(ctx: CityContext, order_id: str,
                             who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
     """Collected at every stall, on the way: Dikirim."""
     return await _courier(ctx, handlers.dispatch_delivery, handlers.CourierCommand(order_id, who))
 
 
-@router.post("/cities/{city}/courier/orders/{order_id}/delivered")
+@router.post("/cities/{city}/courier/orders/{order_id}/delivered",
+             response_model=wire.CourierOrderOut, response_model_exclude_unset=True)
 async def deliver(ctx: CityContext, order_id: str, body: PickupIn,
                   who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
     """The buyer's code at the door → Selesai (a wrong code counts an attempt, as at a pickup)."""
@@ -256,7 +263,8 @@ async def deliver(ctx: CityContext, order_id: str, body: PickupIn,
     return order_body(order, courier=True)
 
 
-@router.post("/cities/{city}/courier/orders/{order_id}/failed")
+@router.post("/cities/{city}/courier/orders/{order_id}/failed",
+             response_model=wire.CourierOrderOut, response_model_exclude_unset=True)
 async def delivery_failed(ctx: CityContext, order_id: str, body: FailedIn,
                           who: Annotated[Principal, Depends(require("courier"))]) -> dict[str, Any]:
     """Could not deliver: back to the market (Siap Dikirim, no courier), the buyer is told."""
@@ -266,7 +274,7 @@ async def delivery_failed(ctx: CityContext, order_id: str, body: FailedIn,
 
 # ------------------------------------------------------------------------------------------- back office (issue #13)
 
-@router.get("/cities/{city}/markets/{market_id}/audit")
+@router.get("/cities/{city}/markets/{market_id}/audit", response_model=wire.OrderAudit)
 async def market_audit(ctx: CityContext, market_id: str,
                        who: Annotated[Principal, Depends(require(*STAFF))]) -> dict[str, Any]:
     """Back-office changes to the orders of one market (unlocked pickups), newest first; a market admin: their

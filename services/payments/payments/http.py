@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from payments import handlers, policy, queries
+from payments import handlers, policy, queries, wire
 from payments.config import Runtime, webhook_secret
 from payments.domain import not_pending, payment_not_found
 from payments.qr_image import qr_png, qr_svg
@@ -64,6 +64,8 @@ def parse_payment_id(raw: str) -> uuid.UUID:
 
 
 router = APIRouter()
+# JSON by default; ``format=csv`` (or ``Accept: text/csv``) answers the same as CSV
+CSV_TOO: dict[str, Any] = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 PRINTABLE_ASCII_PATTERN = r"^[\x20-\x7e]+$"
 
 
@@ -82,7 +84,8 @@ def no_payment_for_order() -> NotFound:
     return NotFound("payment-not-found", "Pembayaran untuk pesanan ini belum ada. / No payment for this order (yet).")
 
 
-@router.get("/cities/{city}/payments/by-order/{order_id}", tags=["payments"])
+@router.get("/cities/{city}/payments/by-order/{order_id}", tags=["payments"],
+            response_model=wire.PaymentIntent)
 async def payment_by_order(ctx: CityContext, order_id: str,
                            who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     """The order's payment intent and QRIS. The buyer of the order or city staff; others get 404."""
@@ -141,7 +144,8 @@ class RefundBody(BaseModel):
                                           "omitted or not fitting = the ledger's rule (docs/payments.md)")
 
 
-@router.post("/cities/{city}/payments/{payment_id}/refunds", status_code=201, tags=["payments"])
+@router.post("/cities/{city}/payments/{payment_id}/refunds", status_code=201, tags=["payments"],
+             response_model=wire.RefundCreated)
 async def create_refund(ctx: CityContext, payment_id: str, body: RefundBody, payments: Payments,
                         who: Annotated[Principal, Depends(require(*policy.STAFF))],
                         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
@@ -155,7 +159,8 @@ async def create_refund(ctx: CityContext, payment_id: str, body: RefundBody, pay
     return JSONResponse(response, status_code=status)
 
 
-@router.get("/cities/{city}/settlements", tags=["reconciliation"])
+@router.get("/cities/{city}/settlements", tags=["reconciliation"], response_model=wire.SettlementReport,
+            responses={200: CSV_TOO})
 async def settlements(ctx: CityContext, request: Request, who: Annotated[Principal, Depends(require(*policy.STAFF))],
                       day: Annotated[date | None, Query(alias="date")] = None,
                       fmt: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None) -> Response:
@@ -169,7 +174,7 @@ async def settlements(ctx: CityContext, request: Request, who: Annotated[Princip
     return JSONResponse(report)
 
 
-@router.get("/cities/{city}/ledger", tags=["reconciliation"])
+@router.get("/cities/{city}/ledger", tags=["reconciliation"], response_model=wire.LedgerTotals)
 async def ledger_totals(ctx: CityContext, who: Annotated[Principal, Depends(require(*policy.STAFF))]
                         ) -> dict[str, Any]:
     """Every ledger account's sum for the city; ``sum`` — of all postings — is zero."""
@@ -183,7 +188,7 @@ def no_such_vendor() -> NotFound:
     return NotFound("vendor-not-found", "Pedagang tidak ditemukan. / No such vendor.")
 
 
-@router.get("/cities/{city}/vendors/{vendor_id}/balance", tags=["payouts"])
+@router.get("/cities/{city}/vendors/{vendor_id}/balance", tags=["payouts"], response_model=wire.VendorBalance)
 async def vendor_balance(ctx: CityContext, vendor_id: VENDOR_ID,
                          who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     """What the city owes the vendor now, today's sales, refunds and fees, and their payouts."""
@@ -200,7 +205,8 @@ class PayoutAccountBody(BaseModel):
     account_name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")
 
 
-@router.put("/cities/{city}/vendors/{vendor_id}/payout-account", tags=["payouts"])
+@router.put("/cities/{city}/vendors/{vendor_id}/payout-account", tags=["payouts"],
+            response_model=wire.PayoutAccount)
 async def set_payout_account(ctx: CityContext, vendor_id: VENDOR_ID, body: PayoutAccountBody,
                              who: Annotated[Principal, Depends(require())]) -> dict[str, Any]:
     """Where the vendor's payouts go: set by the vendor themself or city staff."""
@@ -217,7 +223,9 @@ class PayoutRunBody(BaseModel):
     day: date | None = Field(None, alias="date", description="the local day (default: today in the city)")
 
 
-@router.post("/cities/{city}/payout-runs", tags=["payouts"])
+@router.post("/cities/{city}/payout-runs", tags=["payouts"], response_model=wire.PayoutRunResult,
+             responses={200: {"description": "The day had its run already: nothing new"},
+                        201: {"model": wire.PayoutRunResult, "description": "The run was made"}})
 async def run_payouts(ctx: CityContext, body: PayoutRunBody,
                       who: Annotated[Principal, Depends(require(*policy.STAFF))]) -> JSONResponse:
     """The day's payout run: one instruction per vendor with a balance; 201 when made, 200 (with no new
@@ -250,7 +258,8 @@ def bank_csv(run: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-@router.get("/cities/{city}/payout-runs/{day}", tags=["payouts"])
+@router.get("/cities/{city}/payout-runs/{day}", tags=["payouts"], response_model=wire.PayoutRun,
+            responses={200: CSV_TOO})
 async def payout_run(ctx: CityContext, day: date, request: Request,
                      who: Annotated[Principal, Depends(require(*policy.STAFF))],
                      fmt: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None) -> Response:
@@ -270,7 +279,7 @@ class PayoutPaidBody(BaseModel):
     bank_reference: str = Field(min_length=1, max_length=64, pattern=PRINTABLE_ASCII_PATTERN)
 
 
-@router.post("/cities/{city}/payouts/{payout_id}/paid", tags=["payouts"])
+@router.post("/cities/{city}/payouts/{payout_id}/paid", tags=["payouts"], response_model=wire.PayoutPaid)
 async def payout_paid(ctx: CityContext, payout_id: str, body: PayoutPaidBody,
                       who: Annotated[Principal, Depends(require(*policy.STAFF))]) -> dict[str, Any]:
     """The bank confirmed the transfer (a second confirmation changes nothing)."""
@@ -287,6 +296,7 @@ SETTLEMENT_FILE_MAX = 8 * 1024 * 1024
 
 
 @router.post("/cities/{city}/reconciliations", status_code=201, tags=["reconciliation"],
+             response_model=wire.Reconciliation, responses={201: CSV_TOO},
              openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {
                  "type": "string", "description": "the acquirer's settlement file: reference,amount,fee,time"}}}}})
 async def import_settlement_file(ctx: CityContext, request: Request, payments: Payments,
@@ -306,7 +316,8 @@ async def import_settlement_file(ctx: CityContext, request: Request, payments: P
     return JSONResponse(report, status_code=201)
 
 
-@router.get("/cities/{city}/reconciliations/{day}", tags=["reconciliation"])
+@router.get("/cities/{city}/reconciliations/{day}", tags=["reconciliation"], response_model=wire.Reconciliation,
+            responses={200: CSV_TOO})
 async def reconciliation(ctx: CityContext, day: date, request: Request,
                          who: Annotated[Principal, Depends(require(*policy.STAFF))],
                          fmt: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None) -> Response:
@@ -454,7 +465,8 @@ def invalid_qris(exc: QrisError) -> Invalid:
     return Invalid("invalid-qris", f"QRIS tidak valid: {exc}. / Invalid QRIS: {exc}.")
 
 
-@simulator_router.post("/simulator/{city}/pay", tags=["simulator (dev only)"])
+@simulator_router.post("/simulator/{city}/pay", tags=["simulator (dev only)"],
+                       response_model=wire.SimulatedPaymentResult)
 async def simulate_payment(ctx: CityContext, body: SimulatedPayment, payments: Payments) -> dict[str, Any]:
     """Scan and pay a QRIS like a wallet + gateway would: our webhook receives signed notifications.
 
@@ -484,7 +496,8 @@ class SimulatedExpiry(BaseModel):
     payment_id: str | None = Field(None, max_length=64)
 
 
-@simulator_router.post("/simulator/{city}/expire", tags=["simulator (dev only)"])
+@simulator_router.post("/simulator/{city}/expire", tags=["simulator (dev only)"],
+                       response_model=wire.SimulatedExpiryResult)
 async def simulate_expiry(ctx: CityContext, body: SimulatedExpiry) -> dict[str, Any]:
     """The QR runs out now, nobody paid: the pending intent expires through the expiry worker's own code
     (``PaymentExpired`` exactly as the worker emits it). By ``qris`` or ``payment_id`` (one of them).
@@ -517,7 +530,7 @@ async def simulated_settlement_file(ctx: CityContext, day: Annotated[date, Query
         "Content-Disposition": f'attachment; filename="settlement-{ctx.slug}-{day.isoformat()}.csv"'})
 
 
-@router.get("/cities/{city}/webhook-secret", tags=["city directory"])
+@router.get("/cities/{city}/webhook-secret", tags=["city directory"], response_model=wire.WebhookSecretState)
 async def webhook_secret_state(ctx: CityContext, payments: Payments,
                                who: Annotated[Principal, Depends(require("operator", "city_admin"))]
                                ) -> dict[str, Any]:
