@@ -1,27 +1,43 @@
 """Building blocks of response models (issue #17): what every service's ``wire.py`` declares its answers with.
 
-``Answer`` refuses a key the model does not list: FastAPI validates each answer against its ``response_model``,
-so a query that starts returning a new key fails loudly in the tests (a 500 naming the key) instead of the
-key being filtered out silently — the portal reads these answers. ``Timestamp`` is a datetime on the wire as
-the queries have always written it (``datetime.isoformat()``, ``+00:00``), documented as ``date-time``.
+``Answer`` is the base of every response model. Its documents are open (no ``additionalProperties: false``):
+a client must tolerate a field added later, which is not a breaking change. FastAPI validates each answer
+against its ``response_model`` and drops keys the model does not list — so, for the tests, a key a model
+forgot must not vanish silently (the portal reads these answers): with ``PASARKOTA_STRICT_ANSWERS=1`` (set by
+the test session for every service it starts) an unknown key fails the answer loudly, a 500 naming it. In
+production nothing breaks for a forgotten key; it is dropped, as FastAPI does.
+
+``Timestamp`` is a datetime on the wire as the queries have always written it (``datetime.isoformat()``,
+``+00:00``), documented as ``date-time``.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
 
 Timestamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json"),
                       WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Answer(BaseModel):
-    """The base of a response model: every key listed, none dropped without a trace."""
+    """The base of a response model: every key listed; under the tests none dropped without a trace."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _every_key_listed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and os.environ.get("PASARKOTA_STRICT_ANSWERS") == "1":
+            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+            unknown = sorted(str(k) for k in data if k not in known)
+            if unknown:
+                raise ValueError(f"{cls.__name__} does not list {unknown}: add them to the model")
+        return data
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

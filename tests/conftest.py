@@ -27,6 +27,8 @@ from tests.tokens import TEST_JWKS, keys_document
 # platform's processes do not inherit this (Platform.env) and fetch identity's JWKS like production.
 os.environ.setdefault("PASARKOTA_JWKS_JSON", TEST_JWKS)
 os.environ.setdefault("PASARKOTA_CODE_SEAL_KEY", TEST_SEAL_KEY)
+# Every answer's model lists every key it carries (shared.wire.Answer): here a forgotten one fails loudly.
+os.environ.setdefault("PASARKOTA_STRICT_ANSWERS", "1")
 
 from deploy.local.kafka import KafkaBroker
 from deploy.local.postgres import LocalPostgres

@@ -710,10 +710,12 @@ def _metric_sum(text: str, name: str, labels: dict[str, str]) -> float:
 
 class Replicas:
     """The worker processes of the burst-path services: their share of the work (scraped from each one's own port
-    every half second, so a killed process's last figure is kept), and ``kill`` for a rebalance mid-burst."""
+    every ``interval`` seconds — a scrape renders every metric of the process, so not more often than needed — a
+    killed process's last figure is kept), and ``kill`` for a rebalance mid-burst."""
 
-    def __init__(self, services: tuple[str, ...] = tuple(REPLICA_FIGURES)) -> None:
+    def __init__(self, services: tuple[str, ...] = tuple(REPLICA_FIGURES), interval: float = 2.0) -> None:
         self.services = services
+        self.interval = interval
         self.last: dict[tuple[str, int, int], float] = {}  # (service, index, pid) -> counter
         self.killed: list[dict[str, Any]] = []
         self.stop = False
@@ -736,7 +738,10 @@ class Replicas:
                         except httpx.HTTPError:
                             continue
                         self.last[(svc.name, index, pid)] = _metric_sum(text, name, labels)
-                await asyncio.sleep(0.5)
+                for _ in range(int(self.interval / 0.1)):
+                    if self.stop:
+                        break
+                    await asyncio.sleep(0.1)
 
     def kill(self, service: str, index: int, at: float) -> None:
         import signal
@@ -790,6 +795,7 @@ async def _kill_mid_burst(replicas: Replicas, services: tuple[str, ...], w: Watc
     target = len(order_ids) // 3
     while sum(1 for o in order_ids if o in w.paid) < target and time.monotonic() - t0 < 300:
         await asyncio.sleep(0.05)
+    await asyncio.sleep(0.6)  # a scrape just before the kill: the killed process's count is nearly complete
     for service in services:
         replicas.kill(service, 1, time.monotonic() - t0)
     progress(f"  SIGKILLed worker 1 of {', '.join(services)} at {time.monotonic() - t0:.1f}s "
@@ -855,7 +861,7 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
             profiler.start()
         cpu = CpuMeter()
         cpu.begin()
-        replicas = Replicas()
+        replicas = Replicas(interval=0.5 if kill_replicas else 2.0)  # a killed one's count is its last scrape
         scraper = asyncio.create_task(replicas.scrape_forever())
         killer = asyncio.create_task(_kill_mid_burst(replicas, kill_replicas, w, order_ids, progress)) \
             if kill_replicas else None

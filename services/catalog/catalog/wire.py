@@ -7,18 +7,16 @@ routes always sent (``+00:00``, not pydantic's ``Z``).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
 
 from shared.audit import AuditRow
 from shared.measure import SoldBy
+from shared.wire import Answer, Timestamp
 
-# The answers keep the timestamps' text exactly as before (``datetime.isoformat()``).
-Stamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json"),
-                  WithJsonSchema({"type": "string", "format": "date-time"})]
 Rupiah = Annotated[int, Field(description="integer rupiah")]
 HourMinute = Annotated[str, Field(description="local time HH:MM")]
 StallKind = Literal["blok", "los", "kios"]
@@ -27,8 +25,6 @@ VendorStatus = Literal["draft", "pending", "active", "suspended"]
 
 Day = date  # a field named ``date`` cannot be annotated ``date`` itself
 
-class Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
 
 # ---- markets, stalls, RW hubs -------------------------------------------------------------------------
@@ -40,7 +36,7 @@ MARKET_EXAMPLE: JsonDict = {
     "created_at": "2026-11-01T00:00:00+00:00"}
 
 
-class Market(Out):
+class Market(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [MARKET_EXAMPLE]})
     id: str
     city: str
@@ -52,7 +48,7 @@ class Market(Out):
     closes_at: HourMinute
     description: str
     active: bool = Field(description="false: closed by the city admin (hidden from the public list)")
-    created_at: Stamp
+    created_at: Timestamp
 
 
 class MarketListed(Market):
@@ -60,11 +56,11 @@ class MarketListed(Market):
     vendor_count: int = Field(description="active vendors of the market")
 
 
-class MarketList(Out):
+class MarketList(Answer):
     items: list[MarketListed]
 
 
-class Stall(Out):
+class Stall(Answer):
     id: str
     city: str
     market_id: str
@@ -77,11 +73,11 @@ class StallListed(Stall):
     vendor_id: str | None = Field(description="the vendor who has the stall, if any")
 
 
-class StallList(Out):
+class StallList(Answer):
     items: list[StallListed]
 
 
-class RwHub(Out):
+class RwHub(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "0b0f0c52-4b7e-5f5e-9d3a-1f6a2f9c1a11", "city": "cimahi", "name": "Hub RW 05 Cimahi",
         "kelurahan": "Cimahi", "rw": "05", "address": "Balai RW 05, Jl. Pasar Atas", "bandwidth_mbps": 50,
@@ -99,13 +95,13 @@ class RwHub(Out):
     hall_capacity: int | None = Field(description="people the hub's hall seats")
 
 
-class RwHubList(Out):
+class RwHubList(Answer):
     items: list[RwHub]
 
 
 # ---- vendors ------------------------------------------------------------------------------------------
 
-class PublicVendor(Out):
+class PublicVendor(Answer):
     """A vendor as the public sees it (no phone, no account links)."""
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "5f1b2c9e-8d3a-5b7c-a1e2-3f4d5c6b7a89", "city": "cimahi",
@@ -130,12 +126,12 @@ class Vendor(PublicVendor):
     phone: str | None
     participant_id: str | None = Field(description="the learning participant who opened this draft, if any")
     suspended_reason: str | None
-    verified_at: Stamp | None
-    created_at: Stamp
-    updated_at: Stamp
+    verified_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
-class VendorList(Out):
+class VendorList(Answer):
     items: list[Vendor]
 
 
@@ -146,7 +142,7 @@ class MarketDetail(Market):
 
 # ---- products -----------------------------------------------------------------------------------------
 
-class Product(Out):
+class Product(Answer):
     """A product as the use cases return it (the vendor's own view after a change)."""
     id: str
     city: str
@@ -163,8 +159,8 @@ class Product(Out):
     max_per_order: int | None
     photo_url: str | None
     active: bool = Field(description="false: delisted")
-    created_at: Stamp
-    updated_at: Stamp
+    created_at: Timestamp
+    updated_at: Timestamp
     sold_by: SoldBy
     step_grams: int | None = Field(description="sold by weight: every quantity is a multiple of it")
     available_now: bool = Field(description="a buyer can order it now (active, available, in stock)")
@@ -188,20 +184,20 @@ class ProductView(Product):
     market_name: str
 
 
-class ProductList(Out):
+class ProductList(Answer):
     items: list[ProductView]
 
 
-class PricePoint(Out):
+class PricePoint(Answer):
     price: Rupiah
-    changed_at: Stamp
+    changed_at: Timestamp
 
 
 class ProductDetail(ProductView):
     price_history: list[PricePoint] = Field(description="the last prices, newest first")
 
 
-class ProductPage(Out):
+class ProductPage(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "items": [PRODUCT_EXAMPLE], "page": 1, "page_size": 20, "total": 1, "query": "tomat",
         "terms": ["tomat"]}]})
@@ -213,7 +209,7 @@ class ProductPage(Out):
     terms: list[str] = Field(description="the words the query was parsed into")
 
 
-class ProductOptions(Out):
+class ProductOptions(Answer):
     units: list[str]
     categories: list[str]
     max_price: Rupiah
@@ -224,7 +220,7 @@ class ProductOptions(Out):
 Trend = Literal["naik", "turun", "tetap", "baru", "tidak_ada"]
 
 
-class DailyPrice(Out):
+class DailyPrice(Answer):
     product_id: str
     name: str
     category: str
@@ -240,7 +236,7 @@ class DailyPrice(Out):
     commodity: str | None = Field(description="the open-data commodity slug this product counts for, if any")
 
 
-class DailyPriceList(Out):
+class DailyPriceList(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "market_id": "b6654f7d-32f4-5ad1-a63c-ae0d421ded1c", "market_name": "Pasar Atas Baru",
         "date": "2026-12-03", "timezone": "Asia/Jakarta", "items": [{
@@ -255,14 +251,14 @@ class DailyPriceList(Out):
     items: list[DailyPrice]
 
 
-class PriceSummary(Out):
+class PriceSummary(Answer):
     median: Rupiah
     min: Rupiah
     max: Rupiah
     products: int = Field(description="how many products' prices")
 
 
-class PriceRange(Out):
+class PriceRange(Answer):
     median: Rupiah
     min: Rupiah
     max: Rupiah
@@ -272,7 +268,7 @@ class PriceDay(PriceRange):
     date: Day
 
 
-class CommodityPrice(Out):
+class CommodityPrice(Answer):
     commodity: str
     name: str
     unit: str
@@ -284,7 +280,7 @@ class CommodityPrice(Out):
     history: list[PriceDay] = Field(description="oldest first, days with a price only")
 
 
-class OpenPrices(Out):
+class OpenPrices(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "city": "cimahi", "city_name": "Cimahi", "date": "2026-12-03", "timezone": "Asia/Jakarta",
         "currency": "IDR", "licence": "CC BY 4.0", "items": [{
@@ -303,31 +299,31 @@ class OpenPrices(Out):
 
 # ---- reservations, audit ------------------------------------------------------------------------------
 
-class ReservationLine(Out):
+class ReservationLine(Answer):
     product_id: str
     quantity: int
     tracked: bool = Field(description="false: an availability-switch product, nothing to give back")
     returned: int = Field(description="quantity given back after a rejected line")
 
 
-class Reservation(Out):
+class Reservation(Answer):
     order_id: str
     city: str
     market_id: str | None
     status: Literal["held", "committed", "released", "restocked", "rejected"]
-    expires_at: Stamp | None
+    expires_at: Timestamp | None
     reason: str | None
-    created_at: Stamp
-    updated_at: Stamp
+    created_at: Timestamp
+    updated_at: Timestamp
     lines: list[ReservationLine]
 
 
 class MarketAuditEntry(AuditRow):
     model_config = ConfigDict(extra="ignore")
-    at: Stamp
+    at: Timestamp
     label: str | None = Field(description="the market's, stall's or vendor's name as shown")
 
 
-class MarketAudit(Out):
+class MarketAudit(Answer):
     items: list[MarketAuditEntry]
 

@@ -9,17 +9,16 @@ integer rupiah; timestamps keep the ``isoformat()`` text the view writes.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
 
 from shared.audit import AuditRow
+from shared.wire import Answer, Timestamp
 
 # The answers keep the timestamps' text exactly as ``order_body`` writes it (``datetime.isoformat()``).
-Stamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json"),
-                  WithJsonSchema({"type": "string", "format": "date-time"})]
 Rupiah = Annotated[int, Field(description="integer rupiah")]
 OrderStatus = Literal["placed", "stock_reserved", "rejected", "awaiting_payment", "paid", "preparing", "ready",
                       "out_for_delivery", "completed", "payment_expired", "cancelled", "refund_requested",
@@ -29,17 +28,15 @@ LineStatus = Literal["pending", "accepted", "rejected", "prepared"]
 
 Day = date  # a field named ``date`` cannot be annotated ``date`` itself
 
-class Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
 
-class FulfilmentOut(Out):
+class FulfilmentOut(Answer):
     type: Literal["pickup_stall", "pickup_rw_hub", "delivery"]
     rw_hub_id: str | None
     address: str | None = Field(description="delivery: the address as one line (a vendor: only while open)")
 
 
-class LineOut(Out):
+class LineOut(Answer):
     line_id: str
     product_id: str
     vendor_id: str
@@ -55,7 +52,7 @@ class LineOut(Out):
     status_label: str
 
 
-class DeliveryOut(Out):
+class DeliveryOut(Answer):
     """A delivery order's address, slot and courier. Keys of older orders' plans may be missing."""
     phone: str | None = Field(None, description="the buyer's phone; absent for a vendor once the order is closed "
                                                 "and for a courier before they take it")
@@ -72,13 +69,13 @@ class DeliveryOut(Out):
     buyer_wa: str | None = Field(None, description="wa.me link to the buyer (with the phone only)")
 
 
-class PaymentRef(Out):
+class PaymentRef(Answer):
     payment_id: str
     qris: str | None
-    expires_at: Stamp | None
+    expires_at: Timestamp | None
 
 
-class OrderBase(Out):
+class OrderBase(Answer):
     order_id: str
     city: str
     market_id: str
@@ -86,7 +83,7 @@ class OrderBase(Out):
     status: OrderStatus
     status_label: str = Field(description="the status as the buyer reads it, e.g. \"Siap Diambil\"")
     version: int
-    created_at: Stamp | None
+    created_at: Timestamp | None
     fulfilment: FulfilmentOut
     lines: list[LineOut]
     delivery: DeliveryOut | None = Field(description="null unless the fulfilment is a delivery")
@@ -124,12 +121,12 @@ class OrderOut(OrderBase):
     pickup_locked: bool = Field(description="too many wrong codes: staff check the buyer and unlock")
 
 
-class HistoryEntry(Out):
+class HistoryEntry(Answer):
     model_config = ConfigDict(populate_by_name=True)
     from_: OrderStatus | None = Field(alias="from")
     to: OrderStatus
     cause: str
-    at: Stamp
+    at: Timestamp
 
 
 class OrderDetail(OrderOut):
@@ -147,29 +144,29 @@ class CourierOrderOut(OrderBase):
     vendor_ids: list[str] = Field(description="the stalls to collect from")
 
 
-class OrderList(Out):
+class OrderList(Answer):
     orders: list[OrderOut]
 
 
-class VendorOrderList(Out):
+class VendorOrderList(Answer):
     orders: list[VendorOrderOut]
 
 
-class CourierOrderList(Out):
+class CourierOrderList(Answer):
     orders: list[CourierOrderOut]
 
 
-class Zone(Out):
+class Zone(Answer):
     kelurahan: str
     fee: Rupiah
 
 
-class Slot(Out):
+class Slot(Answer):
     date: Day
     window: str = Field(description="HH:MM-HH:MM, local time")
 
 
-class DeliveryOptions(Out):
+class DeliveryOptions(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "delivers": True, "zones": [{"kelurahan": "Cimahi", "fee": 8000}, {"kelurahan": "Karangmekar", "fee": 10000}],
         "slots": [{"date": "2026-12-03", "window": "10:00-12:00"}], "slot_capacity": 20}]})
@@ -181,8 +178,8 @@ class DeliveryOptions(Out):
 
 class OrderAuditEntry(AuditRow):
     model_config = ConfigDict(extra="ignore")
-    at: Stamp
+    at: Timestamp
 
 
-class OrderAudit(Out):
+class OrderAudit(Answer):
     items: list[OrderAuditEntry]

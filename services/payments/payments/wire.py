@@ -9,14 +9,13 @@ integer rupiah; timestamps and days are the ``isoformat()`` text the code writes
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import ConfigDict, Field
 
-# The answers keep the timestamps' text exactly as the code writes it (``datetime.isoformat()``).
-Stamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json"),
-                  WithJsonSchema({"type": "string", "format": "date-time"})]
+from shared.wire import Answer, Timestamp
+
 Rupiah = Annotated[int, Field(description="integer rupiah")]
 IntentStatus = Literal["pending", "succeeded", "expired", "failed", "cancelled", "refunded", "partially_refunded"]
 PayoutStatus = Literal["instructed", "paid"]
@@ -27,11 +26,8 @@ VENDOR_ID = "5f1b2c9e-8d3a-5b7c-a1e2-3f4d5c6b7a89"
 
 Day = date  # a field named ``date`` cannot be annotated ``date`` itself
 
-class Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
-
-class PaymentIntent(Out):
+class PaymentIntent(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "payment_id": PAYMENT_ID, "order_id": "01JEZ8Q6M4T3K9D2R7X5B1C0VN", "status": "pending", "amount": 18000,
         "qris": "00020101021226...6304ABCD", "expires_at": "2026-12-03T00:30:04+00:00",
@@ -43,15 +39,15 @@ class PaymentIntent(Out):
     status: IntentStatus
     amount: Rupiah
     qris: str | None = Field(description="the QRIS payload to show as a QR (null if it failed to issue)")
-    expires_at: Stamp
+    expires_at: Timestamp
     merchant_name: str = Field(description="the city's merchant of record, as the wallet shows it")
     refunded_amount: Rupiah
-    paid_at: Stamp | None
+    paid_at: Timestamp | None
     qr_png: str = Field(description="path of the QR image (public by the payment's unguessable id)")
     qr_svg: str
 
 
-class RefundCreated(Out):
+class RefundCreated(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "refund_id": "9c7e5a3b-1d2f-4a6b-8c0d-e1f2a3b4c5d6", "payment_id": PAYMENT_ID,
         "order_id": "01JEZ8Q6M4T3K9D2R7X5B1C0VN", "amount": 12000, "reason": "requested",
@@ -67,7 +63,7 @@ class RefundCreated(Out):
 
 # ---- settlement report (payments.settlement.report) ------------------------------------------------
 
-class VendorDay(Out):
+class VendorDay(Answer):
     vendor_id: str = Field(description="a vendor's id, or `_other` for the delivery fees")
     name: str | None
     date: Day
@@ -80,7 +76,7 @@ class VendorDay(Out):
     paid_out: Rupiah
 
 
-class SettlementTotals(Out):
+class SettlementTotals(Answer):
     paid: Rupiah
     refunded: Rupiah
     fees: Rupiah
@@ -89,7 +85,7 @@ class SettlementTotals(Out):
     returned_extra_payments: Rupiah
 
 
-class ReturnedPayment(Out):
+class ReturnedPayment(Answer):
     """A late or second payment given back to the buyer: not the vendors' money."""
     refund_id: str
     payment_id: str
@@ -97,10 +93,10 @@ class ReturnedPayment(Out):
     amount: Rupiah
     reason: str
     notification_id: int | None
-    at: Stamp
+    at: Timestamp
 
 
-class Mismatch(Out):
+class Mismatch(Answer):
     id: int
     kind: str = Field(description="amount_mismatch, late_payment, order_cancelled, duplicate_payment, "
                                   "unknown_intent, processing_error")
@@ -112,10 +108,10 @@ class Mismatch(Out):
     notified: Rupiah | None
     acquirer_reference: str | None
     detail: str | None
-    at: Stamp
+    at: Timestamp
 
 
-class SettlementReport(Out):
+class SettlementReport(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "city": "cimahi", "date": "2026-12-02", "timezone": "Asia/Jakarta",
         "vendors": [{"vendor_id": VENDOR_ID, "name": "Sayur Segar Bu Sri", "date": "2026-12-02", "paid": 185000,
@@ -132,7 +128,7 @@ class SettlementReport(Out):
     mismatches: list[Mismatch]
 
 
-class LedgerTotals(Out):
+class LedgerTotals(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "city": "cimahi", "accounts": {"acquirer_clearing": 173000, "vendor_payable": -173000,
                                        "delivery_fees": 0, "refunds_payable": 0}, "sum": 0}]})
@@ -143,7 +139,7 @@ class LedgerTotals(Out):
 
 # ---- payouts -------------------------------------------------------------------------------------------
 
-class BalancePayout(Out):
+class BalancePayout(Answer):
     payout_id: str
     date: Day
     amount: Rupiah
@@ -151,7 +147,7 @@ class BalancePayout(Out):
     bank_reference: str | None
 
 
-class VendorBalance(Out):
+class VendorBalance(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "vendor_id": VENDOR_ID, "name": "Sayur Segar Bu Sri", "date": "2026-12-03", "balance": 173000,
         "sales_today": 54000, "refunds_today": 0, "fees_today": 0,
@@ -167,27 +163,27 @@ class VendorBalance(Out):
     payouts: list[BalancePayout] = Field(description="newest first, at most 60")
 
 
-class PayoutAccount(Out):
+class PayoutAccount(Answer):
     vendor_id: str
     bank_code: str
     account_number: str
     account_name: str
 
 
-class RunPayout(Out):
+class RunPayout(Answer):
     payout_id: str
     vendor_id: str
     name: str | None
     amount: Rupiah
     status: PayoutStatus
     bank_reference: str | None
-    paid_at: Stamp | None
+    paid_at: Timestamp | None
     bank_code: str | None = Field(description="null: the vendor has no payout account yet")
     account_number: str | None
     account_name: str | None
 
 
-class PayoutRun(Out):
+class PayoutRun(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "run_id": "2a3b4c5d-6e7f-4081-92a3-b4c5d6e7f809", "city": "cimahi", "date": "2026-12-02",
         "cutoff": "2026-12-02T17:00:00+00:00", "created_by": "admin-cimahi",
@@ -199,21 +195,21 @@ class PayoutRun(Out):
     run_id: str
     city: str
     date: Day
-    cutoff: Stamp = Field(description="postings before it are paid out in this run")
+    cutoff: Timestamp = Field(description="postings before it are paid out in this run")
     created_by: str
-    created_at: Stamp
+    created_at: Timestamp
     total: Rupiah
     payouts: list[RunPayout]
 
 
-class PayoutRunResult(Out):
+class PayoutRunResult(Answer):
     created: bool = Field(description="false: the day already had its run; nothing new was instructed")
     new_payouts: int
     new_amount: Rupiah
     run: PayoutRun
 
 
-class PayoutPaid(Out):
+class PayoutPaid(Answer):
     payout_id: str
     vendor_id: str
     amount: Rupiah
@@ -223,7 +219,7 @@ class PayoutPaid(Out):
 
 # ---- reconciliation with the acquirer's settlement file (payments.reconcile) ------------------------
 
-class AmountDiffers(Out):
+class AmountDiffers(Answer):
     reference: str
     order_id: str
     payment_id: str
@@ -234,14 +230,14 @@ class AmountDiffers(Out):
     our_fee: Rupiah
 
 
-class MissingOnOurSide(Out):
+class MissingOnOurSide(Answer):
     reference: str
     amount: Rupiah
     fee: Rupiah
-    time: Stamp
+    time: Timestamp
 
 
-class MissingOnTheirs(Out):
+class MissingOnTheirs(Answer):
     reference: str
     order_id: str
     payment_id: str
@@ -249,13 +245,13 @@ class MissingOnTheirs(Out):
     our_amount: Rupiah
 
 
-class ReconciliationTotals(Out):
+class ReconciliationTotals(Answer):
     theirs: Rupiah
     ours: Rupiah
     fees_theirs: Rupiah
 
 
-class Reconciliation(Out):
+class Reconciliation(Answer):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "reconciliation_id": "4b5c6d7e-8f90-4a1b-b2c3-d4e5f6a7b8c9", "city": "cimahi", "date": "2026-12-02",
         "rows": 9, "matched": 9, "differences": 0, "amount_differs": [], "missing_on_our_side": [],
@@ -272,7 +268,7 @@ class Reconciliation(Out):
     totals: ReconciliationTotals
 
 
-class WebhookSecretState(Out):
+class WebhookSecretState(Answer):
     city: str
     set: bool = Field(description="payments has the city's acquirer webhook secret")
     variable: str = Field(description="the environment variable that holds it")
@@ -281,20 +277,20 @@ class WebhookSecretState(Out):
 
 # ---- the dev-only simulator -----------------------------------------------------------------------------
 
-class SimulatedNotification(Out):
+class SimulatedNotification(Answer):
     request_id: str
     acquirer_reference: str
     status_code: int = Field(description="what our webhook answered")
     response: Any = Field(description="our webhook's answer: its JSON, or its text")
 
 
-class SimulatedPaymentResult(Out):
+class SimulatedPaymentResult(Answer):
     bill_number: str
     amount: Rupiah = Field(description="what the QRIS asked")
     notifications: list[SimulatedNotification]
 
 
-class SimulatedExpiryResult(Out):
+class SimulatedExpiryResult(Answer):
     payment_id: str
     order_id: str
     status: Literal["expired"]
