@@ -30,6 +30,8 @@ Prints a table and writes ``bench-results/payments.json``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gzip
 import json
 import math
 import os
@@ -617,6 +619,11 @@ class Profiler:
                     total[frame] += n
             # py-spy drops samples of idle threads: these are shares of the time a thread was on the CPU. A leaf
             # ``Runner.run`` is the event loop's own C code (uvloop: sockets, httptools parsing, callbacks).
+            for path in paths:  # kept as evidence beside the report, compressed (collapsed stacks are large)
+                with open(path, "rb") as raw, gzip.open(path.with_suffix(".txt.gz"), "wb") as packed:
+                    shutil.copyfileobj(raw, packed)
+                path.unlink()
+            paths = [path.with_suffix(".txt.gz") for path in paths]
             result[name] = {
                 "samples": samples,
                 "top_own": [{"frame": f, "pct": round(100 * n / samples, 1)} for f, n in own.most_common(top)],
@@ -627,11 +634,13 @@ class Profiler:
 
 
 class CpuMeter:
-    """CPU seconds each component of the stack spent during the burst (psutil: user + system, with child
-    processes — Postgres' backends are the postmaster's children), and the bench itself: where the two cores went."""
+    """CPU seconds each component of the stack spent during the burst, and the bench itself: where the two cores
+    went. Sampled every second (psutil, user + system): a process that exits meanwhile (a killed worker) keeps its
+    last sample; Postgres counts its live backends plus the reaped ones (the postmaster's ``children_*`` times)."""
 
     def __init__(self) -> None:
-        self.start: dict[str, float] = {}
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
         self.t0 = 0.0
 
     @staticmethod
@@ -655,38 +664,51 @@ class CpuMeter:
         return found
 
     @staticmethod
-    def _seconds(pids: list[int]) -> float:
+    def _seconds(pid: int) -> float | None:
         import psutil
 
-        total = 0.0
-        for pid in pids:
-            try:
-                proc = psutil.Process(pid)
-                family = [proc, *proc.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                continue
-            for member in family:
-                try:
-                    t = member.cpu_times()
-                    total += t.user + t.system
-                except psutil.NoSuchProcess:
+        try:
+            proc = psutil.Process(pid)
+            t = proc.cpu_times()
+            total = t.user + t.system + t.children_user + t.children_system
+            for child in proc.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    c = child.cpu_times()
+                    total += c.user + c.system
+            return total
+        except psutil.NoSuchProcess:
+            return None
+
+    def sample(self) -> None:
+        for name, pids in self._components().items():
+            for pid in pids:
+                seconds = self._seconds(pid)
+                if seconds is None:
                     continue
-        return total
+                self.first.setdefault(pid, 0.0 if self.t0 else seconds)  # started during the burst: all of it
+                self.last[pid] = (name, seconds)
 
     def begin(self) -> None:
+        self.sample()
         self.t0 = time.monotonic()
-        self.start = {name: self._seconds(pids) for name, pids in self._components().items()}
+
+    async def sample_forever(self, stop: Any) -> None:
+        while not stop():
+            await asyncio.sleep(1.0)
+            self.sample()
 
     def end(self) -> dict[str, Any]:
+        self.sample()
         wall = time.monotonic() - self.t0
-        used = {name: max(self._seconds(pids) - self.start.get(name, 0.0), 0.0)
-                for name, pids in self._components().items()}
+        used: dict[str, float] = {}
+        for pid, (name, seconds) in self.last.items():
+            used[name] = used.get(name, 0.0) + max(seconds - self.first.get(pid, 0.0), 0.0)
         total = sum(used.values())
         return {"wall_seconds": round(wall, 1), "cpu_seconds": {k: round(v, 1) for k, v in
                                                                  sorted(used.items(), key=lambda kv: -kv[1])},
                 "cores_busy": round(total / wall, 2) if wall else None,
-                "definition": "CPU seconds (user+system, with child processes) from the first notification until "
-                              "the last OrderPaid; a process restarted meanwhile counts from its restart"}
+                "definition": "CPU seconds (user+system; Postgres with its backends) from the first notification "
+                              "until the last OrderPaid, sampled every second (a killed process: its last sample)"}
 
 
 # What each replica (worker process) of a service applied, read from its own /metrics.
@@ -717,31 +739,40 @@ class Replicas:
         self.services = services
         self.interval = interval
         self.last: dict[tuple[str, int, int], float] = {}  # (service, index, pid) -> counter
+        self.first: dict[tuple[str, int, int], float] = {}  # the same before the burst (0 for a process started later)
+        self.started = False
         self.killed: list[dict[str, Any]] = []
         self.stop = False
 
-    async def scrape_forever(self) -> None:
+    async def scrape_once(self, client: httpx.AsyncClient) -> None:
         from deploy import stack
 
+        for svc in stack.SERVICES:
+            if svc.name not in self.services:
+                continue
+            name, labels = REPLICA_FIGURES[svc.name]
+            for index, pid, url in stack.worker_urls(svc):
+                url = url or (svc.url if svc.workers == 1 else None)
+                if not pid or not url:
+                    continue
+                try:
+                    text = (await client.get(f"{url}/metrics")).text
+                except httpx.HTTPError:
+                    continue
+                key = (svc.name, index, pid)
+                self.last[key] = _metric_sum(text, name, labels)
+                self.first.setdefault(key, 0.0 if self.started else self.last[key])
+
+    async def scrape_forever(self) -> None:
         async with httpx.AsyncClient(timeout=2.0) as client:
+            await self.scrape_once(client)
+            self.started = True
             while not self.stop:
-                for svc in stack.SERVICES:
-                    if svc.name not in self.services:
-                        continue
-                    name, labels = REPLICA_FIGURES[svc.name]
-                    for index, pid, url in stack.worker_urls(svc):
-                        url = url or (svc.url if svc.workers == 1 else None)
-                        if not pid or not url:
-                            continue
-                        try:
-                            text = (await client.get(f"{url}/metrics")).text
-                        except httpx.HTTPError:
-                            continue
-                        self.last[(svc.name, index, pid)] = _metric_sum(text, name, labels)
                 for _ in range(int(self.interval / 0.1)):
                     if self.stop:
                         break
                     await asyncio.sleep(0.1)
+                await self.scrape_once(client)
 
     def kill(self, service: str, index: int, at: float) -> None:
         import signal
@@ -759,7 +790,8 @@ class Replicas:
     def shares(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for service in self.services:
-            rows = [(i, pid, n) for (s, i, pid), n in sorted(self.last.items()) if s == service]
+            rows = [(i, pid, n - self.first.get((s, i, pid), 0.0)) for (s, i, pid), n in sorted(self.last.items())
+                    if s == service]
             total = sum(n for _i, _p, n in rows)
             out[service] = {"figure": REPLICA_FIGURES[service][0], "labels": REPLICA_FIGURES[service][1],
                             "total": total,
@@ -863,6 +895,9 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         cpu.begin()
         replicas = Replicas(interval=0.5 if kill_replicas else 2.0)  # a killed one's count is its last scrape
         scraper = asyncio.create_task(replicas.scrape_forever())
+        while not replicas.started:  # the replicas' counters before the first notification
+            await asyncio.sleep(0.05)
+        cpu_sampler = asyncio.create_task(cpu.sample_forever(lambda: replicas.stop))
         killer = asyncio.create_task(_kill_mid_burst(replicas, kill_replicas, w, order_ids, progress)) \
             if kill_replicas else None
         b = await fire(service_url("payments"), w, order_ids, rate, concurrency,
@@ -881,6 +916,7 @@ async def run(*, count: int, rate: float, concurrency: int, output: str, skip_ra
         await asyncio.sleep(1.0)  # one more scrape of every replica
         replicas.stop = True
         await scraper
+        await cpu_sampler
         report["replicas"] = {"killed": replicas.killed, **replicas.shares()}
         if chaos is not None:
             report["during_burst"] = await chaos
