@@ -1,4 +1,4 @@
-"""Benchmark: wall time of `pasarkota up --detach` (warm jar cache) and idle resident memory per component.
+"""Benchmark: wall time of `pasarkota up --detach` (warm jar cache) and idle memory (PSS) per component.
 
 Run: .venv/bin/python tests/bench/bench_up_and_idle.py   (uses its own PASARKOTA_HOME and free ports)
 Prints a table and writes bench-results/up_and_idle.json. Not a test: nothing here asserts a time.
@@ -24,13 +24,22 @@ REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "bench-results" / "up_and_idle.json"
 
 
+def _pss(proc: psutil.Process) -> int:
+    """Proportional set size: shared pages (Postgres' shared buffers mapped by every backend, the interpreter's
+    libraries) counted once across processes, not once per process as RSS would."""
+    try:
+        return int(proc.memory_full_info().pss)
+    except (psutil.AccessDenied, AttributeError):
+        return int(proc.memory_info().rss)
+
+
 def rss_mib(pid: int, others: set[int]) -> float:
-    """RSS of a component with its own helper processes (e.g. Postgres backends), not other components."""
+    """Memory (PSS) of a component with its own helper processes (e.g. Postgres backends), not other components."""
     proc = psutil.Process(pid)
-    total = proc.memory_info().rss
+    total = _pss(proc)
     for child in proc.children(recursive=True):
         if child.pid not in others and not (others & {p.pid for p in child.parents()} - {pid}):
-            total += child.memory_info().rss
+            total += _pss(child)
     return round(total / 2**20, 1)
 
 
@@ -64,6 +73,7 @@ def main() -> None:
                     "python": platform.python_version()},
         "up_seconds": dict(runs),
         "idle_rss_mib": memory,
+        "memory_measure": "PSS (proportional set size: shared pages split between the processes sharing them)",
         "idle_rss_total_mib": round(sum(memory.values()), 1),
         "workers": {p.stem.split(".")[0]: sum(1 for q in (home / "run").glob(f"{p.stem.split('.')[0]}*.pid"))
                     for p in (home / "run").glob("*.pid") if p.stem != "supervisor"},
@@ -73,7 +83,7 @@ def main() -> None:
     print(f"{'pasarkota up --detach':<28}{'seconds':>10}")
     for name, secs in runs:
         print(f"  {name:<26}{secs:>10}")
-    print(f"\n{'idle resident memory':<28}{'MiB':>10}")
+    print(f"\n{'idle memory (PSS)':<28}{'MiB':>10}")
     for name, mib in memory.items():
         print(f"  {name:<26}{mib:>10}")
     print(f"  {'total':<26}{round(sum(memory.values()), 1):>10}")
