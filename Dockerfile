@@ -5,6 +5,7 @@
 #   docker build --build-arg SERVICE=payments --build-arg PORT=8103 -t pasarkota/payments .
 #   docker build --build-arg SERVICE=learning --build-arg PORT=8104 -t pasarkota/learning .
 #   docker build --build-arg SERVICE=identity --build-arg PORT=8105 -t pasarkota/identity .
+#   docker build --build-arg SERVICE=notifications --build-arg PORT=8106 -t pasarkota/notifications .
 #   docker build --build-arg SERVICE=portal   --build-arg PORT=8100 -t pasarkota/portal .
 #   docker build --build-arg SERVICE=provision -t pasarkota/provision .
 # The images differ only in these two values: the command is `pasarkota serve $SERVICE`

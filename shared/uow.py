@@ -214,7 +214,8 @@ class GroupCommit:
         self.max_size = max_size
         self.in_flight = in_flight
         self._queue: list[_Grouped] = []
-        self._flushers: set[asyncio.Task[None]] = set()
+        self._flushers: set[asyncio.Task[None]] = set()  # strong references: the loop keeps only weak ones
+        self._active = 0  # flushers that will still look at the queue (counted down in the same step they stop)
         self.groups = 0      # transactions committed for groups (a figure for benchmarks and tests)
         self.grouped = 0     # requests they carried
 
@@ -222,7 +223,8 @@ class GroupCommit:
                   correlation_id: str | None) -> R:
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(_Grouped(handler, args, city, correlation_id, answer))
-        if len(self._flushers) < self.in_flight:
+        if self._active < self.in_flight:
+            self._active += 1
             task = asyncio.create_task(self._flush())
             self._flushers.add(task)
             task.add_done_callback(self._flushers.discard)
@@ -230,9 +232,12 @@ class GroupCommit:
         return result
 
     async def _flush(self) -> None:
-        while self._queue:
-            group, self._queue = self._queue[:self.max_size], self._queue[self.max_size:]
-            await self._commit(group)
+        try:
+            while self._queue:
+                group, self._queue = self._queue[:self.max_size], self._queue[self.max_size:]
+                await self._commit(group)
+        finally:
+            self._active -= 1  # no await between the empty queue and this: a request queued later starts a flusher
 
     async def _commit(self, group: list[_Grouped]) -> None:
         try:
@@ -245,6 +250,8 @@ class GroupCommit:
                 for item in group:
                     if not item.answer.done():
                         item.answer.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
                 return
             for item in group:  # alone, each in its own transaction: only the bad one fails
                 try:

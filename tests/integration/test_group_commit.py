@@ -62,3 +62,14 @@ async def test_a_bad_request_fails_alone_and_leaves_nothing_behind(work: Any) ->
         kept = {r["word"] for r in await conn.fetch("SELECT word FROM words WHERE word LIKE 'g%' OR word = "
                                                      "'half-written'")}
     assert kept == {"g1", "g2", "g3"}
+
+
+async def test_a_request_arriving_as_the_flushers_stop_is_still_committed(work: Any) -> None:
+    """Requests one after another (each the moment the previous one was answered, the flusher stopping): none
+    waits for a later request to be committed."""
+    w, _pool = work
+    group = w.group_commit()
+    for i in range(50):
+        txid = await asyncio.wait_for(group.run(remember_word, f"s{i}", city="tegal", correlation_id=None), 10)
+        assert isinstance(txid, int)
+    assert group._active == 0
