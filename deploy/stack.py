@@ -48,7 +48,7 @@ class ServiceDef:
     @property
     def workers(self) -> int:
         """Processes of this service (``PASARKOTA_<SERVICE>_WORKERS``): the payment-burst path (catalog, orders,
-        payments) one per core by default, the others one — each process costs ~95 MiB (docs/benchmarks.md)."""
+        payments) one per core by default, the others one — each process costs ~68 MiB (docs/benchmarks.md)."""
         default = (os.cpu_count() or 1) if self.name in BURST_PATH else 1
         return max(1, min(_int_env(f"PASARKOTA_{self.name.upper()}_WORKERS", default), 16))
 
