@@ -9,7 +9,10 @@ Rules checked against the committed files:
 
 * a consumer group that handled an event version must still find it registered (else its messages would be
   skipped — the producer must keep publishing it until no consumer needs it);
-* an HTTP operation keeps working for the clients written against it (the rules: ``openapi_breaks``).
+* an HTTP operation keeps working for the clients written against it (the rules: ``openapi_breaks``);
+* a topic keeps what consumers and rebuilds rely on (``topic_plan_breaks``): it is not dropped from the plan, does
+  not lose partitions (Kafka cannot shrink a topic, and keys would move), keeps its records at least as long as
+  before, and a compacted (state) topic stays compacted — a projection rebuilt from offset 0 needs all of it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ CONTRACTS = REPO / "contracts"
 ASYNCAPI_DIR = CONTRACTS / "asyncapi"
 OPENAPI_DIR = CONTRACTS / "openapi"
 CONSUMERS_FILE = CONTRACTS / "consumers.json"
+TOPIC_PLAN_FILE = CONTRACTS / "topic-plan.json"
 # the portal serves HTML pages, not an API
 API_SERVICES = ("catalog", "orders", "payments", "learning", "identity", "notifications")
 
@@ -170,9 +174,39 @@ def _render(doc: Any) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def topic_plan() -> dict[str, dict[str, Any]]:
+    """The topic plan (``deploy/topics.toml``) as a contract: partitions, retention and cleanup policy per topic."""
+    from deploy.provision import load_topic_plan
+
+    return {t.name: {"partitions": t.partitions, "retention_hours": t.retention_hours,
+                     "cleanup_policy": t.cleanup_policy} for t in sorted(load_topic_plan(), key=lambda t: t.name)}
+
+
+def topic_plan_breaks(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[str]:
+    """Topics of the committed plan that vanished, lost partitions, keep records for less time, or stopped being
+    compacted."""
+    problems = []
+    for name, was in old.items():
+        now = new.get(name)
+        if now is None:
+            problems.append(f"topic {name} was removed from the plan (its consumers and DLQ readers would lose it)")
+            continue
+        if now["partitions"] < was["partitions"]:
+            problems.append(f"topic {name}: partitions {was['partitions']} -> {now['partitions']} (Kafka cannot "
+                            "shrink a topic; keys would map to other partitions)")
+        if was["cleanup_policy"] == "compact" and now["cleanup_policy"] != "compact":
+            problems.append(f"topic {name} is no longer compacted (projections rebuilt from offset 0 would miss "
+                            "state older than its retention)")
+        elif was["cleanup_policy"] == "delete" and now["cleanup_policy"] == "delete" \
+                and now["retention_hours"] < was["retention_hours"]:
+            problems.append(f"topic {name}: retention {was['retention_hours']} h -> {now['retention_hours']} h "
+                            "(consumers and replays counting on it would find records gone)")
+    return problems
+
+
 def documents() -> dict[Path, Any]:
     consumers = consumer_map()
-    docs: dict[Path, Any] = {CONSUMERS_FILE: consumers}
+    docs: dict[Path, Any] = {CONSUMERS_FILE: consumers, TOPIC_PLAN_FILE: topic_plan()}
     for service in _services():
         docs[ASYNCAPI_DIR / f"{service}.json"] = asyncapi(service, consumers[service])
     for service in API_SERVICES:
@@ -202,6 +236,8 @@ def check() -> list[str]:
             problems.append(f"{rel}: differs from the code; run `pasarkota contracts export` and commit")
         if path == CONSUMERS_FILE:
             problems.extend(consumer_breaks(committed))
+        elif path == TOPIC_PLAN_FILE:
+            problems.extend(f"{rel}: {p}" for p in topic_plan_breaks(committed, doc))
         elif path.parent == OPENAPI_DIR:
             problems.extend(f"{rel}: {p}" for p in openapi_breaks(committed, doc))
     for folder, names in ((ASYNCAPI_DIR, _services()), (OPENAPI_DIR, API_SERVICES)):

@@ -57,3 +57,30 @@ def test_every_service_documents_what_it_sends_and_receives() -> None:
     assert orders["operations"]["send_orders_order_v1"]["action"] == "send"
     assert "orders.saga" in orders["operations"]["receive_payments_payment_v1"]["summary"]
     assert "payments_payment_v1_dlq" in orders["channels"]
+
+
+def test_a_topic_keeps_its_partitions_retention_and_compaction() -> None:
+    committed = json.loads(sc.TOPIC_PLAN_FILE.read_text())
+    assert sc.topic_plan_breaks(committed, sc.topic_plan()) == []
+    state = next(t for t, v in committed.items() if v["cleanup_policy"] == "compact")
+    stream = next(t for t, v in committed.items() if v["cleanup_policy"] == "delete")
+
+    def changed(topic: str, **values: object) -> dict[str, dict[str, object]]:
+        plan = copy.deepcopy(committed)
+        plan[topic].update(values)
+        return plan
+
+    gone = copy.deepcopy(committed)
+    del gone[stream]
+    assert any(f"topic {stream} was removed" in p for p in sc.topic_plan_breaks(committed, gone))
+    fewer = changed(stream, partitions=committed[stream]["partitions"] - 1)
+    assert any("cannot shrink" in p for p in sc.topic_plan_breaks(committed, fewer))
+    shorter = changed(stream, retention_hours=committed[stream]["retention_hours"] - 1)
+    assert any(f"topic {stream}: retention" in p for p in sc.topic_plan_breaks(committed, shorter))
+    uncompacted = changed(state, cleanup_policy="delete")
+    assert any(f"topic {state} is no longer compacted" in p for p in sc.topic_plan_breaks(committed, uncompacted))
+    # what never breaks anyone: more partitions, longer retention, a new topic
+    grown = changed(stream, partitions=committed[stream]["partitions"] + 4,
+                    retention_hours=committed[stream]["retention_hours"] * 2)
+    grown["orders.new-thing.v1"] = {"partitions": 3, "retention_hours": 1, "cleanup_policy": "delete"}
+    assert sc.topic_plan_breaks(committed, grown) == []
