@@ -48,8 +48,9 @@ class ServiceDef:
     @property
     def workers(self) -> int:
         """Processes of this service (``PASARKOTA_<SERVICE>_WORKERS``): the payment-burst path (catalog, orders,
-        payments) one per core by default, the others one — each process costs ~68 MiB (docs/benchmarks.md)."""
-        default = (os.cpu_count() or 1) if self.name in BURST_PATH else 1
+        payments) one per core by default (at most 4: a laptop with 16 cores need not hold 48 idle processes), the
+        others one — each process costs ~68 MiB (docs/benchmarks.md)."""
+        default = min(os.cpu_count() or 1, 4) if self.name in BURST_PATH else 1
         return max(1, min(_int_env(f"PASARKOTA_{self.name.upper()}_WORKERS", default), 16))
 
 
