@@ -25,8 +25,8 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     for p in problems:
         print(p, file=sys.stderr)
     if not problems:
-        print("contracts: committed event schemas, consumers, topic plan, AsyncAPI and OpenAPI documents and the overlays' "
-              "generated Kubernetes resources match the code; no breaking change")
+        print("contracts: committed event schemas, consumers, topic plan, AsyncAPI and OpenAPI documents and the "
+              "overlays' generated Kubernetes resources match the code; no breaking change")
     return 1 if problems else 0
 
 
