@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+from pathlib import Path
+
+import pytest
 
 from shared.contracts import breaking_changes, check, current_schemas
 
@@ -84,3 +89,31 @@ def test_a_field_named_like_a_doc_keyword_is_compared() -> None:
     retitled["$defs"]["Course"]["properties"]["title"] = {"type": "integer"}
     assert any("'course' changed type" in p for p in breaking_changes(old, retitled))
     assert breaking_changes(old, copy.deepcopy(old)) == []
+
+
+def test_a_committed_event_version_the_code_no_longer_has_fails(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deleting an event version (its model and registration) while its contract is committed fails the check:
+    producers and consumers written against it would lose it."""
+    from shared import contracts
+
+    for path in contracts.EVENTS_DIR.glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "OrderPaid.v9.json").write_text(json.dumps({"title": "OrderPaid", "type": "object"}))
+    monkeypatch.setattr(contracts, "EVENTS_DIR", tmp_path)
+    monkeypatch.setattr(contracts, "_history", lambda _path: [])  # the copies have no git history
+    assert check() == ["OrderPaid.v9.json: committed contract has no event in the code (removed event version)"]
+
+
+def test_a_committed_event_schema_that_drifted_from_the_code_fails(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import contracts
+
+    for path in contracts.EVENTS_DIR.glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    drifted = json.loads((tmp_path / "OrderPaid.v1.json").read_text())
+    drifted["description"] = "edited by hand"
+    (tmp_path / "OrderPaid.v1.json").write_text(json.dumps(drifted))
+    monkeypatch.setattr(contracts, "EVENTS_DIR", tmp_path)
+    monkeypatch.setattr(contracts, "_history", lambda _path: [])
+    assert check() == ["OrderPaid.v1.json: differs from the code; run `pasarkota contracts export` and commit"]

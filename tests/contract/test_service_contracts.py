@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+from pathlib import Path
+
+import pytest
 
 from deploy import service_contracts as sc
 
@@ -84,3 +88,22 @@ def test_a_topic_keeps_its_partitions_retention_and_compaction() -> None:
                     retention_hours=committed[stream]["retention_hours"] * 2)
     grown["orders.new-thing.v1"] = {"partitions": 3, "retention_hours": 1, "cleanup_policy": "delete"}
     assert sc.topic_plan_breaks(committed, grown) == []
+
+
+def test_a_committed_document_that_drifted_from_the_code_fails(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(sc.CONTRACTS, tmp_path / "contracts")
+    contracts = tmp_path / "contracts"
+    for name, value in (("REPO", tmp_path), ("CONTRACTS", contracts), ("ASYNCAPI_DIR", contracts / "asyncapi"),
+                        ("OPENAPI_DIR", contracts / "openapi"), ("CONSUMERS_FILE", contracts / "consumers.json"),
+                        ("TOPIC_PLAN_FILE", contracts / "topic-plan.json")):
+        monkeypatch.setattr(sc, name, value)
+    for doc_path in (contracts / "openapi" / "orders.json", contracts / "asyncapi" / "payments.json"):
+        doc = json.loads(doc_path.read_text())
+        doc["info"]["description"] = "edited by hand"
+        doc_path.write_text(json.dumps(doc))
+    problems = sc.check()
+    assert "contracts/openapi/orders.json: differs from the code; run `pasarkota contracts export` and commit" \
+        in problems
+    assert "contracts/asyncapi/payments.json: differs from the code; run `pasarkota contracts export` and commit" \
+        in problems
