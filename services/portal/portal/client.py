@@ -98,8 +98,10 @@ class ApiClient:
 
     def __init__(self, settings: PortalSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        # Idle connections are dropped before the services' own keep-alive timeout (uvicorn: 5 s), so a request is
+        # never written onto a connection the server is closing at that moment.
         self._client = httpx.AsyncClient(transport=transport, timeout=settings.portal_api_timeout_seconds,
-                                         follow_redirects=False)
+                                         follow_redirects=False, limits=httpx.Limits(keepalive_expiry=2.0))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -119,7 +121,13 @@ class ApiClient:
         if params:
             params = {k: v for k, v in params.items() if v is not None and v != ""}
         try:
-            response = await self._client.request(method, url, json=json, params=params, headers=hdrs)
+            try:
+                response = await self._client.request(method, url, json=json, params=params, headers=hdrs)
+            except httpx.RemoteProtocolError:
+                if method.upper() not in ("GET", "HEAD"):
+                    raise
+                # the server closed a kept-alive connection as the request went out: a read is safe to send again
+                response = await self._client.request(method, url, json=json, params=params, headers=hdrs)
         except httpx.TimeoutException as exc:
             log.warning("service timed out", service=service, path=path)
             raise ServiceUnavailable(service, "timeout") from exc
